@@ -1,0 +1,100 @@
+"""Reading pre-training corpora: SMILES lists and FASTA files, plain or gzip-compressed.
+
+- SMILES: ``.txt`` with one SMILES per line (first whitespace-separated field), or ``.csv`` /
+  ``.tsv`` with a column named ``smiles`` (any case; else the first column).
+- RNA: FASTA (``.fa``, ``.fasta``, ``.fna``), sequences may span lines.
+
+A ``.gz`` suffix is decompressed on the fly. Order is kept; deduplication and filtering are the
+caller's (see :func:`sesl_jax.encoders.train_encoder`).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+from pathlib import Path
+from typing import Iterator
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def _base_suffix(path: Path) -> str:
+    suffixes = [suffix.lower() for suffix in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def read_smiles_corpus(path: str | os.PathLike, limit: int | None = None) -> list[str]:
+    """SMILES strings of a corpus file, in file order (at most ``limit``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no SMILES corpus at {path}")
+    suffix = _base_suffix(path)
+    smiles: list[str] = []
+    with _open_text(path) as handle:
+        if suffix in (".csv", ".tsv"):
+            reader = csv.reader(handle, delimiter="\t" if suffix == ".tsv" else ",")
+            header = next(reader, [])
+            lowered = [name.strip().lower() for name in header]
+            column = lowered.index("smiles") if "smiles" in lowered else 0
+            rows: Iterator[str] = (row[column] for row in reader if len(row) > column)
+        else:
+            rows = (line.split()[0] for line in handle if line.strip())
+        for text in rows:
+            text = text.strip()
+            if text:
+                smiles.append(text)
+            if limit is not None and len(smiles) >= limit:
+                break
+    return smiles
+
+
+def read_fasta(path: str | os.PathLike) -> list[tuple[str, str]]:
+    """``(name, sequence)`` records of a FASTA file; the name is the header up to the first space."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no FASTA file at {path}")
+    records: list[tuple[str, str]] = []
+    name: str | None = None
+    parts: list[str] = []
+    with _open_text(path) as handle:
+        for line in handle:
+            line = line.strip()
+            if not line:
+                continue
+            if line.startswith(">"):
+                if name is not None:
+                    records.append((name, "".join(parts)))
+                name = line[1:].split()[0] if len(line) > 1 else ""
+                parts = []
+            elif name is None:
+                raise ValueError(f"{path}: sequence data before the first '>' header")
+            else:
+                parts.append(line)
+    if name is not None:
+        records.append((name, "".join(parts)))
+    return records
+
+
+def read_rna_corpus(path: str | os.PathLike) -> list[str]:
+    """Sequences of a FASTA corpus (or a one-sequence-per-line text file)."""
+    path = Path(path)
+    if _base_suffix(path) in (".fa", ".fasta", ".fna", ".fas"):
+        return [sequence for _, sequence in read_fasta(path)]
+    return read_smiles_corpus(path)  # same layout: one item per line or a csv column
+
+
+def read_corpus(kind: str, path: str | os.PathLike) -> list[str]:
+    """Sequences of one corpus file for an encoder of ``kind`` (``"smiles"`` or ``"rna"``)."""
+    if kind == "smiles":
+        return read_smiles_corpus(path)
+    if kind == "rna":
+        return read_rna_corpus(path)
+    raise ValueError(f"unknown encoder kind {kind!r}; choose 'smiles' or 'rna'")

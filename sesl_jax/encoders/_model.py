@@ -1,0 +1,206 @@
+"""The LSTM sequence auto-encoder of SPEC step 1, in flax.nnx.
+
+Shapes: ``B`` sequences, ``T`` padded length (ids include ``<bos>`` and ``<eos>``), ``V`` vocabulary,
+``H`` hidden units, ``K`` layers, ``D`` code dimension.
+
+- Encoder: one-hot tokens -> K stacked LSTM layers -> the final (cell, hidden) state of every
+  layer at each row's true last step, concatenated (B, 2KH) -> linear layer -> code (B, D).
+  ``nnx.RNN(..., return_carry=True)`` with ``seq_lengths`` picks the state at the true last step,
+  so extra padding never changes a code.
+- Decoder: 2K fully connected ReLU layers map the code to the initial cell and hidden state of
+  each of the K decoder LSTM layers; the decoder reads ``<bos> t_1 ... t_n`` (teacher forcing) and
+  predicts ``t_1 ... t_n <eos>`` through a linear layer and a softmax over the vocabulary.
+- Optional batch normalisation of the LSTM outputs between layers and before the output layer
+  (the paper uses it). It is off by default: the shipped models are small and train well
+  without it, and with it a code depends on the batch-norm running averages, which are part
+  of the weights. Statistics ignore padded steps, so padding invariance holds either way.
+
+All parameters and computations are float32, whatever ``jax_enable_x64`` says.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+DTYPE = jnp.float32
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderConfig:
+    """Sizes of a :class:`SequenceAutoencoder` (the paper: 3 x 256 LSTM layers, 64-d code)."""
+
+    vocab_size: int
+    hidden_size: int = 256
+    num_layers: int = 3
+    code_dim: int = 64
+    batch_norm: bool = False
+
+    def __post_init__(self):
+        for name in ("vocab_size", "hidden_size", "num_layers", "code_dim"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"EncoderConfig.{name} must be positive, got {getattr(self, name)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "EncoderConfig":
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown EncoderConfig fields {sorted(unknown)}")
+        return cls(**values)
+
+
+def _lstm_stack(config: EncoderConfig, input_size: int, rngs: nnx.Rngs) -> nnx.List:
+    layers = []
+    for layer in range(config.num_layers):
+        cell = nnx.OptimizedLSTMCell(
+            input_size if layer == 0 else config.hidden_size,
+            config.hidden_size,
+            dtype=DTYPE,
+            param_dtype=DTYPE,
+            rngs=rngs,
+        )
+        # rngs=False: the carry is always given, so the layer needs no random state.
+        layers.append(nnx.RNN(cell, return_carry=True, rngs=False))
+    return nnx.List(layers)
+
+
+def _norms(config: EncoderConfig, count: int, rngs: nnx.Rngs) -> nnx.List:
+    if not config.batch_norm:
+        return nnx.List([])
+    return nnx.List(
+        [nnx.BatchNorm(config.hidden_size, dtype=DTYPE, param_dtype=DTYPE, rngs=rngs) for _ in range(count)]
+    )
+
+
+class SequenceAutoencoder(nnx.Module):
+    """LSTM encoder -> code -> LSTM decoder with teacher forcing.
+
+    Args:
+        config: the sizes.
+        rngs: initialisation randomness (``nnx.Rngs(seed)``).
+    """
+
+    def __init__(self, config: EncoderConfig, *, rngs: nnx.Rngs):
+        self.config = config
+        hidden, layers = config.hidden_size, config.num_layers
+        self.encoder_layers = _lstm_stack(config, config.vocab_size, rngs)
+        self.encoder_norms = _norms(config, layers - 1, rngs)
+        self.to_code = nnx.Linear(2 * layers * hidden, config.code_dim, dtype=DTYPE, param_dtype=DTYPE, rngs=rngs)
+        # One fully connected layer per decoder state: (cell, hidden) of each layer.
+        self.code_to_state = nnx.List(
+            [nnx.Linear(config.code_dim, hidden, dtype=DTYPE, param_dtype=DTYPE, rngs=rngs) for _ in range(2 * layers)]
+        )
+        self.decoder_layers = _lstm_stack(config, config.vocab_size, rngs)
+        self.decoder_norms = _norms(config, layers, rngs)
+        self.to_logits = nnx.Linear(hidden, config.vocab_size, dtype=DTYPE, param_dtype=DTYPE, rngs=rngs)
+
+    def _one_hot(self, ids: jax.Array) -> jax.Array:
+        return jax.nn.one_hot(ids, self.config.vocab_size, dtype=DTYPE)
+
+    def _zero_carry(self, batch: int) -> tuple[jax.Array, jax.Array]:
+        zeros = jnp.zeros((batch, self.config.hidden_size), DTYPE)
+        return zeros, zeros
+
+    def _norm(self, norms: nnx.List, index: int, outputs: jax.Array, mask: jax.Array) -> jax.Array:
+        if not self.config.batch_norm:
+            return outputs
+        return norms[index](outputs, mask=mask[..., None])
+
+    def encode(self, ids: jax.Array, lengths: jax.Array) -> jax.Array:
+        """Codes (B, D) of padded ids (B, T) int with true lengths (B,)."""
+        inputs = self._one_hot(ids)
+        mask = jnp.arange(ids.shape[1])[None, :] < lengths[:, None]
+        finals = []
+        for index, layer in enumerate(self.encoder_layers):
+            (cell, hidden), outputs = layer(inputs, initial_carry=self._zero_carry(ids.shape[0]), seq_lengths=lengths)
+            finals.extend([cell, hidden])
+            inputs = self._norm(self.encoder_norms, index, outputs, mask) if index < len(self.encoder_norms) else outputs
+        return self.to_code(jnp.concatenate(finals, axis=-1))
+
+    def initial_states(self, code: jax.Array) -> list[tuple[jax.Array, jax.Array]]:
+        """Decoder (cell, hidden) per layer, each (B, H), from codes (B, D)."""
+        states = [jax.nn.relu(dense(code.astype(DTYPE))) for dense in self.code_to_state]
+        return [(states[2 * layer], states[2 * layer + 1]) for layer in range(self.config.num_layers)]
+
+    def decode(self, code: jax.Array, ids: jax.Array, lengths: jax.Array) -> jax.Array:
+        """Teacher-forced logits (B, T-1, V): position t predicts ``ids[:, t+1]``."""
+        inputs = self._one_hot(ids[:, :-1])
+        input_lengths = lengths - 1
+        mask = jnp.arange(inputs.shape[1])[None, :] < input_lengths[:, None]
+        for index, (layer, carry) in enumerate(zip(self.decoder_layers, self.initial_states(code))):
+            _, inputs = layer(inputs, initial_carry=carry, seq_lengths=input_lengths)
+            inputs = self._norm(self.decoder_norms, index, inputs, mask)
+        return self.to_logits(inputs)
+
+    def __call__(self, ids: jax.Array, lengths: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """``(logits (B, T-1, V), code (B, D))`` for padded ids (B, T) and lengths (B,)."""
+        code = self.encode(ids, lengths)
+        return self.decode(code, ids, lengths), code
+
+    def decode_step(
+        self, carries: list[tuple[jax.Array, jax.Array]], token: jax.Array
+    ) -> tuple[list[tuple[jax.Array, jax.Array]], jax.Array]:
+        """One free-running decoder step: carries per layer and tokens (B,) -> new carries, logits (B, V)."""
+        inputs = self._one_hot(token)
+        new_carries = []
+        for index, (layer, carry) in enumerate(zip(self.decoder_layers, carries)):
+            carry, inputs = layer.cell(carry, inputs)
+            new_carries.append(carry)
+            if self.config.batch_norm:
+                inputs = self.decoder_norms[index](inputs)
+        return new_carries, self.to_logits(inputs)
+
+
+def sequence_loss(logits: jax.Array, ids: jax.Array, lengths: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """Mean token cross-entropy of teacher-forced ``logits`` against ``ids[:, 1:]``, and counts.
+
+    Returns the loss and sums over the batch: ``loss_sum``, ``tokens``, ``correct_tokens``,
+    ``correct_sequences`` (every token of the row right), ``sequences``.
+    """
+    targets = ids[:, 1:]
+    mask = (jnp.arange(targets.shape[1])[None, :] < (lengths - 1)[:, None]).astype(DTYPE)
+    log_probs = jax.nn.log_softmax(logits.astype(DTYPE), axis=-1)
+    token_loss = -jnp.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]
+    loss_sum = jnp.sum(token_loss * mask)
+    tokens = jnp.sum(mask)
+    correct = (jnp.argmax(logits, axis=-1) == targets).astype(DTYPE) * mask
+    real_rows = lengths > 0  # rows of length 0 only fill a batch up to its shape
+    row_correct = (jnp.sum(correct, axis=1) == jnp.sum(mask, axis=1)) & real_rows
+    counts = {
+        "loss_sum": loss_sum,
+        "tokens": tokens,
+        "correct_tokens": jnp.sum(correct),
+        "correct_sequences": jnp.sum(row_correct.astype(DTYPE)),
+        "sequences": jnp.sum(real_rows.astype(DTYPE)),
+    }
+    return loss_sum / jnp.maximum(tokens, 1.0), counts
+
+
+def greedy_decode(model: SequenceAutoencoder, code: jax.Array, max_steps: int) -> jax.Array:
+    """Free-running reconstruction: token ids (B, max_steps), each step fed the previous argmax.
+
+    The first step reads ``<bos>``; rows continue past ``<eos>`` (cut them with the tokenizer's
+    ``decode``). Pure function of the model state, suitable for ``nnx.jit``.
+    """
+    from sesl_jax.encoders._tokenizers import BOS_ID
+
+    graphdef, state = nnx.split(model)
+    carries = model.initial_states(code)
+    start = jnp.full((code.shape[0],), BOS_ID, dtype=jnp.int32)
+
+    def step(loop_state, _):
+        carries, token = loop_state
+        new_carries, logits = nnx.merge(graphdef, state).decode_step(carries, token)
+        token = jnp.argmax(logits, axis=-1).astype(jnp.int32)
+        return (new_carries, token), token
+
+    _, tokens = jax.lax.scan(step, (carries, start), None, length=max_steps)
+    return tokens.T

@@ -1,0 +1,111 @@
+"""Encoders ready to use: the shipped pre-trained weights and ``encode``.
+
+The weights live in ``sesl_jax/resources/encoders/{smiles,rna}.npz``, each with a JSON recipe
+(``{kind}.json``: command, corpora and their SHA-256, sizes, epochs, seed, validation accuracy).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, Sequence
+
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from sesl_jax.encoders._checkpoint import CheckpointError, load_checkpoint
+from sesl_jax.encoders._model import SequenceAutoencoder
+from sesl_jax.encoders._tokenizers import Tokenizer, pad_rows
+
+KINDS: tuple[str, ...] = ("smiles", "rna")
+# Codes are computed on batches padded to a fixed row count and to a multiple of this many
+# steps, so a sequence's code never depends on what else is in the call.
+_LENGTH_MULTIPLE = 16
+
+
+@dataclasses.dataclass
+class Encoder:
+    """A trained auto-encoder with its tokenizer.
+
+    Attributes:
+        model: the :class:`SequenceAutoencoder` (evaluation mode).
+        tokenizer: the matching tokenizer.
+        kind: ``"smiles"`` or ``"rna"``.
+        metadata: the checkpoint's metadata (recipe, validation metrics).
+    """
+
+    model: SequenceAutoencoder
+    tokenizer: Tokenizer
+    kind: str
+    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def code_dim(self) -> int:
+        return self.model.config.code_dim
+
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike, kind: str | None = None) -> "Encoder":
+        checkpoint = load_checkpoint(path, expected_kind=kind)
+        checkpoint.model.eval()
+        return cls(checkpoint.model, checkpoint.tokenizer, checkpoint.tokenizer.kind, checkpoint.metadata)
+
+
+def pretrained_path(kind: str) -> Path:
+    """Path of the shipped weights of ``kind``."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown encoder kind {kind!r}; choose one of {KINDS}")
+    return Path(str(resources.files("sesl_jax") / "resources" / "encoders" / f"{kind}.npz"))
+
+
+@functools.lru_cache(maxsize=None)
+def _load_cached(kind: str) -> Encoder:
+    path = pretrained_path(kind)
+    if not path.is_file():
+        raise CheckpointError(f"the shipped {kind} encoder is missing ({path}); reinstall sesl_jax or retrain it")
+    return Encoder.from_checkpoint(path, kind)
+
+
+def load_pretrained(kind: Literal["smiles", "rna"]) -> Encoder:
+    """The shipped encoder of ``kind`` (loaded once per process; treat it as read-only)."""
+    return _load_cached(kind)
+
+
+@nnx.jit
+def _encode_batch(model: SequenceAutoencoder, ids, lengths):
+    return model.encode(ids, lengths)
+
+
+def encode(encoder: Encoder, sequences: Sequence[str], batch_size: int = 256) -> np.ndarray:
+    """Codes (n, code_dim), float64, of ``sequences``; deterministic.
+
+    Every sequence is validated first (a :class:`SequenceError` names the sequence and position).
+    For a given ``batch_size``, a code does not depend on the other sequences of the call or
+    their order: each batch is padded to ``batch_size`` rows and a multiple of 16 steps, and
+    padding never changes a code. (Another ``batch_size`` may change codes in the last bits, as
+    the matrix products change shape.)
+    """
+    if isinstance(sequences, str):
+        raise TypeError("encode takes a sequence of strings; wrap a single one in a list")
+    rows = [encoder.tokenizer.encode(sequence) for sequence in sequences]
+    codes = np.zeros((len(rows), encoder.code_dim), dtype=np.float64)
+    if not rows:
+        return codes
+    encoder.model.eval()
+    order = np.argsort([len(row) for row in rows], kind="stable")
+    for start in range(0, len(rows), batch_size):
+        chosen = order[start : start + batch_size]
+        longest = max(len(rows[i]) for i in chosen)
+        width = int(math.ceil(longest / _LENGTH_MULTIPLE) * _LENGTH_MULTIPLE)
+        ids, lengths = pad_rows([rows[i] for i in chosen], pad_to=width)
+        filler = batch_size - len(chosen)
+        if filler:
+            ids = np.concatenate([ids, np.zeros((filler, width), np.int32)])
+            lengths = np.concatenate([lengths, np.ones(filler, np.int32)])
+        batch_codes = _encode_batch(encoder.model, jnp.asarray(ids), jnp.asarray(lengths))
+        codes[chosen] = np.asarray(batch_codes, dtype=np.float64)[: len(chosen)]
+    return codes

@@ -1,0 +1,411 @@
+"""Training the sequence auto-encoders: optax, one jit-compiled step, checkpoints and resume.
+
+Every epoch draws a fresh random order of the training sequences from ``(seed, epoch)``, groups
+sequences of similar length (sorting within pools of 32 batches, then shuffling the batches), and
+pads each batch to a multiple of ``length_multiple`` steps, so little time goes into padding and
+few shapes are compiled. Partial batches are filled with rows of length 0, which count nowhere.
+
+A checkpoint (model, optimizer, position in the epoch) is written atomically every
+``checkpoint_every`` steps, at the end of every epoch and when the time budget runs out;
+``resume=True`` continues from it and gives the same weights as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+from sesl_jax._io import atomic_write_json
+from sesl_jax.encoders._checkpoint import CheckpointError, load_checkpoint, restore_optimizer, save_checkpoint
+from sesl_jax.encoders._model import EncoderConfig, SequenceAutoencoder, greedy_decode, sequence_loss
+from sesl_jax.encoders._tokenizers import EOS_ID, SequenceError, Tokenizer, pad_rows
+
+CHECKPOINT_NAME = "checkpoint.npz"
+WEIGHTS_NAME = "encoder.npz"
+HISTORY_NAME = "history.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """How to train (the model sizes are in :class:`EncoderConfig`).
+
+    Attributes:
+        epochs: passes over the training split.
+        batch_size: sequences per step.
+        learning_rate: Adam step size (constant).
+        grad_clip: global gradient-norm clip.
+        validation_fraction: share of the distinct sequences held out (at least one).
+        seed: initial weights, validation split and batch order.
+        length_multiple: batches are padded to a multiple of this many steps.
+        checkpoint_every: steps between checkpoints (0: only at epoch ends).
+        max_minutes: stop (with a checkpoint) once this much wall time has passed; ``None``: no limit.
+        greedy_validation: validation sequences reconstructed free-running (argmax fed back) at the end.
+    """
+
+    epochs: int = 10
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    grad_clip: float = 1.0
+    validation_fraction: float = 0.05
+    seed: int = 0
+    length_multiple: int = 8
+    checkpoint_every: int = 500
+    max_minutes: float | None = None
+    greedy_validation: int = 2000
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# Fields that may change between a run and its resumption.
+_RESUMABLE_CHANGES = ("epochs", "max_minutes", "checkpoint_every", "greedy_validation")
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What :func:`train_encoder` returns.
+
+    Attributes:
+        model: the trained model (evaluation mode).
+        tokenizer: its tokenizer.
+        history: one dict per (possibly partial) epoch: losses and accuracies, seconds, throughput.
+        validation: final validation metrics, teacher-forced and free-running.
+        completed: False when the time budget stopped training early.
+        counts: sequences read, skipped as invalid or too long, duplicates, training, validation.
+    """
+
+    model: SequenceAutoencoder
+    tokenizer: Tokenizer
+    history: list[dict[str, Any]]
+    validation: dict[str, float]
+    completed: bool
+    counts: dict[str, int]
+
+
+def tokenize_corpus(
+    tokenizer: Tokenizer, sequences: Sequence[str], *, skip_invalid: bool = True
+) -> tuple[list[np.ndarray], list[int], dict[str, int]]:
+    """Distinct id rows of ``sequences`` with the index of each row's first source sequence.
+
+    Invalid or too long sequences are skipped (and counted) when ``skip_invalid``, else raise.
+    """
+    rows: list[np.ndarray] = []
+    sources: list[int] = []
+    seen: set[bytes] = set()
+    counts = {"read": len(sequences), "skipped": 0, "duplicates": 0}
+    for index, sequence in enumerate(sequences):
+        try:
+            row = tokenizer.encode(sequence)
+        except SequenceError:
+            if not skip_invalid:
+                raise
+            counts["skipped"] += 1
+            continue
+        key = row.tobytes()
+        if key in seen:
+            counts["duplicates"] += 1
+            continue
+        seen.add(key)
+        rows.append(row)
+        sources.append(index)
+    return rows, sources, counts
+
+
+def split_validation(count: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted (train, validation) index arrays of ``count`` items; at least one of each when count > 1."""
+    order = np.random.default_rng([seed, 2**31 - 1]).permutation(count)
+    held_out = min(max(1, int(round(fraction * count))), count - 1) if count > 1 else 0
+    return np.sort(order[held_out:]), np.sort(order[:held_out])
+
+
+def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:
+    """Index batches of one epoch: a seeded shuffle, length-sorted within pools, batches shuffled."""
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(len(lengths))
+    pool = 32 * batch_size
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = order[start : start + pool]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def make_batch(rows: Sequence[np.ndarray], indices: np.ndarray, batch_size: int, length_multiple: int) -> tuple[np.ndarray, np.ndarray]:
+    """(ids (batch_size, L), lengths) of ``rows[indices]``; L a multiple of ``length_multiple``."""
+    chosen = [rows[i] for i in indices]
+    longest = max(len(row) for row in chosen)
+    width = int(math.ceil(longest / length_multiple) * length_multiple)
+    ids, lengths = pad_rows(chosen, pad_to=width)
+    if len(chosen) < batch_size:  # rows of length 0 keep one compiled shape per width
+        ids = np.concatenate([ids, np.zeros((batch_size - len(chosen), width), np.int32)])
+        lengths = np.concatenate([lengths, np.zeros(batch_size - len(chosen), np.int32)])
+    return ids, lengths
+
+
+def make_optimizer(model: SequenceAutoencoder, config: TrainConfig) -> nnx.Optimizer:
+    transform = optax.chain(optax.clip_by_global_norm(config.grad_clip), optax.adam(config.learning_rate))
+    return nnx.Optimizer(model, transform, wrt=nnx.Param)
+
+
+@nnx.jit
+def train_step(model: SequenceAutoencoder, optimizer: nnx.Optimizer, ids: jax.Array, lengths: jax.Array) -> dict[str, jax.Array]:
+    """One Adam step on a padded batch; returns the batch's summed counts (see ``sequence_loss``)."""
+
+    def loss_fn(model):
+        logits, _ = model(ids, lengths)
+        return sequence_loss(logits, ids, lengths)
+
+    (_, counts), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model)
+    optimizer.update(model, grads)
+    return counts
+
+
+@nnx.jit
+def eval_step(model: SequenceAutoencoder, ids: jax.Array, lengths: jax.Array) -> dict[str, jax.Array]:
+    """Teacher-forced counts of a batch (model in evaluation mode)."""
+    logits, _ = model(ids, lengths)
+    return sequence_loss(logits, ids, lengths)[1]
+
+
+@nnx.jit(static_argnames="max_steps")
+def _reconstruct(model: SequenceAutoencoder, ids: jax.Array, lengths: jax.Array, max_steps: int) -> jax.Array:
+    return greedy_decode(model, model.encode(ids, lengths), max_steps)
+
+
+def _summarise(totals: dict[str, float], prefix: str) -> dict[str, float]:
+    tokens, sequences = max(totals.get("tokens", 0.0), 1.0), max(totals.get("sequences", 0.0), 1.0)
+    return {
+        f"{prefix}loss": totals.get("loss_sum", 0.0) / tokens,
+        f"{prefix}token_accuracy": totals.get("correct_tokens", 0.0) / tokens,
+        f"{prefix}sequence_accuracy": totals.get("correct_sequences", 0.0) / sequences,
+    }
+
+
+def _add(totals: dict[str, float], counts: dict[str, jax.Array]) -> None:
+    for key, value in counts.items():
+        totals[key] = totals.get(key, 0.0) + float(value)
+
+
+def evaluate(
+    model: SequenceAutoencoder, rows: Sequence[np.ndarray], *, batch_size: int = 256, length_multiple: int = 8, greedy: int = 0
+) -> dict[str, float]:
+    """Validation metrics of ``rows`` (id rows with ``<bos>``/``<eos>``).
+
+    Teacher-forced: ``loss``, ``token_accuracy``, ``sequence_accuracy`` (all tokens of a row right
+    when each step sees the true previous token). Free-running, on the first ``greedy`` rows:
+    ``greedy_token_accuracy`` (position-wise, over the true length incl. ``<eos>``) and
+    ``greedy_sequence_accuracy`` (the whole sequence and its end reproduced exactly).
+    """
+    model.eval()
+    totals: dict[str, float] = {}
+    order = np.argsort([len(row) for row in rows], kind="stable")
+    for start in range(0, len(rows), batch_size):
+        ids, lengths = make_batch(rows, order[start : start + batch_size], batch_size, length_multiple)
+        _add(totals, eval_step(model, jnp.asarray(ids), jnp.asarray(lengths)))
+    metrics = _summarise(totals, "")
+    if greedy:
+        subset = [rows[i] for i in range(min(greedy, len(rows)))]
+        order = np.argsort([len(row) for row in subset], kind="stable")
+        right_tokens = right_rows = total_tokens = 0
+        for start in range(0, len(subset), batch_size):
+            chosen = order[start : start + batch_size]
+            ids, lengths = make_batch(subset, chosen, batch_size, length_multiple)
+            predicted = np.asarray(_reconstruct(model, jnp.asarray(ids), jnp.asarray(lengths), ids.shape[1] - 1))
+            for row_index in range(len(chosen)):
+                target = ids[row_index, 1 : lengths[row_index]]
+                guess = predicted[row_index, : len(target)]
+                matches = guess == target
+                right_tokens += int(matches.sum())
+                total_tokens += len(target)
+                right_rows += int(matches.all())
+        metrics["greedy_token_accuracy"] = right_tokens / max(total_tokens, 1)
+        metrics["greedy_sequence_accuracy"] = right_rows / max(len(subset), 1)
+        metrics["greedy_sequences"] = len(subset)
+    model.train()
+    return metrics
+
+
+def _corpus_digest(rows: Sequence[np.ndarray], repeats: np.ndarray) -> str:
+    digest = hashlib.sha256()
+    for row, repeat in zip(rows, repeats):
+        digest.update(row.tobytes())
+        digest.update(int(repeat).to_bytes(4, "little"))
+        digest.update(b"|")
+    return digest.hexdigest()
+
+
+def train_encoder(
+    tokenizer: Tokenizer,
+    sequences: Sequence[str],
+    model_config: EncoderConfig | None = None,
+    train_config: TrainConfig = TrainConfig(),
+    *,
+    repeats: Sequence[int] | None = None,
+    out_dir: str | os.PathLike | None = None,
+    resume: bool = False,
+    progress: bool | None = None,
+    log: Callable[[str], None] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> TrainResult:
+    """Train a :class:`SequenceAutoencoder` to reconstruct ``sequences``.
+
+    Args:
+        tokenizer: turns sequences into ids; its vocabulary size fixes the model's.
+        sequences: the corpus; invalid, too long and duplicate sequences are dropped (counted).
+        model_config: sizes; ``None`` uses the defaults with the tokenizer's vocabulary size.
+        train_config: epochs, batch size, seed, time budget, ...
+        repeats: per sequence, how many times it enters each training epoch (oversampling);
+            the validation split is drawn before repeating, over distinct sequences.
+        out_dir: where checkpoints, the final weights (``encoder.npz``) and ``history.json`` go;
+            ``None`` writes nothing.
+        resume: continue from ``out_dir/checkpoint.npz``; the tokenizer, sizes, corpus and
+            training settings (except epochs and the time budget) must be the same.
+        progress: show a tqdm bar; ``None``: only when stderr is a terminal.
+        log: called with one line per epoch (e.g. ``print``).
+        metadata: extra JSON stored in the checkpoints.
+    """
+    started = time.monotonic()
+    say = log or (lambda message: None)
+    config = model_config or EncoderConfig(vocab_size=tokenizer.vocab_size)
+    if config.vocab_size != tokenizer.vocab_size:
+        raise ValueError(f"model vocab_size {config.vocab_size} != tokenizer vocabulary {tokenizer.vocab_size}")
+    if repeats is not None and len(repeats) != len(sequences):
+        raise ValueError("repeats must have one entry per sequence")
+
+    rows, sources, counts = tokenize_corpus(tokenizer, sequences)
+    if len(rows) < 2:
+        raise ValueError(f"need at least two distinct valid sequences to train, got {len(rows)}")
+    row_repeats = np.asarray([1 if repeats is None else int(repeats[i]) for i in sources], dtype=np.int64)
+    train_index, validation_index = split_validation(len(rows), train_config.validation_fraction, train_config.seed)
+    training_rows = [rows[i] for i in train_index for _ in range(row_repeats[i])]
+    validation_rows = [rows[i] for i in validation_index]
+    counts.update(distinct=len(rows), training=len(train_index), training_with_repeats=len(training_rows), validation=len(validation_rows))
+    training_lengths = np.asarray([len(row) for row in training_rows])
+    steps_per_epoch = int(math.ceil(len(training_rows) / train_config.batch_size))
+    corpus_sha256 = _corpus_digest(rows, row_repeats)
+
+    model = SequenceAutoencoder(config, rngs=nnx.Rngs(train_config.seed))
+    model.train()
+    optimizer = make_optimizer(model, train_config)
+    history: list[dict[str, Any]] = []
+    start_epoch, start_batch, step = 0, 0, 0
+    out_path = Path(out_dir) if out_dir is not None else None
+    checkpoint_path = out_path / CHECKPOINT_NAME if out_path is not None else None
+
+    if resume:
+        if checkpoint_path is None:
+            raise ValueError("resume=True needs out_dir")
+        checkpoint = load_checkpoint(checkpoint_path, expected_config=config, expected_tokenizer=tokenizer)
+        saved = checkpoint.progress
+        if saved.get("corpus_sha256") != corpus_sha256:
+            raise CheckpointError(f"{checkpoint_path}: trained on another corpus; cannot resume on this one")
+        saved_config = saved.get("train_config", {})
+        differing = [
+            key for key, value in train_config.to_dict().items()
+            if key not in _RESUMABLE_CHANGES and saved_config.get(key) != value
+        ]
+        if differing:
+            raise CheckpointError(f"{checkpoint_path}: training settings differ from the checkpoint's: {differing}")
+        nnx.update(model, nnx.state(checkpoint.model))
+        restore_optimizer(optimizer, checkpoint, str(checkpoint_path))
+        start_epoch, start_batch, step = saved["epoch"], saved["batch"], saved["step"]
+        history = list(saved.get("history", []))
+        say(f"resumed from {checkpoint_path}: epoch {start_epoch + 1}, batch {start_batch}, step {step}")
+
+    def write_checkpoint(epoch: int, batch: int) -> None:
+        if checkpoint_path is None:
+            return
+        save_checkpoint(
+            checkpoint_path, model, tokenizer, optimizer=optimizer,
+            progress={
+                "epoch": epoch, "batch": batch, "step": step, "history": history,
+                "corpus_sha256": corpus_sha256, "train_config": train_config.to_dict(),
+            },
+            metadata={**(metadata or {}), "counts": counts},
+        )
+
+    from tqdm.auto import tqdm
+
+    show = sys.stderr.isatty() if progress is None else progress
+    deadline = started + 60.0 * train_config.max_minutes if train_config.max_minutes is not None else math.inf
+    completed = True
+    epoch = start_epoch
+    say(
+        f"{tokenizer.kind}: {counts['training']} training ({counts['training_with_repeats']} with repeats), "
+        f"{counts['validation']} validation sequences; {counts['skipped']} skipped, {counts['duplicates']} duplicates; "
+        f"{steps_per_epoch} steps per epoch"
+    )
+    while epoch < train_config.epochs:
+        batches = epoch_batches(training_lengths, train_config.batch_size, train_config.seed, epoch)
+        first = start_batch if epoch == start_epoch else 0
+        totals: dict[str, float] = {}
+        epoch_started = time.monotonic()
+        stopped_at = None
+        with tqdm(total=len(batches), initial=first, desc=f"epoch {epoch + 1}/{train_config.epochs}", disable=not show, leave=False) as bar:
+            for batch_number in range(first, len(batches)):
+                ids, lengths = make_batch(training_rows, batches[batch_number], train_config.batch_size, train_config.length_multiple)
+                batch_counts = train_step(model, optimizer, jnp.asarray(ids), jnp.asarray(lengths))
+                _add(totals, batch_counts)
+                step += 1
+                bar.update(1)
+                if step % 20 == 0:
+                    bar.set_postfix(loss=f"{totals['loss_sum'] / max(totals['tokens'], 1):.3f}")
+                if time.monotonic() > deadline and batch_number + 1 < len(batches):
+                    stopped_at = batch_number + 1
+                    break
+                if train_config.checkpoint_every and step % train_config.checkpoint_every == 0:
+                    write_checkpoint(epoch, batch_number + 1)
+        seconds = time.monotonic() - epoch_started
+        entry = {"epoch": epoch + 1, "steps": step, "seconds": seconds,
+                 "sequences_per_second": totals.get("sequences", 0.0) / max(seconds, 1e-9),
+                 **_summarise(totals, "train_"), **{f"val_{k}": v for k, v in evaluate(model, validation_rows).items()}}
+        if stopped_at is not None:
+            entry.update(partial=True, batches_done=stopped_at - first, batches=len(batches))
+            history.append(entry)
+            write_checkpoint(epoch, stopped_at)
+            completed = False
+            say(_format_entry(entry) + f"  (time budget reached after batch {stopped_at}/{len(batches)})")
+            break
+        history.append(entry)
+        epoch += 1
+        write_checkpoint(epoch, 0)
+        say(_format_entry(entry))
+        if time.monotonic() > deadline and epoch < train_config.epochs:
+            completed = False
+            say("time budget reached at the end of the epoch")
+            break
+
+    validation = evaluate(model, validation_rows, greedy=train_config.greedy_validation)
+    model.eval()
+    if out_path is not None:
+        save_checkpoint(
+            out_path / WEIGHTS_NAME, model, tokenizer,
+            metadata={**(metadata or {}), "counts": counts, "validation": validation, "completed": completed,
+                      "epochs_run": epoch, "steps": step, "train_config": train_config.to_dict(),
+                      "corpus_sha256": corpus_sha256},
+        )
+        atomic_write_json(out_path / HISTORY_NAME, {"history": history, "validation": validation, "counts": counts})
+    return TrainResult(model=model, tokenizer=tokenizer, history=history, validation=validation, completed=completed, counts=counts)
+
+
+def _format_entry(entry: dict[str, Any]) -> str:
+    return (
+        f"epoch {entry['epoch']}: train loss {entry['train_loss']:.4f} "
+        f"tok {entry['train_token_accuracy']:.4f} seq {entry['train_sequence_accuracy']:.4f} | "
+        f"val loss {entry['val_loss']:.4f} tok {entry['val_token_accuracy']:.4f} "
+        f"seq {entry['val_sequence_accuracy']:.4f} | {entry['seconds']:.0f}s, "
+        f"{entry['sequences_per_second']:.0f} seq/s"
+    )

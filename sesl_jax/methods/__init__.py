@@ -1,0 +1,48 @@
+"""Prediction methods that the evaluation engine runs on the same folds.
+
+``METHODS`` maps a method name to its builder and its default similarity source. A builder is
+``builder(associations, similarities, *, dtype, transductive=False) -> Method`` where
+``associations`` is the full matrix (used only by labelled transductive variants).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Callable, NamedTuple
+
+from sesl_jax.methods._base import Method, MethodOutput, Similarities
+from sesl_jax.methods._sesl import sesl_family_method
+
+
+class MethodSpec(NamedTuple):
+    builder: Callable[..., Method]
+    default_similarity: str
+    description: str
+
+
+METHODS: dict[str, MethodSpec] = {
+    "sesl": MethodSpec(
+        functools.partial(sesl_family_method, "sesl"),
+        "sequence",
+        "SESL: sparse learning (LRR, IALM) + BNNR completion",
+    ),
+    "se": MethodSpec(
+        functools.partial(sesl_family_method, "se"),
+        "sequence",
+        "SESL without sparse learning: BNNR on sequence similarities",
+    ),
+    "bnnr": MethodSpec(
+        functools.partial(sesl_family_method, "bnnr"),
+        "biological",
+        "BNNRSMMA (Chen et al. 2021): BNNR on biological similarities",
+    ),
+}
+
+try:  # rival methods (issue 5) register themselves here
+    from sesl_jax.methods._rivals import RIVAL_METHODS
+
+    METHODS.update(RIVAL_METHODS)
+except ImportError:  # pragma: no cover - only while rivals are absent
+    pass
+
+__all__ = ["METHODS", "Method", "MethodOutput", "MethodSpec", "Similarities", "sesl_family_method"]

@@ -1,0 +1,161 @@
+"""Shared test fixtures. Tests run in float64 unless a test says otherwise."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import threading
+import zipfile
+from pathlib import Path
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def real_data_dir() -> Path:
+    """The shared benchmark data directory from ``$SESL_JAX_DATA``; skips the test when unset."""
+    value = os.environ.get("SESL_JAX_DATA")
+    if not value:
+        pytest.skip("SESL_JAX_DATA is not set")
+    path = Path(value)
+    if not path.is_dir():
+        pytest.skip(f"SESL_JAX_DATA={value} is not a directory")
+    return path
+
+
+# --- a small, valid benchmark directory laid out like the shared one -------------------------
+# PCD: 6 drugs x 5 miRNAs. FCD: its non-empty block, drugs in PCD order, miRNAs permuted
+# (like the real FCD), pair lists row-aligned between the two (like the real files).
+
+SMALL_PCD_DRUGS = [f"CID:{n}" for n in (11, 22, 33, 44, 55, 66)]
+SMALL_PCD_MIRNAS = [f"hsa-mir-{n}" for n in (1, 2, 3, 4, 5)]
+SMALL_FCD_DRUG_ROWS = [1, 2, 4]  # PCD rows of the FCD drugs
+SMALL_FCD_MIRNA_COLUMNS = [3, 0, 2]  # PCD columns of the FCD miRNAs, in FCD order
+SMALL_FCD_PAIRS = [(0, 0), (0, 2), (1, 1), (2, 0), (2, 1)]
+
+
+def _similarity(size: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    upper = np.triu(np.round(rng.uniform(0.0, 0.6, (size, size)), 4), 1)
+    return upper + upper.T + np.diag(np.round(rng.uniform(0.7, 0.9, size), 4))  # diagonal not 1, as in the real data
+
+
+def write_matrix(path: Path, matrix: np.ndarray, fmt: str = "%.4f") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savetxt(path, matrix, fmt=fmt, delimiter=" ")
+
+
+def write_xlsx(path: Path, rows: list[list[object]]) -> None:
+    """A minimal .xlsx (shared strings, numeric cells), like the AMCSMMA ID lists."""
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    strings: list[str] = []
+    xml_rows = []
+    for r, row in enumerate(rows, start=1):
+        cells = []
+        for c, value in enumerate(row):
+            ref = f"{chr(ord('A') + c)}{r}"
+            if isinstance(value, str):
+                strings.append(value)
+                cells.append(f'<c r="{ref}" t="s"><v>{len(strings) - 1}</v></c>')
+            else:
+                cells.append(f'<c r="{ref}"><v>{value}</v></c>')
+        xml_rows.append(f'<row r="{r}">{"".join(cells)}</row>')
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(
+            "xl/workbook.xml",
+            f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        )
+        archive.writestr(
+            "xl/_rels/workbook.xml.rels",
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="x" Target="worksheets/sheet1.xml"/></Relationships>',
+        )
+        archive.writestr("xl/worksheets/sheet1.xml", f'<worksheet xmlns="{main}"><sheetData>{"".join(xml_rows)}</sheetData></worksheet>')
+        shared = "".join(f"<si><t>{s}</t></si>" for s in strings)
+        archive.writestr("xl/sharedStrings.xml", f'<sst xmlns="{main}">{shared}</sst>')
+
+
+def write_small_benchmark(root: Path, *, id_lists: str = "csv", sequences: bool = True) -> Path:
+    """Write a valid small PCD + FCD under ``root`` (``id_lists``: "csv" or "xlsx"; FCD's only as csv)."""
+    pcd_dir, fcd_dir = root / "amcsmma" / "dataset1", root / "amcsmma" / "dataset2"
+    pcd_dir.mkdir(parents=True)
+    fcd_dir.mkdir(parents=True)
+    pcd_pairs = [(SMALL_FCD_DRUG_ROWS[i], SMALL_FCD_MIRNA_COLUMNS[j]) for i, j in SMALL_FCD_PAIRS]
+    pcd_a = np.zeros((len(SMALL_PCD_DRUGS), len(SMALL_PCD_MIRNAS)))
+    for i, j in pcd_pairs:
+        pcd_a[i, j] = 1
+    fcd_a = pcd_a[np.ix_(SMALL_FCD_DRUG_ROWS, SMALL_FCD_MIRNA_COLUMNS)]
+    pcd_m = _similarity(len(SMALL_PCD_MIRNAS), seed=1)
+    write_matrix(pcd_dir / "SM-miRNA association matrix.txt", pcd_a, fmt="%d")
+    write_matrix(pcd_dir / "SM-miRNA-confirmed associations.txt", np.array(pcd_pairs), fmt="%d")
+    write_matrix(pcd_dir / "miRNA similarity matrix.txt", pcd_m)
+    write_matrix(fcd_dir / "SM-miRNA association matrix 2.txt", fcd_a, fmt="%d")
+    write_matrix(fcd_dir / "SM-miRNA-confirmed associations 2.txt", np.array(SMALL_FCD_PAIRS), fmt="%d")
+    write_matrix(fcd_dir / "SM similarity matrix 2.txt", _similarity(len(SMALL_FCD_DRUG_ROWS), seed=2))
+    write_matrix(fcd_dir / "miRNA similarity matrix 2.txt", pcd_m[np.ix_(SMALL_FCD_MIRNA_COLUMNS, SMALL_FCD_MIRNA_COLUMNS)])
+    pcd_drug_rows = [[drug, i, "", "", ""] for i, drug in enumerate(SMALL_PCD_DRUGS)]  # PCD style: ID, index
+    pcd_mirna_rows = [[mirna, j] for j, mirna in enumerate(SMALL_PCD_MIRNAS)]
+    if id_lists == "xlsx":
+        write_xlsx(pcd_dir / "SM number.xlsx", [row[:2] for row in pcd_drug_rows])
+        write_xlsx(pcd_dir / "miRNA number.xlsx", pcd_mirna_rows)
+    else:
+        write_csv(pcd_dir / "SM number.csv", pcd_drug_rows)
+        write_csv(pcd_dir / "miRNA number.csv", pcd_mirna_rows)
+        # FCD style: index, ID
+        write_csv(fcd_dir / "SM number 2.csv", [[i, SMALL_PCD_DRUGS[r]] for i, r in enumerate(SMALL_FCD_DRUG_ROWS)])
+        write_csv(fcd_dir / "miRNA number 2.csv", [[j, SMALL_PCD_MIRNAS[c]] for j, c in enumerate(SMALL_FCD_MIRNA_COLUMNS)])
+    if sequences:
+        write_small_sequences(root)
+    return root
+
+
+def write_csv(path: Path, rows: list[list[object]]) -> None:
+    path.write_text("".join(",".join(str(cell) for cell in row) + "\n" for row in rows))
+
+
+def write_small_sequences(root: Path) -> None:
+    sequences = root / "sequences"
+    sequences.mkdir(parents=True, exist_ok=True)
+    header = "index\tcid\tsmiles\trdkit_canonical_smiles\trdkit_canonical_nostereo\n"
+    rows = [f"{i}\t{drug}\tC[C@H](O){'C' * i}\tC[C@H](O){'C' * i}\tCC(O){'C' * i}\n" for i, drug in enumerate(SMALL_PCD_DRUGS[:-1])]
+    rows.append(f"5\t{SMALL_PCD_DRUGS[-1]}\t\t\t\n")  # like the 23 uncovered CIDs
+    (sequences / "drug831_smiles.tsv").write_text(header + "".join(rows))
+    header = "index\tname\thairpin_seq\tmature_5p_seq\tmature_3p_seq\n"
+    rows = [f"{j}\t{mirna}\tUGGGAUGAGGUAGUAGG{'A' * j}\tUGAGGUAG{'C' * j}\tCUAUACAA\n" for j, mirna in enumerate(SMALL_PCD_MIRNAS)]
+    rows[1] = f"1\t{SMALL_PCD_MIRNAS[1]}\tuggtt\t\tCUAUACAA;GGGG\n"  # no 5p arm; DNA letters, lower case
+    (sequences / "mirna541_sequences.tsv").write_text(header + "".join(rows))
+
+
+@pytest.fixture
+def small_data_dir(tmp_path: Path) -> Path:
+    """A valid small benchmark directory (CSV ID lists, sequences); corrupt one file per test."""
+    return write_small_benchmark(tmp_path / "data")
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture
+def http_server_root(tmp_path: Path):
+    """``(root, base_url)``: files written under ``root`` are served at ``base_url`` (127.0.0.1)."""
+    root = tmp_path / "server"
+    root.mkdir()
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)  # port 0: a free port
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
