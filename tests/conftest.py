@@ -5,16 +5,22 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import shutil
 import threading
 import zipfile
 from pathlib import Path
 
-import jax
+# One BLAS thread: OpenBLAS threads spinning beside XLA's oversubscribe small machines.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+from sesl_jax._io import sha256_file  # noqa: E402
 
 
 @pytest.fixture
@@ -139,6 +145,22 @@ def small_data_dir(tmp_path: Path) -> Path:
     return write_small_benchmark(tmp_path / "data")
 
 
+REMOTE_FOLDERS = {"amcsmma/dataset1": "dataset 1", "amcsmma/dataset2": "dataset 2"}
+
+
+def serve_benchmark(source: Path, server_root: Path) -> dict:
+    """Copy ``source``'s benchmark files to the server as the AMCSMMA repo lays them out; return a manifest."""
+    files = []
+    for local, remote in REMOTE_FOLDERS.items():
+        for path in sorted((source / local).iterdir()):
+            target = server_root / remote / path.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+            files.append({"path": f"{local}/{path.name}", "remote": f"{remote}/{path.name}",
+                          "sha256": sha256_file(path), "size": path.stat().st_size})
+    return {"base_url": "http://127.0.0.1:9/unused", "files": files}
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
@@ -151,7 +173,7 @@ def http_server_root(tmp_path: Path):
     root.mkdir()
     handler = functools.partial(_QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)  # port 0: a free port
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield root, f"http://127.0.0.1:{server.server_address[1]}"

@@ -67,6 +67,15 @@ def test_xlsx_id_lists_and_fcd_ids_recovered_from_pcd(tmp_path):
     assert f"{PCD}/SM number.xlsx" in fcd.checksums
 
 
+def test_fcd_id_list_disagreeing_with_pcd_pairs(tmp_path):
+    from conftest import write_csv, write_small_benchmark
+
+    root = write_small_benchmark(tmp_path / "xlsx", id_lists="xlsx")
+    write_csv(root / FCD / "SM number 2.csv", [[0, "CID:22"], [1, "CID:55"], [2, "CID:33"]])
+    with pytest.raises(DataError, match="SM number 2: row 1 disagrees with the IDs the PCD pair list gives"):
+        load_dataset("fcd", root)
+
+
 def test_arrays_are_read_only(small_data_dir):
     fcd = load_dataset("fcd", small_data_dir)
     for matrix in (fcd.associations, fcd.drug_similarity, fcd.mirna_similarity):
@@ -208,7 +217,7 @@ def test_missing_required_file(small_data_dir, missing):
 
 def test_missing_id_list(small_data_dir):
     (small_data_dir / PCD / "SM number.csv").unlink()
-    with pytest.raises(DataError, match=r"SM number\(.csv\|.xlsx\): required ID list not found"):
+    with pytest.raises(DataError, match=r"SM number.csv \(or .xlsx\): required ID list not found"):
         load_dataset("pcd", small_data_dir)
 
 

@@ -58,3 +58,54 @@ def run_command(args: argparse.Namespace) -> int:
 
 def stdout_is_terminal() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def add_method_options(parser: argparse.ArgumentParser, *, default_method: str = "sesl") -> None:
+    from sesl_jax.methods import METHODS
+
+    descriptions = "; ".join(f"{name}: {spec.description}" for name, spec in METHODS.items())
+    parser.add_argument("--method", default=default_method, choices=sorted(METHODS), help=descriptions)
+    parser.add_argument(
+        "--similarity",
+        default=None,
+        help="similarity source: biological, sequence, chemical (drugs; miRNAs by sequence) or "
+        "'drug=SOURCE,mirna=SOURCE' (default: the method's own; sesl/se use sequence, others biological)",
+    )
+    parser.add_argument(
+        "--similarity-map",
+        default="gaussian",
+        choices=("gaussian", "inverse", "linear"),
+        help="distance-to-similarity map for sequence codes (default gaussian, scale = median distance)",
+    )
+    parser.add_argument(
+        "--mirna-form",
+        default="mature",
+        choices=("mature", "hairpin"),
+        help="which miRNA sequence the RNA encoder reads (default mature)",
+    )
+    parser.add_argument(
+        "--observed",
+        default="nonzero",
+        choices=("nonzero", "known"),
+        help="BNNR's observed set: every nonzero entry of T (default, public BNNR code) or the "
+        "similarities plus known pairs only (the paper's wording)",
+    )
+
+
+def method_builder_options(args: argparse.Namespace) -> dict:
+    """Builder keyword arguments that the chosen method understands."""
+    if args.method in ("sesl", "se", "bnnr"):
+        from sesl_jax.model import SESLOptions
+
+        return {"options": SESLOptions(sparse_learning=args.method == "sesl", observed=args.observed)}
+    return {}
+
+
+def load_dataset_for(args: argparse.Namespace):
+    from sesl_jax.data import load_dataset
+
+    return load_dataset(args.dataset, args.data_dir)
+
+
+def data_source_message(dataset) -> str:
+    return f"data: {dataset.name.upper()} ({dataset.n_drugs} drugs x {dataset.n_mirnas} miRNAs, {dataset.n_known} known pairs) from {dataset.source}"

@@ -27,7 +27,7 @@ import numpy as np
 
 from sesl_jax.data._dataset import Dataset
 from sesl_jax.data._errors import DataError
-from sesl_jax.data._fetch import resolve_data_location
+from sesl_jax.data._fetch import resolve_data_location, verify_cached_checksums
 from sesl_jax.data._files import FileReader
 from sesl_jax.data._sequences import read_drug_smiles, read_mirna_sequences
 from sesl_jax.data._tables import read_id_list, read_whitespace_matrix
@@ -111,15 +111,17 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *, downlo
     mirna_ids = _read_ids(reader, files, files.mirna_ids, kind="miRNA")
     if drug_ids is None or mirna_ids is None:
         if files is not FCD_FILES:
-            raise DataError(f"{files.path(files.drug_ids if drug_ids is None else files.mirna_ids)}"
-                            f"(.csv|.xlsx): required ID list not found in {root}")
-        drug_ids, mirna_ids = _fcd_ids_from_pcd(reader, pairs, associations, mirna_similarity)
+            missing = files.path(files.drug_ids if drug_ids is None else files.mirna_ids)
+            raise DataError(f"{missing}.csv (or .xlsx): required ID list not found in {root}")
+        drug_ids, mirna_ids = _fcd_ids_from_pcd(reader, pairs, associations, mirna_similarity, drug_ids, mirna_ids)
     label = files.path
     check_shape(associations, (len(drug_ids), len(mirna_ids)), label=label(files.associations),
                 what="the drug x miRNA ID lists")
     if drug_similarity is not None:
         check_shape(drug_similarity, (len(drug_ids),) * 2, label=label(files.drug_similarity), what="the drug ID list")
     check_shape(mirna_similarity, (len(mirna_ids),) * 2, label=label(files.mirna_similarity), what="the miRNA ID list")
+    if from_cache:
+        verify_cached_checksums(reader.checksums, root)
     hint = _NO_SEQUENCE_DOWNLOAD if from_cache else ""
     drug_smiles = read_drug_smiles(reader, drug_ids, hint=hint)
     mirna_hairpin, mirna_mature = read_mirna_sequences(reader, mirna_ids, hint=hint)
@@ -166,9 +168,17 @@ def _read_ids(reader: FileReader, files: BenchmarkFiles, stem: str, *, kind: str
 
 
 def _fcd_ids_from_pcd(
-    reader: FileReader, fcd_pairs: np.ndarray, fcd_associations: np.ndarray, fcd_mirna_similarity: np.ndarray
+    reader: FileReader,
+    fcd_pairs: np.ndarray,
+    fcd_associations: np.ndarray,
+    fcd_mirna_similarity: np.ndarray,
+    fcd_drug_ids: tuple[str, ...] | None,
+    fcd_mirna_ids: tuple[str, ...] | None,
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """FCD's (drug_ids, mirna_ids) through the row-aligned FCD and PCD pair lists (see module doc)."""
+    """FCD's (drug_ids, mirna_ids) through the row-aligned FCD and PCD pair lists (see module doc).
+
+    An FCD ID list that was found (only one of the two is missing) must agree with the recovered one.
+    """
     pcd_associations, pcd_pairs = _read_associations(reader, PCD_FILES)
     pcd_drug_ids = _read_ids(reader, PCD_FILES, PCD_FILES.drug_ids, kind="drug")
     pcd_mirna_ids = _read_ids(reader, PCD_FILES, PCD_FILES.mirna_ids, kind="miRNA")
@@ -188,7 +198,14 @@ def _fcd_ids_from_pcd(
     pcd_mirna_similarity = _read_similarity(reader, PCD_FILES, PCD_FILES.mirna_similarity, required=True)
     if not np.array_equal(pcd_mirna_similarity[np.ix_(mirna_columns, mirna_columns)], fcd_mirna_similarity):
         raise DataError(f"{FCD_FILES.path(FCD_FILES.mirna_similarity)}: not the PCD block the pair lists point to")
-    return tuple(pcd_drug_ids[i] for i in drug_rows), tuple(pcd_mirna_ids[j] for j in mirna_columns)
+    drug_ids = tuple(pcd_drug_ids[i] for i in drug_rows)
+    mirna_ids = tuple(pcd_mirna_ids[j] for j in mirna_columns)
+    checks = ((fcd_drug_ids, drug_ids, FCD_FILES.drug_ids), (fcd_mirna_ids, mirna_ids, FCD_FILES.mirna_ids))
+    for found, recovered, stem in checks:
+        if found is not None and found != recovered:
+            row = next((k for k, (a, b) in enumerate(zip(found, recovered)) if a != b), min(len(found), len(recovered)))
+            raise DataError(f"{FCD_FILES.path(stem)}: row {row} disagrees with the IDs the PCD pair list gives")
+    return drug_ids, mirna_ids
 
 
 def _aligned_index_map(fcd: np.ndarray, pcd: np.ndarray, size: int, *, label: str, kind: str) -> np.ndarray:
@@ -196,7 +213,9 @@ def _aligned_index_map(fcd: np.ndarray, pcd: np.ndarray, size: int, *, label: st
     mapping = np.full(size, -1, dtype=np.int64)
     for row, (fcd_index, pcd_index) in enumerate(zip(fcd.tolist(), pcd.tolist())):
         if mapping[fcd_index] not in (-1, pcd_index):
-            raise DataError(f"{label}: row {row}: FCD {kind} {fcd_index} maps to PCD {pcd_index} and {mapping[fcd_index]}")
+            raise DataError(
+                f"{label}: row {row}: FCD {kind} {fcd_index} maps to PCD {pcd_index} and {mapping[fcd_index]}"
+            )
         mapping[fcd_index] = pcd_index
     if (mapping < 0).any() or len(set(mapping.tolist())) != size:
         raise DataError(f"{label}: the FCD and PCD pair lists do not give a one-to-one {kind} map")

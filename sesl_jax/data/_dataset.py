@@ -71,7 +71,8 @@ class Dataset:
                 check_shape(matrix, (size, size), label=f"{label} {field}", what="the ID list")
                 check_similarity(matrix, label=f"{label} {field}")
                 set_field(field, matrix)
-        for field, size in (("drug_smiles", self.n_drugs), ("mirna_hairpin", self.n_mirnas), ("mirna_mature", self.n_mirnas)):
+        sequence_fields = (("drug_smiles", self.n_drugs), ("mirna_hairpin", self.n_mirnas), ("mirna_mature", self.n_mirnas))
+        for field, size in sequence_fields:
             values = getattr(self, field)
             values = (None,) * size if values is None else tuple(values)
             if len(values) != size:

@@ -38,6 +38,7 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None, *, download: boo
     ``data_dir`` if given, else ``$SESL_JAX_DATA``, else the user cache. Only the cache is ever
     written: with ``download`` ``None`` or ``True`` missing or corrupt cache files are fetched
     (see :func:`fetch_benchmarks`); with ``False`` an incomplete cache is a :class:`DataError`.
+    ``download`` has no effect when ``data_dir`` or ``$SESL_JAX_DATA`` is given.
     """
     return resolve_data_location(data_dir, download=download)[0]
 
@@ -82,6 +83,17 @@ def fetch_benchmarks(cache_dir: str | os.PathLike | None = None, *, base_url: st
         url = f"{base}/{urllib.parse.quote(entry['remote'])}"
         atomic_write_bytes(target, _download_verified(url, entry))
     return cache
+
+
+def verify_cached_checksums(checksums: dict[str, str], cache: Path) -> None:
+    """Files read from the download cache must still match the manifest (catches later edits)."""
+    for entry in _load_manifest()["files"]:
+        digest = checksums.get(entry["path"])
+        if digest is not None and digest != entry["sha256"]:
+            raise DataError(
+                f"{entry['path']}: the cached copy in {cache} has sha256 {digest}, expected "
+                f"{entry['sha256']}; run `sesl-jax data fetch` to replace it"
+            )
 
 
 def _download_verified(url: str, entry: dict[str, Any]) -> bytes:

@@ -76,7 +76,8 @@ def load_pairs(
             if not drug or not mirna:
                 raise DataError(f"{label}: line {line}: empty {drug_col if not drug else mirna_col}")
             if (drug, mirna) in pair_lines:
-                raise DataError(f"{label}: line {line}: pair ({drug}, {mirna}) already listed on line {pair_lines[drug, mirna]}")
+                earlier = pair_lines[drug, mirna]
+                raise DataError(f"{label}: line {line}: pair ({drug}, {mirna}) already listed on line {earlier}")
             pair_lines[drug, mirna] = line
             drug_rows.setdefault(drug, len(drug_rows))
             mirna_columns.setdefault(mirna, len(mirna_columns))

@@ -7,6 +7,11 @@ Shapes: ``B`` sequences, ``T`` padded length (ids include ``<bos>`` and ``<eos>`
   layer at each row's true last step, concatenated (B, 2KH) -> linear layer -> code (B, D).
   ``nnx.RNN(..., return_carry=True)`` with ``seq_lengths`` picks the state at the true last step,
   so extra padding never changes a code.
+- ``reverse_input`` (default on): the encoder reads each sequence from its end to its start, so
+  the first tokens the decoder must produce are the last the encoder saw (the source reversal of
+  Sutskever et al., 2014). The paper does not say which way its encoder reads. Measured on the
+  RNA corpus (128 x 2, batch 64, 250 steps): training loss 1.15 reversed vs 1.42 (no better than
+  the token frequencies, the code still ignored) forward.
 - Decoder: 2K fully connected ReLU layers map the code to the initial cell and hidden state of
   each of the K decoder LSTM layers; the decoder reads ``<bos> t_1 ... t_n`` (teacher forcing) and
   predicts ``t_1 ... t_n <eos>`` through a linear layer and a softmax over the vocabulary.
@@ -39,6 +44,7 @@ class EncoderConfig:
     num_layers: int = 3
     code_dim: int = 64
     batch_norm: bool = False
+    reverse_input: bool = True
 
     def __post_init__(self):
         for name in ("vocab_size", "hidden_size", "num_layers", "code_dim"):
@@ -57,7 +63,7 @@ class EncoderConfig:
         return cls(**values)
 
 
-def _lstm_stack(config: EncoderConfig, input_size: int, rngs: nnx.Rngs) -> nnx.List:
+def _lstm_stack(config: EncoderConfig, input_size: int, rngs: nnx.Rngs, reverse: bool = False) -> nnx.List:
     layers = []
     for layer in range(config.num_layers):
         cell = nnx.OptimizedLSTMCell(
@@ -67,8 +73,10 @@ def _lstm_stack(config: EncoderConfig, input_size: int, rngs: nnx.Rngs) -> nnx.L
             param_dtype=DTYPE,
             rngs=rngs,
         )
-        # rngs=False: the carry is always given, so the layer needs no random state.
-        layers.append(nnx.RNN(cell, return_carry=True, rngs=False))
+        # rngs=False: the carry is always given, so the layer needs no random state. A reversed
+        # layer reads each row's valid steps right to left (padding stays at the end) and returns
+        # its outputs in reading order of the original sequence (keep_order).
+        layers.append(nnx.RNN(cell, return_carry=True, reverse=reverse, keep_order=True, rngs=False))
     return nnx.List(layers)
 
 
@@ -91,7 +99,7 @@ class SequenceAutoencoder(nnx.Module):
     def __init__(self, config: EncoderConfig, *, rngs: nnx.Rngs):
         self.config = config
         hidden, layers = config.hidden_size, config.num_layers
-        self.encoder_layers = _lstm_stack(config, config.vocab_size, rngs)
+        self.encoder_layers = _lstm_stack(config, config.vocab_size, rngs, reverse=config.reverse_input)
         self.encoder_norms = _norms(config, layers - 1, rngs)
         self.to_code = nnx.Linear(2 * layers * hidden, config.code_dim, dtype=DTYPE, param_dtype=DTYPE, rngs=rngs)
         # One fully connected layer per decoder state: (cell, hidden) of each layer.

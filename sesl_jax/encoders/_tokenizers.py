@@ -19,6 +19,7 @@ Invalid input raises :class:`SequenceError` (a ``ValueError``) naming the sequen
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from typing import Any, Iterable, Literal, Sequence
@@ -177,16 +178,27 @@ class SmilesTokenizer(_Tokenizer):
 
     @classmethod
     def fit(
-        cls, smiles: Iterable[str], *, min_count: int = 1, max_length: int = 120, canonicalize: bool = True
+        cls,
+        smiles: Iterable[str],
+        *,
+        min_count: int = 1,
+        max_length: int = 120,
+        canonicalize: bool = True,
+        skip_invalid: bool = False,
     ) -> "SmilesTokenizer":
         """A tokenizer whose vocabulary is every token seen at least ``min_count`` times.
 
         Tokens are ordered by decreasing count (ties alphabetically), so the result is deterministic.
+        Invalid SMILES raise :class:`SequenceError`, or are ignored with ``skip_invalid``.
         """
         counts: Counter[str] = Counter()
         probe = cls(max_length=10**9, canonicalize=canonicalize)
         for text in smiles:
-            counts.update(probe.tokenize(text))
+            try:
+                counts.update(probe.tokenize(text))
+            except SequenceError:
+                if not skip_invalid:
+                    raise
         kept = sorted((token for token, count in counts.items() if count >= min_count), key=lambda t: (-counts[t], t))
         return cls(SPECIAL_TOKENS + tuple(kept), max_length=max_length, canonicalize=canonicalize)
 
@@ -199,12 +211,10 @@ class SmilesTokenizer(_Tokenizer):
 
     def canonical(self, sequence: str) -> str:
         """The SMILES the tokens are taken from: RDKit canonical form, or the input when disabled."""
-        mol = self._parse(sequence)
         if not self.canonicalize:
+            self._parse(sequence)
             return sequence
-        from rdkit import Chem
-
-        return Chem.MolToSmiles(mol)
+        return _canonical_smiles(sequence)
 
     def _tokens_with_positions(self, sequence: str) -> list[tuple[str, int]]:
         text = self.canonical(sequence)
@@ -216,7 +226,8 @@ class SmilesTokenizer(_Tokenizer):
             tokens = [(token, given[min(index, len(given) - 1)]) for index, (token, _) in enumerate(tokens)]
         return tokens
 
-    def _parse(self, sequence: str):
+    @staticmethod
+    def _parse(sequence: str):
         """RDKit molecule of ``sequence`` or a SequenceError saying where it goes wrong."""
         from rdkit import Chem, rdBase
 
@@ -241,7 +252,16 @@ class SmilesTokenizer(_Tokenizer):
             raise SequenceError(sequence, position, f"RDKit: {problem.Message()}", "SMILES")
         with rdBase.BlockLogs():
             Chem.SanitizeMol(mol)
+            mol = Chem.RemoveHs(mol)  # as Chem.MolFromSmiles does, so canonical forms agree with it
         return mol
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _canonical_smiles(sequence: str) -> str:
+    """RDKit canonical SMILES (cached: corpora are tokenized more than once)."""
+    from rdkit import Chem
+
+    return Chem.MolToSmiles(SmilesTokenizer._parse(sequence))
 
 
 def _problem_atoms(problem) -> list[int]:

@@ -51,6 +51,9 @@ class TrainConfig:
         length_multiple: batches are padded to a multiple of this many steps.
         checkpoint_every: steps between checkpoints (0: only at epoch ends).
         max_minutes: stop (with a checkpoint) once this much wall time has passed; ``None``: no limit.
+            A run stopped by time is not reproducible by itself: its history records the steps
+            taken, and ``max_steps`` replays it exactly.
+        max_steps: stop (with a checkpoint) after this many optimizer steps in all; ``None``: no limit.
         greedy_validation: validation sequences reconstructed free-running (argmax fed back) at the end.
     """
 
@@ -63,6 +66,7 @@ class TrainConfig:
     length_multiple: int = 8
     checkpoint_every: int = 500
     max_minutes: float | None = None
+    max_steps: int | None = None
     greedy_validation: int = 2000
 
     def to_dict(self) -> dict[str, Any]:
@@ -70,7 +74,7 @@ class TrainConfig:
 
 
 # Fields that may change between a run and its resumption.
-_RESUMABLE_CHANGES = ("epochs", "max_minutes", "checkpoint_every", "greedy_validation")
+_RESUMABLE_CHANGES = ("epochs", "max_minutes", "max_steps", "checkpoint_every", "greedy_validation")
 
 
 @dataclasses.dataclass
@@ -82,7 +86,8 @@ class TrainResult:
         tokenizer: its tokenizer.
         history: one dict per (possibly partial) epoch: losses and accuracies, seconds, throughput.
         validation: final validation metrics, teacher-forced and free-running.
-        completed: False when the time budget stopped training early.
+        completed: False when the time or step budget stopped training before ``epochs``.
+        steps: optimizer steps taken in all (with those before a resume).
         counts: sequences read, skipped as invalid or too long, duplicates, training, validation.
     """
 
@@ -92,6 +97,7 @@ class TrainResult:
     validation: dict[str, float]
     completed: bool
     counts: dict[str, int]
+    steps: int = 0
 
 
 def tokenize_corpus(
@@ -208,6 +214,7 @@ def evaluate(
     when each step sees the true previous token). Free-running, on the first ``greedy`` rows:
     ``greedy_token_accuracy`` (position-wise, over the true length incl. ``<eos>``) and
     ``greedy_sequence_accuracy`` (the whole sequence and its end reproduced exactly).
+    Leaves the model in evaluation mode.
     """
     model.eval()
     totals: dict[str, float] = {}
@@ -234,7 +241,6 @@ def evaluate(
         metrics["greedy_token_accuracy"] = right_tokens / max(total_tokens, 1)
         metrics["greedy_sequence_accuracy"] = right_rows / max(len(subset), 1)
         metrics["greedy_sequences"] = len(subset)
-    model.train()
     return metrics
 
 
@@ -352,6 +358,7 @@ def train_encoder(
         batches = epoch_batches(training_lengths, train_config.batch_size, train_config.seed, epoch)
         first = start_batch if epoch == start_epoch else 0
         totals: dict[str, float] = {}
+        model.train()
         epoch_started = time.monotonic()
         stopped_at = None
         with tqdm(total=len(batches), initial=first, desc=f"epoch {epoch + 1}/{train_config.epochs}", disable=not show, leave=False) as bar:
@@ -363,7 +370,8 @@ def train_encoder(
                 bar.update(1)
                 if step % 20 == 0:
                     bar.set_postfix(loss=f"{totals['loss_sum'] / max(totals['tokens'], 1):.3f}")
-                if time.monotonic() > deadline and batch_number + 1 < len(batches):
+                out_of_budget = time.monotonic() > deadline or (train_config.max_steps is not None and step >= train_config.max_steps)
+                if out_of_budget and batch_number + 1 < len(batches):
                     stopped_at = batch_number + 1
                     break
                 if train_config.checkpoint_every and step % train_config.checkpoint_every == 0:
@@ -377,19 +385,19 @@ def train_encoder(
             history.append(entry)
             write_checkpoint(epoch, stopped_at)
             completed = False
-            say(_format_entry(entry) + f"  (time budget reached after batch {stopped_at}/{len(batches)})")
+            say(_format_entry(entry) + f"  (budget reached after batch {stopped_at}/{len(batches)}, step {step})")
             break
         history.append(entry)
         epoch += 1
         write_checkpoint(epoch, 0)
         say(_format_entry(entry))
-        if time.monotonic() > deadline and epoch < train_config.epochs:
+        out_of_budget = time.monotonic() > deadline or (train_config.max_steps is not None and step >= train_config.max_steps)
+        if out_of_budget and epoch < train_config.epochs:
             completed = False
-            say("time budget reached at the end of the epoch")
+            say(f"budget reached at the end of epoch {epoch}, step {step}")
             break
 
     validation = evaluate(model, validation_rows, greedy=train_config.greedy_validation)
-    model.eval()
     if out_path is not None:
         save_checkpoint(
             out_path / WEIGHTS_NAME, model, tokenizer,
@@ -398,7 +406,8 @@ def train_encoder(
                       "corpus_sha256": corpus_sha256},
         )
         atomic_write_json(out_path / HISTORY_NAME, {"history": history, "validation": validation, "counts": counts})
-    return TrainResult(model=model, tokenizer=tokenizer, history=history, validation=validation, completed=completed, counts=counts)
+    return TrainResult(model=model, tokenizer=tokenizer, history=history, validation=validation, completed=completed, counts=counts,
+                       steps=step)
 
 
 def _format_entry(entry: dict[str, Any]) -> str:

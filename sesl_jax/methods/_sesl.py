@@ -19,7 +19,7 @@ from sesl_jax.model import SESLOptions, SESLParams, default_params, sesl_scores
 from sesl_jax.solvers import lrr_ialm
 
 
-def _predict(options: SESLOptions):
+def _predict(options: SESLOptions, fits_sparse_learning: bool):
     def predict(train_associations, inputs: dict[str, Any]) -> MethodOutput:
         output = sesl_scores(
             train_associations,
@@ -29,8 +29,9 @@ def _predict(options: SESLOptions):
             options,
             denoised=inputs.get("denoised"),
         )
-        iterations = jnp.stack([output.lrr.iterations, output.bnnr.iterations])
-        status = jnp.stack([output.lrr.status, output.bnnr.status])
+        stats = [output.lrr, output.bnnr] if fits_sparse_learning else [output.bnnr]
+        iterations = jnp.stack([s.iterations for s in stats])
+        status = jnp.stack([s.status for s in stats])
         return MethodOutput(output.scores, iterations, status)
 
     return predict
@@ -70,6 +71,7 @@ def sesl_family_method(
             svt_method=options.lrr_svt, reduce=options.lrr_reduce, max_iterations=options.lrr_max_iterations,
         )
         inputs["denoised"] = full.denoised
+    fits_sparse_learning = options.sparse_learning and not transductive
     config = {
         "method": name,
         "similarity": similarities.source,
@@ -80,8 +82,8 @@ def sesl_family_method(
     }
     return Method(
         name=name + ("-transductive" if transductive else ""),
-        stages=("lrr", "bnnr"),
-        predict=_predict(options),
+        stages=("lrr", "bnnr") if fits_sparse_learning else ("bnnr",),
+        predict=_predict(options, fits_sparse_learning),
         inputs=inputs,
         config=config,
         leaks=transductive,

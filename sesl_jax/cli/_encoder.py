@@ -1,0 +1,195 @@
+"""``sesl-jax encoder``: train a sequence auto-encoder, or encode sequences with one.
+
+    sesl-jax encoder train --kind smiles --corpus chembl.txt.gz --epochs 5 --out runs/smiles [--resume] [--max-minutes 25]
+    sesl-jax encoder encode --kind rna --input mirnas.txt --output codes.npy [--weights runs/rna/encoder.npz]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from sesl_jax.cli._common import CommandError, stdout_is_terminal
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("encoder", help="train sequence auto-encoders or encode sequences with them")
+    actions = parser.add_subparsers(dest="encoder_command", metavar="ACTION", required=True)
+
+    train = actions.add_parser("train", help="train a SMILES or RNA auto-encoder on corpora")
+    train.add_argument("--kind", choices=("smiles", "rna"), required=True)
+    train.add_argument("--corpus", nargs="+", required=True, metavar="PATH",
+                       help="corpus files: SMILES .txt/.csv(.gz), RNA FASTA (.fa(.gz))")
+    train.add_argument("--repeat", nargs="+", type=int, default=None, metavar="K",
+                       help="per corpus, how often its sequences enter each epoch (oversampling; default 1 each)")
+    train.add_argument("--limit", type=int, default=None,
+                       help="use a random subset of this many sequences per corpus (drawn with --seed)")
+    train.add_argument("--out", required=True, help="output directory (checkpoint.npz, encoder.npz, recipe.json)")
+    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    train.add_argument("--max-minutes", type=float, default=None, help="stop (with a checkpoint) after this much time")
+    train.add_argument("--max-steps", type=int, default=None,
+                       help="stop after this many optimizer steps in all (replays a run that was stopped by time)")
+    train.add_argument("--max-length", type=int, default=None,
+                       help="most tokens the tokenizer accepts (default: smiles 200, rna 160)")
+    train.add_argument("--train-max-length", type=int, default=None,
+                       help="train only on sequences with at most this many tokens (default: --max-length)")
+    train.add_argument("--min-count", type=int, default=3, help="SMILES tokens seen fewer times become <unk>")
+    train.add_argument("--no-canonicalize", action="store_true", help="tokenize SMILES as given (default: RDKit canonical)")
+    train.add_argument("--hidden-size", type=int, default=128)
+    train.add_argument("--num-layers", type=int, default=2)
+    train.add_argument("--code-dim", type=int, default=64)
+    train.add_argument("--batch-norm", action="store_true", help="batch normalisation of LSTM outputs (as in the paper)")
+    train.add_argument("--batch-size", type=int, default=128)
+    train.add_argument("--learning-rate", type=float, default=1e-3)
+    train.add_argument("--validation-fraction", type=float, default=0.05)
+    train.add_argument("--length-multiple", type=int, default=8,
+                       help="pad batches to a multiple of this many steps (fewer compiled shapes)")
+    train.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints")
+    train.add_argument("--seed", type=int, default=0)
+    train.set_defaults(func=run_train)
+
+    encode = actions.add_parser("encode", help="write the codes of sequences (one per line) as .npy or .csv")
+    encode.add_argument("--kind", choices=("smiles", "rna"), required=True)
+    encode.add_argument("--input", required=True, help="text file, one sequence per line (first field)")
+    encode.add_argument("--output", required=True, help=".npy (float64 array) or .csv (one row per sequence)")
+    encode.add_argument("--weights", default=None, help="encoder .npz (default: the shipped weights)")
+    encode.add_argument("--batch-size", type=int, default=256)
+    encode.set_defaults(func=run_encode)
+
+
+def _read_corpora(kind: str, paths: list[str], repeats: list[int] | None, limit: int | None, seed: int):
+    import numpy as np
+
+    from sesl_jax._io import sha256_file
+    from sesl_jax.encoders import read_corpus
+
+    if repeats is not None and len(repeats) != len(paths):
+        raise CommandError(f"--repeat needs one count per corpus ({len(paths)}), got {len(repeats)}")
+    sequences: list[str] = []
+    weights: list[int] = []
+    described = []
+    for number, path in enumerate(paths):
+        try:
+            items = read_corpus(kind, path)
+        except (FileNotFoundError, ValueError) as error:
+            raise CommandError(str(error)) from error
+        total = len(items)
+        if limit is not None and total > limit:
+            chosen = np.sort(np.random.default_rng([seed, number]).choice(total, size=limit, replace=False))
+            items = [items[i] for i in chosen]
+        repeat = 1 if repeats is None else repeats[number]
+        sequences.extend(items)
+        weights.extend([repeat] * len(items))
+        described.append({"path": str(path), "name": Path(path).name, "sha256": sha256_file(path),
+                          "sequences_in_file": total, "sequences_used": len(items), "repeat": repeat})
+    return sequences, weights, described
+
+
+def run_train(args: argparse.Namespace) -> int:
+    import jax
+
+    from sesl_jax._io import atomic_write_json
+    from sesl_jax.encoders import EncoderConfig, RnaTokenizer, SmilesTokenizer, TrainConfig, train_encoder
+    from sesl_jax.encoders._checkpoint import CheckpointError
+
+    command = "sesl-jax " + " ".join(shlex.quote(part) for part in sys.argv[1:]) if sys.argv[1:2] == ["encoder"] else None
+    max_length = args.max_length or (200 if args.kind == "smiles" else 160)
+    train_max_length = args.train_max_length or max_length
+    if train_max_length > max_length:
+        raise CommandError("--train-max-length cannot exceed --max-length")
+    sequences, weights, corpora = _read_corpora(args.kind, args.corpus, args.repeat, args.limit, args.seed)
+    out = Path(args.out)
+    log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+
+    started = time.time()
+    if args.kind == "smiles":
+        # The vocabulary is fixed by the first run; a resumed run must see the same one.
+        vocabulary_file = out / "vocabulary.json"
+        if args.resume and vocabulary_file.is_file():
+            vocabulary = json.loads(vocabulary_file.read_text())["vocabulary"]
+        else:
+            log(f"building the SMILES vocabulary from {len(sequences)} sequences")
+            vocabulary = SmilesTokenizer.fit(sequences, min_count=args.min_count, canonicalize=not args.no_canonicalize,
+                                             skip_invalid=True).vocabulary
+            atomic_write_json(vocabulary_file, {"vocabulary": list(vocabulary)})
+        tokenizer = SmilesTokenizer(vocabulary, max_length=train_max_length, canonicalize=not args.no_canonicalize)
+    else:
+        tokenizer = RnaTokenizer(max_length=train_max_length)
+
+    config = EncoderConfig(vocab_size=tokenizer.vocab_size, hidden_size=args.hidden_size, num_layers=args.num_layers,
+                           code_dim=args.code_dim, batch_norm=args.batch_norm)
+    train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                               validation_fraction=args.validation_fraction, seed=args.seed,
+                               checkpoint_every=args.checkpoint_every, max_minutes=args.max_minutes,
+                               max_steps=args.max_steps,
+                               length_multiple=args.length_multiple)
+    # A resumed run keeps the commands of the runs before it.
+    previous = out / "recipe.json"
+    commands = json.loads(previous.read_text()).get("commands", []) if args.resume and previous.is_file() else []
+    recipe = {"kind": args.kind, "commands": commands + [command], "corpora": corpora, "limit": args.limit,
+              "max_length": max_length, "train_max_length": train_max_length, "model_config": config.to_dict(),
+              "train_config": train_config.to_dict(), "seed": args.seed}
+    try:
+        result = train_encoder(tokenizer, sequences, config, train_config, repeats=weights, out_dir=out,
+                               resume=args.resume, progress=stdout_is_terminal(), log=log, metadata={"recipe": recipe})
+    except CheckpointError as error:
+        raise CommandError(str(error)) from error
+
+    # The shipped tokenizer accepts sequences up to --max-length, longer than the training filter.
+    from sesl_jax.encoders import load_checkpoint, save_checkpoint
+    from sesl_jax.encoders._tokenizers import tokenizer_from_config
+
+    final = load_checkpoint(out / "encoder.npz")
+    wide = tokenizer_from_config({**final.tokenizer.config(), "max_length": max_length})
+    save_checkpoint(out / "encoder.npz", final.model, wide, metadata=final.metadata)
+
+    seconds = time.time() - started
+    recipe.update(
+        counts=result.counts, completed=result.completed, epochs_run=len([e for e in result.history if not e.get("partial")]),
+        history=result.history, validation=result.validation, wall_seconds=seconds,
+        device=str(jax.devices()[0]), platform=platform.platform(), jax_version=jax.__version__,
+        vocab_size=tokenizer.vocab_size, steps=result.steps,
+        replay_note=("stopped by --max-minutes; rerun the first command with --max-steps "
+                     f"{result.steps} (and --epochs {args.epochs}) to reproduce these weights exactly")
+        if not result.completed and args.max_steps is None else None,
+    )
+    atomic_write_json(out / "recipe.json", recipe)
+    log(f"validation: {json.dumps(result.validation)}")
+    log(f"wrote {out / 'encoder.npz'} and {out / 'recipe.json'}")
+    return 0
+
+
+def run_encode(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from sesl_jax.encoders import CheckpointError, Encoder, SequenceError, encode, load_pretrained
+
+    try:
+        encoder = Encoder.from_checkpoint(args.weights, args.kind) if args.weights else load_pretrained(args.kind)
+    except CheckpointError as error:
+        raise CommandError(str(error)) from error
+    path = Path(args.input)
+    if not path.is_file():
+        raise CommandError(f"no input file {path}")
+    sequences = [line.split()[0] for line in path.read_text().splitlines() if line.strip()]
+    try:
+        codes = encode(encoder, sequences, batch_size=args.batch_size)
+    except SequenceError as error:
+        raise CommandError(str(error)) from error
+    output = Path(args.output)
+    from sesl_jax._io import atomic_write, atomic_write_text
+
+    if output.suffix == ".npy":
+        atomic_write(output, lambda tmp: np.save(open(tmp, "wb"), codes))
+    else:
+        lines = ["sequence," + ",".join(f"code_{i}" for i in range(codes.shape[1]))]
+        lines += [sequence + "," + ",".join(repr(float(v)) for v in row) for sequence, row in zip(sequences, codes)]
+        atomic_write_text(output, "\n".join(lines) + "\n")
+    print(f"wrote {codes.shape[0]} codes of dimension {codes.shape[1]} to {output}", file=sys.stderr)
+    return 0

@@ -1,0 +1,230 @@
+"""``SESL``: a small estimator over any registered method (scikit-learn style).
+
+``__init__`` stores parameters; ``fit`` computes the full score matrix; fitted attributes end
+in ``_``. Ranking returns pandas tables with IDs, scores, ranks and a known-pair flag.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from sesl_jax.data import DataError, Dataset
+from sesl_jax.features import dataset_similarities, split_source
+from sesl_jax.methods import METHODS, Similarities
+from sesl_jax.solvers import Status
+
+
+def resolve_dtype(dtype: str | None) -> str:
+    """Default float64 when x64 is on, else float32; float64 without x64 is an error, not a silent cast."""
+    x64 = bool(jax.config.jax_enable_x64)
+    if dtype is None:
+        return "float64" if x64 else "float32"
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    if dtype == "float64" and not x64:
+        raise ValueError("float64 needs jax.config.update('jax_enable_x64', True) before any JAX work")
+    return dtype
+
+
+class SESL:
+    """Fit SESL (or an ablation / rival) on a dataset and rank its pairs.
+
+    Args:
+        method: a name in ``sesl_jax.methods.METHODS`` ("sesl", "se", "bnnr", rivals).
+        similarity: similarity source ("biological", "sequence", "chemical" or
+            "drug=X,mirna=Y"); default: the method's own default.
+        similarity_map: distance-to-similarity map for sequence codes.
+        mirna_form: "mature" or "hairpin" sequences for the RNA encoder.
+        dtype: "float32" or "float64" (default: float64 when x64 is enabled).
+        options: method-specific keyword arguments for its builder (e.g. ``options=SESLOptions(...)``).
+
+    Example:
+        >>> from sesl_jax import SESL, load_dataset          # doctest: +SKIP
+        >>> model = SESL("sesl", similarity="biological").fit(load_dataset("fcd"))  # doctest: +SKIP
+        >>> model.rank_mirnas("CID:3229").head()             # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        method: str = "sesl",
+        *,
+        similarity: str | None = None,
+        similarity_map: str = "gaussian",
+        mirna_form: str = "mature",
+        dtype: str | None = None,
+        **builder_options: Any,
+    ):
+        self.method = method
+        self.similarity = similarity
+        self.similarity_map = similarity_map
+        self.mirna_form = mirna_form
+        self.dtype = dtype
+        self.builder_options = builder_options
+
+    # ------------------------------------------------------------------ fitting
+
+    def fit(
+        self,
+        data: Dataset | np.ndarray,
+        drug_similarity: np.ndarray | None = None,
+        mirna_similarity: np.ndarray | None = None,
+        *,
+        drug_ids: list[str] | None = None,
+        mirna_ids: list[str] | None = None,
+    ) -> "SESL":
+        """Fit on a ``Dataset`` (similarities from ``similarity``) or on raw matrices.
+
+        Args:
+            data: a ``Dataset``, or the association matrix (n_drugs, n_mirnas) of 0/1.
+            drug_similarity, mirna_similarity: required with a raw matrix; override the
+                source with a dataset.
+        """
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}; choose one of {sorted(METHODS)}")
+        spec = METHODS[self.method]
+        if isinstance(data, Dataset):
+            dataset = data
+            associations = np.asarray(dataset.associations)
+            if drug_similarity is None or mirna_similarity is None:
+                drug_source, mirna_source = split_source(self.similarity or spec.default_similarity)
+                resolved = dataset_similarities(
+                    dataset, drug_source, mirna_source, similarity_map=self.similarity_map, mirna_form=self.mirna_form
+                )
+                drug_similarity = resolved.drug if drug_similarity is None else drug_similarity
+                mirna_similarity = resolved.mirna if mirna_similarity is None else mirna_similarity
+                source = resolved.source
+                sources = (drug_source, mirna_source)
+            else:
+                source, sources = "caller", ("caller", "caller")
+            drug_ids, mirna_ids = list(dataset.drug_ids), list(dataset.mirna_ids)
+        else:
+            dataset = None
+            associations = np.asarray(data, dtype=np.float64)
+            if drug_similarity is None or mirna_similarity is None:
+                raise ValueError("fitting on a raw association matrix needs drug_similarity and mirna_similarity")
+            source, sources = "caller", ("caller", "caller")
+            drug_ids = list(drug_ids) if drug_ids is not None else [f"drug{i}" for i in range(associations.shape[0])]
+            mirna_ids = list(mirna_ids) if mirna_ids is not None else [f"mirna{j}" for j in range(associations.shape[1])]
+        _check_inputs(associations, drug_similarity, mirna_similarity, drug_ids, mirna_ids)
+        dtype = resolve_dtype(self.dtype)
+        similarities = Similarities(np.asarray(drug_similarity), np.asarray(mirna_similarity), source)
+        method = spec.builder(associations, similarities, dtype=dtype, **self.builder_options)
+        output = jax.jit(method.predict)(jnp.asarray(associations, dtype), method.inputs)
+        self.method_ = method
+        self.dataset_ = dataset
+        self.similarities_ = similarities
+        self.similarity_sources_ = sources
+        self.associations_ = associations
+        self.drug_ids_, self.mirna_ids_ = drug_ids, mirna_ids
+        self.scores_ = np.asarray(output.scores, dtype=np.float64)
+        self.stats_ = {
+            stage: {"iterations": int(output.iterations[i]), "status": Status(int(output.status[i])).name.lower()}
+            for i, stage in enumerate(method.stages)
+        }
+        self.dtype_ = dtype
+        for stage, stat in self.stats_.items():
+            if stat["status"] != "converged":
+                warnings.warn(f"{self.method}: stage {stage} stopped with status {stat['status']}", stacklevel=2)
+        return self
+
+    def config(self) -> dict[str, Any]:
+        """The resolved configuration (method config, similarity source, dtype)."""
+        self._check_fitted()
+        return {"method": self.method, **dict(self.method_.config), "dtype": self.dtype_}
+
+    # ------------------------------------------------------------------ outputs
+
+    def scores_frame(self) -> pd.DataFrame:
+        """Score matrix as a (drug_id x mirna_id) DataFrame."""
+        self._check_fitted()
+        return pd.DataFrame(self.scores_, index=pd.Index(self.drug_ids_, name="drug_id"), columns=self.mirna_ids_)
+
+    def rank_mirnas(self, drug: str | None = None, *, smiles: str | None = None, top: int | None = None) -> pd.DataFrame:
+        """miRNAs ranked for one drug of the dataset, or for a new molecule given by SMILES.
+
+        Returns:
+            DataFrame with columns rank, mirna_id, score, known (rank 1 = highest score).
+        """
+        self._check_fitted()
+        if (drug is None) == (smiles is None):
+            raise ValueError("give exactly one of drug (an ID in the dataset) or smiles (a new molecule)")
+        if smiles is not None:
+            from sesl_jax.new_items import score_new_drug
+
+            scores = score_new_drug(self, smiles)
+            known = np.zeros(len(self.mirna_ids_), bool)
+        else:
+            row = _index_of(drug, self.drug_ids_, "drug")
+            scores, known = self.scores_[row], self.associations_[row] != 0
+        return _ranked(scores, known, self.mirna_ids_, "mirna_id", top)
+
+    def rank_drugs(self, mirna: str | None = None, *, sequence: str | None = None, top: int | None = None) -> pd.DataFrame:
+        """Drugs ranked for one miRNA of the dataset, or for a new miRNA sequence.
+
+        Returns:
+            DataFrame with columns rank, drug_id, score, known.
+        """
+        self._check_fitted()
+        if (mirna is None) == (sequence is None):
+            raise ValueError("give exactly one of mirna (an ID in the dataset) or sequence (a new miRNA)")
+        if sequence is not None:
+            from sesl_jax.new_items import score_new_mirna
+
+            scores = score_new_mirna(self, sequence)
+            known = np.zeros(len(self.drug_ids_), bool)
+        else:
+            col = _index_of(mirna, self.mirna_ids_, "miRNA")
+            scores, known = self.scores_[:, col], self.associations_[:, col] != 0
+        return _ranked(scores, known, self.drug_ids_, "drug_id", top)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "scores_"):
+            raise RuntimeError("this SESL instance is not fitted yet; call fit() first")
+
+
+def _index_of(item: str, ids: list[str], what: str) -> int:
+    try:
+        return ids.index(item)
+    except ValueError:
+        import difflib
+
+        close = difflib.get_close_matches(item, ids, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise DataError(f"unknown {what} ID {item!r}{hint}") from None
+
+
+def _ranked(scores: np.ndarray, known: np.ndarray, ids: list[str], id_column: str, top: int | None) -> pd.DataFrame:
+    order = np.lexsort((np.arange(len(scores)), -scores))  # by score, ties by dataset order
+    frame = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(scores) + 1),
+            id_column: np.asarray(ids, dtype=object)[order],
+            "score": scores[order],
+            "known": known[order],
+        }
+    )
+    if top is not None:
+        if top < 1:
+            raise ValueError(f"top must be >= 1, got {top}")
+        frame = frame.head(top)
+    return frame
+
+
+def _check_inputs(associations, drug_similarity, mirna_similarity, drug_ids, mirna_ids) -> None:
+    n_drugs, n_mirnas = associations.shape
+    checks = [
+        (np.asarray(drug_similarity).shape == (n_drugs, n_drugs), f"drug_similarity must be {n_drugs} x {n_drugs}"),
+        (np.asarray(mirna_similarity).shape == (n_mirnas, n_mirnas), f"mirna_similarity must be {n_mirnas} x {n_mirnas}"),
+        (len(drug_ids) == n_drugs, f"{len(drug_ids)} drug IDs for {n_drugs} rows"),
+        (len(mirna_ids) == n_mirnas, f"{len(mirna_ids)} miRNA IDs for {n_mirnas} columns"),
+        (np.isin(associations, (0.0, 1.0)).all(), "associations must hold only 0 and 1"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ValueError(message)

@@ -1,0 +1,178 @@
+"""One evaluation run end to end: method + folds -> result store -> metrics, tables, plots.
+
+Used by ``sesl-jax cv`` and by the reproduction; the library function does not touch global
+JAX flags (the caller sets precision and devices).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import jax
+import numpy as np
+import pandas as pd
+
+from sesl_jax._io import atomic_write_json, sha256_bytes
+from sesl_jax.data import Dataset
+from sesl_jax.evaluation.engine import SCOPES, EvaluationRun, default_batch_size, evaluate
+from sesl_jax.evaluation.folds import Folds, write_fold_file
+from sesl_jax.evaluation.metrics import pair_auc_from_counts, pr_curve, roc_curve
+from sesl_jax.evaluation.store import ResultStore
+from sesl_jax.evaluation.summary import summarize
+from sesl_jax.features import dataset_similarities, split_source
+from sesl_jax.methods import METHODS, Method
+from sesl_jax.provenance import command_line, data_provenance, environment
+
+
+def build_method(
+    dataset: Dataset,
+    method_name: str,
+    *,
+    similarity: str | None = None,
+    similarity_map: str = "gaussian",
+    mirna_form: str = "mature",
+    dtype: str = "float64",
+    builder_options: dict | None = None,
+    transductive: bool = False,
+) -> Method:
+    """A registered method over the dataset's similarities from the named source."""
+    if method_name not in METHODS:
+        raise ValueError(f"unknown method {method_name!r}; choose one of {sorted(METHODS)}")
+    spec = METHODS[method_name]
+    drug_source, mirna_source = split_source(similarity or spec.default_similarity)
+    similarities = dataset_similarities(
+        dataset, drug_source, mirna_source, similarity_map=similarity_map, mirna_form=mirna_form
+    )
+    kwargs = dict(builder_options or {})
+    if transductive:
+        kwargs["transductive"] = True
+    return spec.builder(np.asarray(dataset.associations), similarities, dtype=dtype, **kwargs)
+
+
+def folds_digest(folds: Folds) -> str:
+    return sha256_bytes(np.ascontiguousarray(folds.hidden).tobytes() + folds.repeat.tobytes())
+
+
+def pair_table(run: EvaluationRun, folds: Folds, dataset: Dataset) -> pd.DataFrame:
+    """One row per hidden pair: where it was hidden, its score, and its rank in every scope."""
+    frame = folds.to_frame()
+    valid = np.arange(folds.hidden.shape[1])[None, :] < folds.n_hidden[:, None]
+    frame.insert(3, "drug_id", np.asarray(dataset.drug_ids, dtype=object)[frame["drug_index"]])
+    frame.insert(4, "mirna_id", np.asarray(dataset.mirna_ids, dtype=object)[frame["mirna_index"]])
+    frame["score"] = run.hidden_scores[valid]
+    for index, scope in enumerate(SCOPES):
+        greater, equal, total = (array[valid][:, index] for array in (run.n_greater, run.n_equal, run.n_candidates))
+        frame[f"rank_{scope}"] = greater + 1
+        frame[f"ties_{scope}"] = equal
+        frame[f"candidates_{scope}"] = total
+        frame[f"auc_{scope}"] = pair_auc_from_counts(greater, equal, total)
+    fold = frame["fold"].to_numpy()
+    for index in range(run.iterations.shape[1]):
+        frame[f"iterations_{index}"] = run.iterations[fold, index]
+        frame[f"status_{index}"] = run.status[fold, index]
+    return frame
+
+
+def roc_pr_curves(run: EvaluationRun) -> tuple[np.ndarray, ...] | None:
+    """Pooled ROC and PR curves (fpr, tpr, precision, recall), or None without candidate scores."""
+    if run.candidate_scores is None:
+        return None
+    finite = ~np.isnan(run.hidden_scores)
+    hidden = run.hidden_scores[finite]
+    candidates = run.candidate_scores[np.isfinite(run.candidate_scores).all(axis=1)].ravel()
+    labels = np.r_[np.ones(hidden.size, bool), np.zeros(candidates.size, bool)]
+    scores = np.r_[hidden, candidates]
+    fpr, tpr, _ = roc_curve(labels, scores)
+    precision, recall, _ = pr_curve(labels, scores)
+    return fpr, tpr, precision, recall
+
+
+def run_evaluation(
+    dataset: Dataset,
+    folds: Folds,
+    *,
+    out_dir: str | Path,
+    method_name: str = "sesl",
+    similarity: str | None = None,
+    similarity_map: str = "gaussian",
+    mirna_form: str = "mature",
+    dtype: str = "float64",
+    builder_options: dict | None = None,
+    transductive: bool = False,
+    batch_size: int | None = None,
+    threshold: float | None = None,
+    progress: bool = False,
+    seed: int | None = None,
+    method: Method | None = None,
+    devices: list | None = None,
+    log: Callable[[str], None] = lambda message: None,
+) -> dict[str, Any]:
+    """Evaluate, store every chunk as it finishes, and write metrics, tables and plots.
+
+    Rerunning with the same arguments and ``out_dir`` resumes; a different configuration or
+    different data refuses to reuse ``out_dir`` (``ResumeMismatchError``).
+
+    Returns:
+        The summary written to ``out_dir/metrics.json``.
+    """
+    out_dir = Path(out_dir)
+    if method is None:
+        method = build_method(
+            dataset, method_name, similarity=similarity, similarity_map=similarity_map, mirna_form=mirna_form,
+            dtype=dtype, builder_options=builder_options, transductive=transductive,
+        )
+    devices = list(devices or jax.local_devices())
+    if batch_size is None:
+        batch_size = default_batch_size(dataset.n_drugs, dataset.n_mirnas, dtype, devices)
+    batch_size = -(-batch_size // len(devices)) * len(devices)
+    manifest = {
+        "method": dict(method.config, name=method.name, leaks=method.leaks),
+        "protocol": folds.protocol,
+        "folds": {"n_folds": folds.n_folds, "n_repeats": folds.n_repeats, "seed": seed, "digest": folds_digest(folds)},
+        "batch_size": batch_size,
+        "threshold": threshold,
+        "dtype": dtype,
+        "data": data_provenance(dataset),
+    }
+    store = ResultStore(out_dir, manifest)
+    if store.resumed:
+        log(f"resuming {out_dir}: {len(store.completed_chunks())} chunk(s) already done")
+    write_fold_file(folds, out_dir / "folds.csv", dataset.drug_ids, dataset.mirna_ids)
+    atomic_write_json(out_dir / "environment.json", {"command": command_line(), **environment()})
+    started = time.perf_counter()
+    run = evaluate(method, dataset.associations, folds, batch_size=batch_size, store=store, devices=devices,
+                   progress=progress, dtype=dtype)
+    summary = summarize(run, folds, method.stages, threshold=threshold)
+    summary.update(
+        method=method.name,
+        method_config=dict(method.config),
+        leaks=method.leaks,
+        dataset=dataset.name,
+        seed=seed,
+        batch_size=batch_size,
+        devices=len(devices),
+        timing={
+            "seconds_this_call": time.perf_counter() - started,
+            "compute_seconds": run.seconds,
+            "folds_computed": run.folds_computed,
+            "seconds_per_fold": run.seconds / run.folds_computed if run.folds_computed else None,
+        },
+    )
+    if method.leaks:
+        summary["notes"].append(
+            "transductive protocol: sparse learning was fitted on the full matrix, so hidden pairs shaped their "
+            "own scores; these metrics are inflated and only reproduce the published protocol"
+        )
+    store.write_table("scores", pair_table(run, folds, dataset))
+    curves = roc_pr_curves(run)
+    if curves is not None:
+        try:
+            from sesl_jax.evaluation.plots import plot_roc_pr
+
+            plot_roc_pr({f"{method.name} ({folds.protocol})": curves}, out_dir / "roc_pr.png")
+        except ImportError as error:
+            summary["notes"].append(f"no plots: {error}")
+    store.write_json("metrics", summary)
+    return summary

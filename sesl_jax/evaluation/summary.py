@@ -1,0 +1,107 @@
+"""From an evaluation run to the metrics of its protocol.
+
+Every hidden pair is ranked against the candidate pairs of its own fold's run:
+``global`` (all candidates), ``drug-fixed`` (candidates of the same drug) and ``mirna-fixed``
+(candidates of the same miRNA). AUC comes from those rank counts (ties count one half). AUPR and
+the thresholded metrics pool hidden pairs (label 1) and candidates (label 0) over folds; the
+threshold is the F1-maximising one on the pooled scores unless a fixed one is given.
+k-fold runs are summarised per repeat, then as mean and standard deviation over repeats.
+Folds whose solver produced non-finite values are left out of every metric and counted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sesl_jax.evaluation.engine import SCOPES, EvaluationRun
+from sesl_jax.evaluation.folds import Folds
+from sesl_jax.evaluation.metrics import loocv_auc, mean_std, pooled_metrics
+from sesl_jax.solvers import Status
+
+SCOPE_NAMES = {"global": "global", "drug": "drug-fixed", "mirna": "mirna-fixed"}
+
+
+def solver_report(run: EvaluationRun, stages: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Per stage: how many folds converged, hit the iteration cap, or went non-finite."""
+    report = {}
+    for index, stage in enumerate(stages):
+        status = run.status[:, index]
+        iterations = run.iterations[:, index]
+        report[stage] = {
+            "converged": int(np.sum(status == Status.CONVERGED)),
+            "max_iterations": int(np.sum(status == Status.MAX_ITERATIONS)),
+            "nonfinite": int(np.sum(status == Status.NONFINITE)),
+            "iterations_mean": float(iterations.mean()) if iterations.size else 0.0,
+            "iterations_max": int(iterations.max()) if iterations.size else 0,
+        }
+    return report
+
+
+def _metrics_of(run: EvaluationRun, fold_indices: np.ndarray, threshold: float | None) -> dict[str, dict[str, float]]:
+    valid = ~np.isnan(run.hidden_scores[fold_indices])
+    result: dict[str, dict[str, float]] = {}
+    for scope_index, scope in enumerate(SCOPES):
+        counts = [array[fold_indices][..., scope_index][valid] for array in (run.n_greater, run.n_equal, run.n_candidates)]
+        result[SCOPE_NAMES[scope]] = {"auc": loocv_auc(*counts)}
+    if run.candidate_scores is not None:
+        hidden = [run.hidden_scores[f][~np.isnan(run.hidden_scores[f])] for f in fold_indices]
+        candidates = [run.candidate_scores[f] for f in fold_indices]
+        pooled = pooled_metrics(hidden, candidates, threshold)
+        pooled.pop("auc")  # the rank-count AUC above is the same number, computed per fold
+        result["global"].update(pooled)
+    return result
+
+
+def summarize(run: EvaluationRun, folds: Folds, stages: tuple[str, ...], *, threshold: float | None = None) -> dict[str, Any]:
+    """The metrics of a finished run, ready for ``metrics.json``.
+
+    Returns:
+        ``{"protocol", "n_folds", "n_hidden_pairs", "metrics": {scope: {metric: value}}, "solver",
+        "excluded_folds", "notes"}``; for k-fold each value is ``{"mean", "std", "n"}`` over
+        repeats and ``"per_repeat"`` lists the repeat values.
+    """
+    failed = np.any(run.status == Status.NONFINITE, axis=1) if run.status.size else np.zeros(folds.n_folds, bool)
+    usable = np.flatnonzero(~failed)
+    notes = []
+    if run.candidate_scores is None:
+        notes.append("candidate scores were not kept (too many values): AUPR and thresholded metrics omitted")
+    if failed.any():
+        notes.append(f"{int(failed.sum())} fold(s) had non-finite solver output and are excluded from the metrics")
+    summary: dict[str, Any] = {
+        "protocol": folds.protocol,
+        "n_folds": folds.n_folds,
+        "n_hidden_pairs": int(folds.n_hidden.sum()),
+        "threshold_rule": "fixed" if threshold is not None else "F1-maximising on pooled scores",
+        "solver": solver_report(run, stages),
+        "excluded_folds": [int(f) for f in np.flatnonzero(failed)],
+        "notes": notes,
+    }
+    if folds.protocol == "kfold":
+        per_repeat = [
+            _metrics_of(run, usable[folds.repeat[usable] == r], threshold) for r in range(folds.n_repeats)
+        ]
+        summary["per_repeat"] = per_repeat
+        summary["metrics"] = {
+            scope: {metric: mean_std([rep[scope][metric] for rep in per_repeat]) for metric in per_repeat[0][scope]}
+            for scope in per_repeat[0]
+        }
+    else:
+        summary["metrics"] = _metrics_of(run, usable, threshold)
+    return summary
+
+
+def metrics_table(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Rows (scope, metric, value text) for printing."""
+    rows = []
+    for scope, values in summary["metrics"].items():
+        for metric, value in values.items():
+            if metric == "threshold":
+                continue
+            if isinstance(value, dict):
+                text = f"{value['mean']:.4f} ± {value['std']:.4f} (n={value['n']})"
+            else:
+                text = f"{value:.4f}"
+            rows.append((scope, metric, text))
+    return rows

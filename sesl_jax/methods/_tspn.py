@@ -1,0 +1,196 @@
+"""TSPN: truncated Schatten p-norm completion (Wang, Liu, Ren, Wu, Zhao, Pang & Zhang 2023,
+"Predicting potential small molecule-miRNA associations utilizing truncated schatten p-norm",
+Briefings in Bioinformatics 24(4), bbad234).
+
+The heterogeneous matrix ``T = [[Sd', A], [A^T, Sm']]`` of GIP-augmented similarities and the
+training associations is completed by
+
+.. math:: \\min_W \\|W\\|_{r,p}^p + \\frac{\\alpha}{2}\\|R_\\Omega(W) - R_\\Omega(T)\\|_F^2
+          \\quad\\text{s.t.}\\quad 0 \\le W_{ij} \\le 1, \\qquad
+          \\|W\\|_{r,p}^p = \\sum_{i > r} \\sigma_i(W)^p
+
+(the ``r`` largest singular values are free; the rest pay the Schatten-p quasi-norm). Solved by
+the ADMM of BNNR (Yang et al. 2019) with its singular value thresholding replaced by the
+truncated generalised soft-thresholding below:
+
+.. code-block:: text
+
+    start X = W = Y = T
+    Z = X + (Y + alpha R_Omega(T)) / beta
+    W = clip(Z - alpha / (alpha + beta) R_Omega(Z), 0, 1)
+    X = TGST(W - Y / beta, 1 / beta)   # keep the r largest sigma, GST(sigma, 1/beta, p) on the rest
+    Y = Y + beta (X - W)
+    stop as BNNR: ||dX||_F / ||X||_F < tol1 and its change < tol2, or the cap
+
+Generalised soft-thresholding (GST; Zuo, Meng, Zhang, Feng & Zhang 2013, ICCV) solves
+``min_x lam |x|^p + (x - y)^2 / 2`` per value: ``x = 0`` when
+``|y| <= tau_p(lam) = (2 lam (1 - p))^{1/(2-p)} + lam p (2 lam (1 - p))^{(p-1)/(2-p)}``, else
+``sign(y) x`` with the fixed point ``x <- |y| - lam p x^{p-1}`` run ``gst_iterations`` times
+(static, default 10) from ``x = |y|``. This is the "weighted singular value shrinkage" of the
+paper: large values are shrunk less than small ones. With ``p = 1`` it is plain soft-thresholding
+(and ``r = 0`` gives BNNR exactly).
+
+T and Omega are symmetric, so are all iterates: the singular values are ``|eigenvalues|`` of
+one ``eigh`` (signs kept), as in SESL's BNNR.
+
+Choices (the paper's constants were not available to us; all are parameters):
+``p = 0.9``, ``r = 1``, ``alpha = 1``, ``beta = 10``, ``tol1 = 2e-3``, ``tol2 = 1e-5``,
+300 iterations at most (BNNR's); Omega = the nonzero entries of T (BNNR's convention);
+similarities ``(S + GIP) / 2`` where ``S != 0``, ``GIP`` elsewhere. ``p`` and ``r`` are the best
+of a small grid on FCD 5-fold CV (one seed): smaller ``p`` shrinks the tail much harder at
+the same ``beta`` (GST threshold 0.32 at p = 0.5 vs 0.1 at p = 1) and lost up to 0.15 AUC;
+``p = 1`` (truncated nuclear norm) scored higher still, but is no longer a Schatten-p model.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from sesl_jax.methods._base import Method, MethodOutput, Similarities
+from sesl_jax.methods._kernels import Integration, check_integration, integrated_similarities
+from sesl_jax.model import heterogeneous_matrix
+from sesl_jax.solvers import SolverStats, iterate
+
+
+class TSPNParams(NamedTuple):
+    """Traced hyper-parameters: ``p`` of the quasi-norm, BNNR's ADMM constants, GIP bandwidth.
+
+    The truncation ``r`` is static (it is an index), see ``tspn_method``.
+    """
+
+    p: float = 0.9
+    alpha: float = 1.0
+    beta: float = 10.0
+    tol1: float = 2e-3
+    tol2: float = 1e-5
+    gip_bandwidth: float = 1.0
+
+
+class TSPNState(NamedTuple):
+    low_rank: jax.Array  # X, (n, n)
+    bounded: jax.Array  # W, (n, n)
+    multiplier: jax.Array  # Y, (n, n)
+    previous_change: jax.Array
+
+
+def generalized_soft_threshold(values: jax.Array, lam: jax.Array, p: jax.Array, iterations: int) -> jax.Array:
+    """GST of Zuo et al. (2013): the prox of ``lam |x|^p`` (0 < p <= 1) applied per entry."""
+    magnitude = jnp.abs(values)
+    base = 2.0 * lam * (1.0 - p)
+    threshold = base ** (1.0 / (2.0 - p)) + lam * p * base ** ((p - 1.0) / (2.0 - p))
+    active = magnitude > threshold
+    safe = jnp.where(active, magnitude, 1.0)
+
+    def body(_, x):
+        return safe - lam * p * x ** (p - 1.0)
+
+    shrunk = jax.lax.fori_loop(0, iterations, body, safe)
+    return jnp.where(active, jnp.sign(values) * shrunk, 0.0)
+
+
+def truncated_gst_symmetric(matrix: jax.Array, lam: jax.Array, p: jax.Array, rank: int, iterations: int) -> jax.Array:
+    """Prox-like step of ``lam * ||.||_{r,p}^p`` on a symmetric matrix: keep the ``rank``
+    largest ``|eigenvalues|``, GST the others (signs kept)."""
+    symmetric = 0.5 * (matrix + matrix.T)
+    eigenvalues, vectors = jnp.linalg.eigh(symmetric)
+    magnitude_rank = jnp.argsort(jnp.argsort(-jnp.abs(eigenvalues)))  # 0 for the largest |eigenvalue|
+    shrunk = jnp.where(
+        magnitude_rank < rank, eigenvalues, generalized_soft_threshold(eigenvalues, lam, p, iterations)
+    )
+    return (vectors * shrunk[None, :]) @ vectors.T
+
+
+def tspn_step(
+    state: TSPNState, target: jax.Array, observed: jax.Array, params: TSPNParams, rank: int, gst_iterations: int
+) -> tuple[TSPNState, jax.Array]:
+    """One ADMM iteration (module docstring)."""
+    X, _, Y, previous_change = state
+    alpha, beta = params.alpha, params.beta
+    Z = X + (Y + alpha * observed * target) / beta
+    W = jnp.clip(Z - (alpha / (alpha + beta)) * observed * Z, 0.0, 1.0)
+    X_new = truncated_gst_symmetric(W - Y / beta, 1.0 / beta, params.p, rank, gst_iterations)
+    Y = Y + beta * (X_new - W)
+    change = jnp.linalg.norm(X_new - X) / jnp.linalg.norm(X)
+    change_of_change = jnp.abs(change - previous_change) / jnp.maximum(1.0, jnp.abs(previous_change))
+    converged = (change < params.tol1) & (change_of_change < params.tol2)
+    return TSPNState(X_new, W, Y, change), converged
+
+
+def tspn_complete(
+    target: jax.Array, params: TSPNParams, *, rank: int = 1, gst_iterations: int = 10, max_iterations: int = 300
+) -> tuple[jax.Array, SolverStats]:
+    """Complete symmetric ``target`` (n, n) from its nonzero entries; returns ``(W, stats)``."""
+    observed = (target != 0).astype(target.dtype)
+    init = TSPNState(target, target, target, jnp.asarray(1.0, target.dtype))
+    state, stats = iterate(
+        lambda current: tspn_step(current, target, observed, params, rank, gst_iterations), init, max_iterations
+    )
+    return state.bounded, stats
+
+
+def _predict(integration: Integration, rank: int, gst_iterations: int, max_iterations: int):
+    def predict(train_associations: jax.Array, inputs: dict[str, Any]) -> MethodOutput:
+        params = inputs["params"]
+        associations = train_associations.astype(inputs["drug_similarity"].dtype)
+        drug, mirna = integrated_similarities(
+            associations, inputs["drug_similarity"], inputs["mirna_similarity"], params.gip_bandwidth, integration
+        )
+        target = heterogeneous_matrix(drug, associations, mirna)
+        completed, stats = tspn_complete(
+            target, params, rank=rank, gst_iterations=gst_iterations, max_iterations=max_iterations
+        )
+        n_drugs = associations.shape[0]
+        return MethodOutput(completed[:n_drugs, n_drugs:], stats.iterations[None], stats.status[None])
+
+    return predict
+
+
+def tspn_method(
+    associations: np.ndarray,
+    similarities: Similarities,
+    *,
+    dtype: str = "float64",
+    transductive: bool = False,
+    params: TSPNParams | None = None,
+    rank: int = 1,
+    integration: Integration = "mean_where_nonzero",
+    gst_iterations: int = 10,
+    max_iterations: int = 300,
+) -> Method:
+    """Build TSPN (``"tspn"``).
+
+    Args:
+        associations: the full matrix; unused (TSPN has no transductive variant).
+        similarities: biological drug / miRNA similarities.
+        params: traced constants (defaults: ``TSPNParams()``).
+        rank: ``r``, the number of singular values left unpenalised (static).
+        integration: how GIP kernels augment the similarities (static).
+        gst_iterations: fixed-point steps of GST (static).
+        max_iterations: ADMM cap (static).
+    """
+    if transductive:
+        raise ValueError("tspn has no transductive variant: everything is fitted per fold")
+    check_integration(integration)
+    if int(rank) < 0:
+        raise ValueError(f"rank must be >= 0, got {rank!r}")
+    params = TSPNParams() if params is None else params
+    inputs = {
+        "drug_similarity": jnp.asarray(similarities.drug, dtype),
+        "mirna_similarity": jnp.asarray(similarities.mirna, dtype),
+        "params": TSPNParams(*(jnp.asarray(value, dtype) for value in params)),
+    }
+    config = {
+        "method": "tspn",
+        "similarity": similarities.source,
+        "dtype": dtype,
+        "params": params._asdict(),
+        "rank": int(rank),
+        "integration": integration,
+        "gst_iterations": gst_iterations,
+        "max_iterations": max_iterations,
+    }
+    return Method("tspn", ("tspn",), _predict(integration, int(rank), gst_iterations, max_iterations), inputs, config)

@@ -1,0 +1,40 @@
+"""What is recorded beside every result: versions, device, data checksums, command."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from typing import Any
+
+import jax
+import numpy as np
+
+
+def environment() -> dict[str, Any]:
+    import sesl_jax
+
+    devices = jax.devices()
+    return {
+        "sesl_jax": sesl_jax.__version__,
+        "jax": jax.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "backend": jax.default_backend(),
+        "devices": [str(d) for d in devices],
+        "device_kind": devices[0].device_kind if devices else None,
+        "x64": bool(jax.config.jax_enable_x64),
+    }
+
+
+def data_provenance(dataset) -> dict[str, Any]:
+    return {
+        "dataset": dataset.name,
+        "source": dataset.source,
+        "shape": [dataset.n_drugs, dataset.n_mirnas],
+        "known_pairs": dataset.n_known,
+        "checksums": dict(sorted(dataset.checksums.items())),
+    }
+
+
+def command_line() -> str:
+    return " ".join(["sesl-jax", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("sesl-jax") else " ".join(sys.argv)

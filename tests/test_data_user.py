@@ -1,0 +1,133 @@
+"""User pair files (CSV/TSV) and the raw SM2miR download."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from sesl_jax.data import DataError, load_dataset, load_pairs, load_sm2mir
+
+
+def write(path, text, encoding="utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_csv_pairs_with_optional_columns(tmp_path):
+    path = write(tmp_path / "mine.csv", (
+        "drug_id,mirna_id,smiles,sequence\n"
+        "CID:5,hsa-mir-21,CCO,UAGCUUAUCAGACUGAUGUUGA\n"
+        "CID:2, hsa-let-7a ,,ugagguag\n"
+        "\n"
+        "CID:5,hsa-let-7a,CCO,\n"
+    ))
+    dataset = load_pairs(path)
+    assert dataset.name == "mine"
+    assert dataset.drug_ids == ("CID:5", "CID:2")  # first-seen order
+    assert dataset.mirna_ids == ("hsa-mir-21", "hsa-let-7a")
+    np.testing.assert_array_equal(dataset.associations, [[1, 1], [0, 1]])
+    assert dataset.drug_smiles == ("CCO", None)
+    assert dataset.mirna_hairpin == ("UAGCUUAUCAGACUGAUGUUGA", "UGAGGUAG")
+    assert dataset.mirna_mature == (None, None)
+    assert dataset.drug_similarity is None and dataset.mirna_similarity is None
+    assert set(dataset.checksums) == {"mine.csv"}
+
+
+def test_tsv_custom_columns_and_mature_sequences(tmp_path):
+    path = write(tmp_path / "pairs.txt", "drug\tmirna\tseq\nD1\tM1\tACGT\nD2\tM1\t\n")
+    dataset = load_pairs(path, name="custom", drug_col="drug", mirna_col="mirna", smiles_col=None,
+                         sequence_col="seq", sequence_kind="mature")
+    assert (dataset.name, dataset.n_drugs, dataset.n_mirnas, dataset.n_known) == ("custom", 2, 1, 2)
+    assert dataset.mirna_mature == ("ACGU",) and dataset.mirna_hairpin == (None,)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("CID:1,m1\nCID:2,m2\nCID:1,m1\n", r"line 4: pair \(CID:1, m1\) already listed on line 2"),
+        ("CID:1,m1\n,m2\n", "line 3: empty drug_id"),
+        ("CID:1,\n", "line 2: empty mirna_id"),
+    ],
+)
+def test_pair_errors_name_the_line(tmp_path, body, message):
+    path = write(tmp_path / "pairs.csv", "drug_id,mirna_id\n" + body)
+    with pytest.raises(DataError, match=f"pairs.csv: {message}"):
+        load_pairs(path)
+
+
+def test_conflicting_smiles_for_one_drug(tmp_path):
+    path = write(tmp_path / "pairs.csv", "drug_id,mirna_id,smiles\nD,m1,CCO\nD,m2,CCN\n")
+    with pytest.raises(DataError, match=r"pairs.csv: line 3: 'D' has SMILES 'CCN' but line 2 gave 'CCO'"):
+        load_pairs(path)
+
+
+def test_conflicting_and_invalid_sequences(tmp_path):
+    path = write(tmp_path / "pairs.csv", "drug_id,mirna_id,sequence\nD,m,ACGU\nE,m,ACGG\n")
+    with pytest.raises(DataError, match=r"line 3: 'm' has sequence 'ACGG' but line 2 gave 'ACGU'"):
+        load_pairs(path)
+    path = write(tmp_path / "bad.csv", "drug_id,mirna_id,sequence\nD,m,ACXU\n")
+    with pytest.raises(DataError, match=r"bad.csv: line 2: sequence 'ACXU' holds 'X'"):
+        load_pairs(path)
+
+
+def test_missing_column_and_file(tmp_path):
+    path = write(tmp_path / "pairs.csv", "drug,mirna_id\nD,m\n")
+    with pytest.raises(DataError, match="pairs.csv: no column 'drug_id' in the header"):
+        load_pairs(path)
+    with pytest.raises(DataError, match="not found"):
+        load_pairs(tmp_path / "absent.csv")
+
+
+SM2MIR_HEADER = (
+    "miRNA\tmiRBase\tsmall melocule\tFDA\tDB\tCID\tDetection method \tSpecies\tCondition\tPMID\tYear\t"
+    "Reference\tSupport\tExpression pattern of miRNA\t\n"
+)
+
+
+def sm2mir_record(mirna, drug, cid, species):
+    return f"{mirna}\tNULL\t{drug}\tNULL\tNULL\t{cid}\tqPCR\t{species}\tcells\t1\t2012\tref\tsupport\tup\t\n"
+
+
+def test_sm2mir_small_example(tmp_path):
+    path = write(tmp_path / "sm2mir.txt", SM2MIR_HEADER + "".join([
+        sm2mir_record("miR-21 ", "Curcumin", "969516", "Homo sapiens "),
+        sm2mir_record("miR-34a*", "Curcumin", "969516", "Homo sapiens"),
+        sm2mir_record("miR-34a-5p", "Curcumin", "969516", "Homo sapiens"),  # same pair as above
+        sm2mir_record("let-7a", "Caudatin", "NULL", "Homo sapiens"),  # no CID: named by the molecule
+        sm2mir_record("miR-21", "Glucose", "5793", "Mus musculus"),  # other species
+        sm2mir_record("NULL", "Aspirin", "2244", "Homo sapiens"),  # missing miRNA
+        sm2mir_record("miR-155", "NULL", "NULL", "Homo sapiens"),  # missing drug
+        sm2mir_record("miR-155", "Cura\xe7ao extract", "NULL", "Homo sapiens"),  # latin-1 name
+    ]), encoding="latin-1")
+    with pytest.warns(UserWarning, match=r"sm2mir.txt: skipped 2 record\(s\) .*: lines 7, 8"):
+        dataset = load_sm2mir(path)
+    assert dataset.drug_ids == ("CID:969516", "Caudatin", "Cura\xe7ao extract")
+    assert dataset.mirna_ids == ("hsa-mir-21", "hsa-mir-34a", "hsa-let-7a", "hsa-mir-155")
+    np.testing.assert_array_equal(dataset.associations, [[1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
+    mouse = load_sm2mir(path, species="mus musculus", name="mouse")
+    assert (mouse.name, mouse.drug_ids, mouse.mirna_ids) == ("mouse", ("CID:5793",), ("mmu-mir-21",))
+    with pytest.raises(DataError, match="no complete records for species 'Danio rerio'"):
+        load_sm2mir(path, species="Danio rerio")
+
+
+def test_sm2mir_rejects_other_formats_and_bad_cids(tmp_path):
+    path = write(tmp_path / "other.txt", "a\tb\n1\t2\n")
+    with pytest.raises(DataError, match="other.txt: no 'mirna' column"):
+        load_sm2mir(path)
+    path = write(tmp_path / "bad.txt", SM2MIR_HEADER + sm2mir_record("miR-21", "X", "12a", "Homo sapiens"))
+    with pytest.raises(DataError, match=r"bad.txt: line 2: CID '12a' is not a PubChem compound number"):
+        load_sm2mir(path)
+
+
+def test_sm2mir_real_file_covers_the_fcd_drugs(real_data_dir):
+    dataset = load_sm2mir(real_data_dir / "schemnet" / "SM2miR3_2015.txt")
+    assert all(m.startswith("hsa-") for m in dataset.mirna_ids)
+    assert dataset.n_known > 2000 and dataset.n_drugs > 143  # 143 CIDs plus molecules known by name only
+    assert sum(d.startswith("CID:") for d in dataset.drug_ids) == 143
+    fcd = load_dataset("fcd", real_data_dir)
+    assert set(fcd.drug_ids) <= set(dataset.drug_ids)
+    # the first benchmark pair is in SM2miR too: CID:2578 - miR-200c
+    assert dataset.associations[dataset.drug_index("CID:2578"), dataset.mirna_index("hsa-mir-200c")] == 1
+    assert os.fspath(real_data_dir / "schemnet") == dataset.source

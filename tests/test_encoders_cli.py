@@ -1,0 +1,65 @@
+"""``sesl-jax encoder train`` / ``encode`` on tiny corpora, through a parser built here."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+
+import numpy as np
+import pytest
+
+from sesl_jax.cli import _encoder
+from sesl_jax.cli._common import run_command
+
+RNA = ["ACGUACGU", "GGGAAAUUUCCC", "UGAGGUAGUAGGUUGUAUAGUU", "CUAUACAAUCUACUGUCUUUC", "AAAAACCCCC", "GUGUGUGAC",
+       "UUUUGGA", "CAGUCAGUCAGU"]
+
+
+def _run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="sesl-jax")
+    _encoder.register(parser.add_subparsers(dest="command"))
+    return run_command(parser.parse_args(argv))
+
+
+@pytest.fixture(autouse=True)
+def _no_real_data_lookup(monkeypatch):
+    monkeypatch.delenv("SESL_JAX_DATA", raising=False)
+
+
+def test_train_resume_and_encode_rna(tmp_path, capsys):
+    corpus = tmp_path / "rna.fa.gz"
+    with gzip.open(corpus, "wt") as handle:
+        handle.write("".join(f">s{i} x\n{s[:5]}\n{s[5:]}\n" for i, s in enumerate(RNA)))
+    out = tmp_path / "run"
+    common = ["encoder", "train", "--kind", "rna", "--corpus", str(corpus), "--out", str(out), "--hidden-size", "8",
+              "--num-layers", "1", "--code-dim", "4", "--batch-size", "4", "--length-multiple", "32",
+              "--validation-fraction", "0.25", "--max-length", "40"]
+    assert _run(common + ["--epochs", "1"]) == 0
+    recipe = json.loads((out / "recipe.json").read_text())
+    assert recipe["corpora"][0]["sequences_in_file"] == len(RNA) and len(recipe["corpora"][0]["sha256"]) == 64
+    assert recipe["completed"] and recipe["epochs_run"] == 1 and "token_accuracy" in recipe["validation"]
+    assert _run(common + ["--epochs", "2", "--resume"]) == 0
+    recipe = json.loads((out / "recipe.json").read_text())
+    assert recipe["epochs_run"] == 2 and len(recipe["commands"]) == 2
+
+    sequences = tmp_path / "in.txt"
+    sequences.write_text("ACGU\nGGGAAAUUUCCC\n")
+    codes_path = tmp_path / "codes.npy"
+    assert _run(["encoder", "encode", "--kind", "rna", "--weights", str(out / "encoder.npz"), "--input", str(sequences),
+                 "--output", str(codes_path)]) == 0
+    codes = np.load(codes_path)
+    assert codes.shape == (2, 4) and codes.dtype == np.float64
+
+    sequences.write_text("ACGU\nACXU\n")
+    assert _run(["encoder", "encode", "--kind", "rna", "--weights", str(out / "encoder.npz"), "--input", str(sequences),
+                 "--output", str(codes_path)]) == 1
+    assert "'ACXU' at position 2" in capsys.readouterr().err
+    assert _run(["encoder", "encode", "--kind", "smiles", "--weights", str(out / "encoder.npz"), "--input", str(sequences),
+                 "--output", str(codes_path)]) == 1
+    assert "expected smiles" in capsys.readouterr().err
+
+
+def test_missing_corpus_is_a_clean_error(tmp_path, capsys):
+    assert _run(["encoder", "train", "--kind", "smiles", "--corpus", str(tmp_path / "none.txt"), "--out", str(tmp_path)]) == 1
+    assert "no SMILES corpus" in capsys.readouterr().err

@@ -1,0 +1,96 @@
+"""The auto-encoder: shapes, dtypes, padding invariance, overfitting a handful of sequences."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from sesl_jax.encoders import EncoderConfig, RnaTokenizer, SequenceAutoencoder, TrainConfig, evaluate, greedy_decode
+from sesl_jax.encoders._training import make_optimizer, train_step
+
+SEQUENCES = ["ACGUACGU", "GGGAAAUUUCCC", "UGAGGUAGUAGGUUGUAUAGUU", "CUAUACAAUCUACUGUCUUUC", "AAAAACCCCC", "GUGUGUGAC"]
+
+
+def _model(batch_norm: bool = False, seed: int = 0, reverse_input: bool = True) -> SequenceAutoencoder:
+    config = EncoderConfig(vocab_size=8, hidden_size=16, num_layers=2, code_dim=6, batch_norm=batch_norm,
+                           reverse_input=reverse_input)
+    return SequenceAutoencoder(config, rngs=nnx.Rngs(seed))
+
+
+@nnx.jit
+def _forward(model, ids, lengths):
+    return model(ids, lengths)
+
+
+@nnx.jit
+def _encode(model, ids, lengths):
+    return model.encode(ids, lengths)
+
+
+def test_shapes_and_float32_even_with_x64():
+    assert jax.config.jax_enable_x64  # tests/conftest.py turns it on; the model stays float32
+    tokenizer = RnaTokenizer()
+    ids, lengths = tokenizer.encode_batch(SEQUENCES[:3])
+    model = _model()
+    logits, code = _forward(model, jnp.asarray(ids), jnp.asarray(lengths))
+    assert logits.shape == (3, ids.shape[1] - 1, 8) and code.shape == (3, 6)
+    assert logits.dtype == jnp.float32 and code.dtype == jnp.float32
+    assert all(leaf.dtype == jnp.float32 for leaf in jax.tree.leaves(nnx.state(model)))
+    assert len(model.code_to_state) == 4  # one fully connected layer per decoder (cell, hidden) state
+
+
+@pytest.mark.parametrize("batch_norm, reverse_input", [(False, True), (True, True), (False, False)])
+def test_padding_does_not_change_the_code(batch_norm, reverse_input):
+    tokenizer = RnaTokenizer()
+    model = _model(batch_norm, reverse_input=reverse_input)
+    model.eval()
+    ids, lengths = tokenizer.encode_batch(SEQUENCES)
+    padded, _ = tokenizer.encode_batch(SEQUENCES, pad_to=ids.shape[1] + 13)
+    code = np.asarray(_encode(model, jnp.asarray(ids), jnp.asarray(lengths)))
+    code_padded = np.asarray(_encode(model, jnp.asarray(padded), jnp.asarray(lengths)))
+    np.testing.assert_array_equal(code, code_padded)
+    # garbage after the end is ignored too, not only <pad>
+    noisy = padded.copy()
+    for row, length in enumerate(lengths):
+        noisy[row, length:] = 4 + (np.arange(noisy.shape[1] - length) % 4)
+    np.testing.assert_array_equal(code, np.asarray(_encode(model, jnp.asarray(noisy), jnp.asarray(lengths))))
+    # and the code is not constant: different sequences give different codes
+    assert np.abs(code[0] - code[1]).max() > 1e-4
+    # a row's code does not depend on the other rows of the batch
+    alone = np.asarray(_encode(model, jnp.asarray(ids[2:3]), jnp.asarray(lengths[2:3])))
+    np.testing.assert_allclose(alone[0], code[2], rtol=1e-5, atol=1e-6)
+
+
+def test_reversed_encoder_reads_right_to_left():
+    tokenizer = RnaTokenizer()
+    forward, backward = _model(reverse_input=False), _model(reverse_input=True)
+    nnx.update(backward, nnx.state(forward))  # same weights, only the reading direction differs
+    ids, lengths = tokenizer.encode_batch(["ACGGU"])
+    flipped = ids.copy()
+    flipped[0, :7] = ids[0, :7][::-1]  # <eos> U G G C A <bos>
+    np.testing.assert_allclose(np.asarray(_encode(backward, jnp.asarray(ids), jnp.asarray(lengths))),
+                               np.asarray(_encode(forward, jnp.asarray(flipped), jnp.asarray(lengths))), rtol=1e-6)
+
+
+def test_tiny_model_overfits_a_handful_of_sequences():
+    tokenizer = RnaTokenizer()
+    config = EncoderConfig(vocab_size=tokenizer.vocab_size, hidden_size=48, num_layers=1, code_dim=16)
+    model = SequenceAutoencoder(config, rngs=nnx.Rngs(0))
+    optimizer = make_optimizer(model, TrainConfig(learning_rate=1e-2))
+    ids, lengths = tokenizer.encode_batch(SEQUENCES, pad_to=24)
+    ids, lengths = jnp.asarray(ids), jnp.asarray(lengths)
+    rows = [tokenizer.encode(s) for s in SEQUENCES]
+    before = evaluate(model, rows, batch_size=8, greedy=len(rows))
+    for _ in range(300):
+        counts = train_step(model, optimizer, ids, lengths)
+    after = evaluate(model, rows, batch_size=8, greedy=len(rows))
+    assert before["greedy_sequence_accuracy"] == 0.0
+    assert float(counts["correct_sequences"]) == len(SEQUENCES)
+    assert after["token_accuracy"] == 1.0 and after["sequence_accuracy"] == 1.0
+    assert after["greedy_sequence_accuracy"] == 1.0
+    model.eval()
+    decoded = nnx.jit(lambda m: greedy_decode(m, m.encode(ids, lengths), 24))(model)
+    assert [tokenizer.decode(row) for row in np.asarray(decoded)] == SEQUENCES
