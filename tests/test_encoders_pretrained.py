@@ -114,3 +114,37 @@ def test_every_benchmark_drug_and_mirna_is_encodable(smiles_encoder, rna_encoder
     # distinct token sequences get distinct codes (rare atoms are <unk>, so compare token ids)
     distinct = len({tuple(smiles_encoder.tokenizer.encode(s)) for s in drugs["smiles"]})
     assert len(np.unique(np.round(drug_codes, 6), axis=0)) == distinct
+
+
+@pytest.mark.realdata
+def test_code_distance_follows_chemical_similarity_over_the_benchmark_drugs(smiles_encoder, real_data_dir):
+    """Over all 808 drugs: pairs close in code space share more Morgan substructure (Tanimoto)."""
+    import pandas as pd
+    from rdkit import Chem, DataStructs
+    from rdkit.Chem import rdFingerprintGenerator
+    from scipy.stats import spearmanr
+
+    smiles = list(pd.read_csv(real_data_dir / "sequences" / "drug831_smiles.tsv", sep="\t").dropna(subset=["smiles"])["smiles"])
+    distances = euclidean_distances(encode(smiles_encoder, smiles))
+    generator = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+    fingerprints = [generator.GetFingerprint(Chem.MolFromSmiles(s)) for s in smiles]
+    tanimoto = np.array([DataStructs.BulkTanimotoSimilarity(f, fingerprints) for f in fingerprints])
+    upper = np.triu_indices(len(smiles), 1)
+    assert spearmanr(distances[upper], tanimoto[upper]).statistic < -0.1
+    np.fill_diagonal(distances, np.inf)
+    nearest = distances.argmin(axis=1)
+    assert tanimoto[np.arange(len(smiles)), nearest].mean() > 1.5 * tanimoto[upper].mean()
+
+
+def test_recipes_describe_the_shipped_files():
+    import json
+
+    from sesl_jax._io import sha256_file
+    from sesl_jax.encoders import pretrained_path
+
+    for kind in ("smiles", "rna"):
+        path = pretrained_path(kind)
+        recipe = json.loads(path.with_suffix(".json").read_text())
+        assert recipe["weights_sha256"] == sha256_file(path)
+        assert recipe["commands"][0].startswith(f"sesl-jax encoder train --kind {kind} ")
+        assert {"token_accuracy", "sequence_accuracy", "greedy_token_accuracy", "greedy_sequence_accuracy"} <= set(recipe["validation"])

@@ -117,11 +117,11 @@ def np_ekrr(A, Sd, Sm, p: EKRRParams, drug_subsets, mirna_subsets):
     drug_features = np.hstack([Sd, np_gip(A, p.gip_bandwidth)])
     mirna_features = np.hstack([Sm, np_gip(A.T, p.gip_bandwidth)])
     drug_side, mirna_side = [], []
-    for columns in drug_subsets:
-        K = np_gip(drug_features[:, columns], p.feature_bandwidth)
+    for mask in drug_subsets:
+        K = np_gip(drug_features[:, mask == 1], p.feature_bandwidth)
         drug_side.append(K @ np.linalg.solve(K + p.regularisation * np.eye(len(K)), A))
-    for columns in mirna_subsets:
-        K = np_gip(mirna_features[:, columns], p.feature_bandwidth)
+    for mask in mirna_subsets:
+        K = np_gip(mirna_features[:, mask == 1], p.feature_bandwidth)
         mirna_side.append((K @ np.linalg.solve(K + p.regularisation * np.eye(len(K)), A.T)).T)
     return (np.mean(drug_side, axis=0) + np.mean(mirna_side, axis=0)) / 2
 

@@ -44,10 +44,18 @@ def configure_jax(dtype: str) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     from sesl_jax.data import DataError
+    from sesl_jax.evaluation.store import ResumeMismatchError
 
+    user_errors: tuple[type[Exception], ...] = (CommandError, DataError, ResumeMismatchError)
+    try:
+        from sesl_jax.encoders import CheckpointError, SequenceError
+
+        user_errors += (CheckpointError, SequenceError)
+    except ImportError:  # pragma: no cover - encoders are part of the package
+        pass
     try:
         result = args.func(args)
-    except (CommandError, DataError) as error:
+    except user_errors as error:
         print(f"sesl-jax {args.command}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

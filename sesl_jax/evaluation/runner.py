@@ -55,6 +55,14 @@ def folds_digest(folds: Folds) -> str:
     return sha256_bytes(np.ascontiguousarray(folds.hidden).tobytes() + folds.repeat.tobytes())
 
 
+def inputs_digest(associations: np.ndarray, method: Method) -> str:
+    """sha256 of the association matrix and every array the method carries (similarities,
+    parameters): a resume must see exactly the same numbers, whatever files they came from."""
+    parts = [np.ascontiguousarray(associations, dtype=np.float64).tobytes()]
+    parts += [np.ascontiguousarray(np.asarray(leaf)).tobytes() for leaf in jax.tree_util.tree_leaves(method.inputs)]
+    return sha256_bytes(b"".join(parts))
+
+
 def pair_table(run: EvaluationRun, folds: Folds, dataset: Dataset) -> pd.DataFrame:
     """One row per hidden pair: where it was hidden, its score, and its rank in every scope."""
     frame = folds.to_frame()
@@ -135,6 +143,7 @@ def run_evaluation(
         "threshold": threshold,
         "dtype": dtype,
         "data": data_provenance(dataset),
+        "inputs_digest": inputs_digest(dataset.associations, method),
     }
     store = ResultStore(out_dir, manifest)
     if store.resumed:

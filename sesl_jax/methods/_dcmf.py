@@ -82,6 +82,16 @@ def wknkn(associations: jax.Array, drug_similarity: jax.Array, mirna_similarity:
     return jnp.maximum(associations, 0.5 * (drug_side + mirna_side))
 
 
+def _solve_right_spd(gram: jax.Array, left: jax.Array) -> jax.Array:
+    """``left @ gram^{-1}`` for a symmetric positive definite ``gram`` (k x k), through ``eigh``.
+
+    (``jnp.linalg.solve`` on fold-dependent matrices intermittently deadlocked XLA:CPU when folds
+    were sharded over two host devices with jax 0.10.2; ``eigh`` does not.)
+    """
+    values, vectors = jnp.linalg.eigh(0.5 * (gram + gram.T))
+    return ((left @ vectors) / values[None, :]) @ vectors.T
+
+
 def dcmf_step(
     state: DCMFState, target: jax.Array, drug_network: jax.Array, mirna_network: jax.Array, params: DCMFParams
 ) -> tuple[DCMFState, jax.Array]:
@@ -91,10 +101,10 @@ def dcmf_step(
     identity = jnp.eye(k, dtype=U.dtype)
     left = target @ V + params.drug_weight * drug_network @ U
     gram = V.T @ V + params.l2 * identity + 2.0 * params.drug_weight * U.T @ U
-    U = jnp.linalg.solve(gram, left.T).T  # gram is symmetric: left gram^{-1} = (gram^{-1} left^T)^T
+    U = _solve_right_spd(gram, left)
     left = target.T @ U + params.mirna_weight * mirna_network @ V
     gram = U.T @ U + params.l2 * identity + 2.0 * params.mirna_weight * V.T @ V
-    V = jnp.linalg.solve(gram, left.T).T
+    V = _solve_right_spd(gram, left)
     product = U @ V.T
     change = jnp.linalg.norm(product - previous) / jnp.maximum(jnp.linalg.norm(previous), 1e-12)
     return DCMFState(U, V, product), change < params.tol

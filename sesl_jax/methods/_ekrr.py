@@ -43,15 +43,23 @@ class EKRRParams(NamedTuple):
 
 
 def kernel_ridge_fit_predict(kernel: jax.Array, targets: jax.Array, regularisation: jax.Array) -> jax.Array:
-    """In-sample KRR predictions ``K (K + lambda I)^{-1} Y`` for every column of ``targets``."""
-    n = kernel.shape[0]
-    symmetric = 0.5 * (kernel + kernel.T)
-    return symmetric @ jnp.linalg.solve(symmetric + regularisation * jnp.eye(n, dtype=kernel.dtype), targets)
+    """In-sample KRR predictions ``K (K + lambda I)^{-1} Y`` for every column of ``targets``.
+
+    Through the eigendecomposition ``K = Q diag(w) Q^T``: ``Q diag(w / (w + lambda)) Q^T Y``.
+    (``jnp.linalg.solve`` on fold-dependent matrices intermittently deadlocked XLA:CPU when
+    folds were sharded over two host devices with jax 0.10.2; ``eigh`` does not.)
+    """
+    values, vectors = jnp.linalg.eigh(0.5 * (kernel + kernel.T))
+    return vectors @ ((values / (values + regularisation))[:, None] * (vectors.T @ targets))
 
 
 def subset_kernels(features: jax.Array, subsets: jax.Array, bandwidth: jax.Array) -> jax.Array:
-    """One Gaussian (GIP-normalised) kernel per row of ``subsets`` (column indices), (B, n, n)."""
-    return jax.vmap(lambda columns: gip_kernel(features[:, columns], bandwidth))(subsets)
+    """One Gaussian (GIP-normalised) kernel per row of ``subsets``, (B, n, n).
+
+    ``subsets`` is a 0/1 mask (B, n_features): zeroing the other columns leaves exactly the
+    subset's distances and mean squared norm, without a gather.
+    """
+    return jax.vmap(lambda mask: gip_kernel(features * mask[None, :], bandwidth))(subsets)
 
 
 def ekrr_scores(
@@ -67,17 +75,23 @@ def ekrr_scores(
     mirna_features = jnp.concatenate([mirna_similarity, gip_kernel(associations.T, params.gip_bandwidth)], axis=1)
     drug_kernels = subset_kernels(drug_features, drug_subsets, params.feature_bandwidth)
     mirna_kernels = subset_kernels(mirna_features, mirna_subsets, params.feature_bandwidth)
-    drug_side = jax.vmap(lambda kernel: kernel_ridge_fit_predict(kernel, associations, params.regularisation))(drug_kernels)
-    mirna_side = jax.vmap(lambda kernel: kernel_ridge_fit_predict(kernel, associations.T, params.regularisation).T)(
-        mirna_kernels
+    # lax.map (a sequential loop), not vmap: batched eigh calls running side by side
+    # deadlocked XLA:CPU with folds sharded over two host devices (jax 0.10.2).
+    drug_side = jax.lax.map(lambda kernel: kernel_ridge_fit_predict(kernel, associations, params.regularisation), drug_kernels)
+    mirna_side = jax.lax.map(
+        lambda kernel: kernel_ridge_fit_predict(kernel, associations.T, params.regularisation).T, mirna_kernels
     )
     return 0.5 * (jnp.mean(drug_side, axis=0) + jnp.mean(mirna_side, axis=0))
 
 
 def draw_subsets(n_features: int, n_learners: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    """``n_learners`` sorted random subsets of ``round(fraction * n_features)`` column indices."""
+    """``n_learners`` random subsets of ``round(fraction * n_features)`` feature columns, as a
+    0/1 float mask (n_learners, n_features)."""
     size = max(1, int(round(fraction * n_features)))
-    return np.stack([np.sort(rng.choice(n_features, size=size, replace=False)) for _ in range(n_learners)]).astype(np.int32)
+    masks = np.zeros((n_learners, n_features))
+    for learner in range(n_learners):
+        masks[learner, rng.choice(n_features, size=size, replace=False)] = 1.0
+    return masks
 
 
 def _predict(train_associations: jax.Array, inputs: dict[str, Any]) -> MethodOutput:
@@ -127,8 +141,8 @@ def ekrr_method(
     inputs = {
         "drug_similarity": jnp.asarray(similarities.drug, dtype),
         "mirna_similarity": jnp.asarray(similarities.mirna, dtype),
-        "drug_subsets": jnp.asarray(draw_subsets(2 * n_drugs, n_learners, subset_fraction, rng)),
-        "mirna_subsets": jnp.asarray(draw_subsets(2 * n_mirnas, n_learners, subset_fraction, rng)),
+        "drug_subsets": jnp.asarray(draw_subsets(2 * n_drugs, n_learners, subset_fraction, rng), dtype),
+        "mirna_subsets": jnp.asarray(draw_subsets(2 * n_mirnas, n_learners, subset_fraction, rng), dtype),
         "params": EKRRParams(*(jnp.asarray(value, dtype) for value in params)),
     }
     config = {

@@ -1,0 +1,81 @@
+"""``sesl-jax fit``, ``rank`` and ``cv`` end to end on a small benchmark directory."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from sesl_jax.cli import main
+
+
+def test_fit_writes_scores_config_and_checksums(small_data_dir, tmp_path, capsys):
+    out = tmp_path / "fit"
+    code = main(["fit", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--method", "sesl",
+                 "--similarity", "biological", "--out", str(out)])
+    assert code == 0
+    scores = pd.read_csv(out / "scores.csv", index_col=0)
+    assert scores.shape == (3, 3)
+    assert ((scores.to_numpy() >= 0) & (scores.to_numpy() <= 1)).all()
+    config = json.loads((out / "config.json").read_text())
+    assert config["config"]["method"] == "sesl"
+    assert config["data"]["checksums"] and all(len(v) == 64 for v in config["data"]["checksums"].values())
+    pairs = pd.read_csv(out / "pairs.csv")
+    assert len(pairs) == 9 and pairs["known"].sum() == 5
+    assert not list(out.glob(".*tmp"))
+
+
+def test_rank_prints_csv_and_writes_output(small_data_dir, tmp_path, capsys):
+    args = ["rank", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--similarity", "biological"]
+    assert main([*args, "--drug", "CID:22", "--top", "2"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "rank,mirna_id,score,known" and len(lines) == 3
+    output = tmp_path / "ranked.csv"
+    assert main([*args, "--mirna", "hsa-mir-1", "--output", str(output)]) == 0
+    table = pd.read_csv(output)
+    assert list(table.columns) == ["rank", "drug_id", "score", "known"] and len(table) == 3
+
+
+def test_rank_unknown_id_is_an_error(small_data_dir, capsys):
+    code = main(["rank", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--similarity", "biological",
+                 "--drug", "CID:999"])
+    assert code == 1
+    assert "unknown drug ID 'CID:999'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("protocol", ["loocv", "kfold", "new-drug"])
+def test_cv_writes_metrics_scores_folds(small_data_dir, tmp_path, capsys, protocol):
+    out = tmp_path / protocol
+    extra = ["--k", "2", "--repeats", "2"] if protocol == "kfold" else []
+    code = main(["cv", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--protocol", protocol,
+                 "--method", "sesl", "--similarity", "biological", "--out", str(out), "--quiet", *extra])
+    assert code == 0, capsys.readouterr().err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["protocol"] == protocol
+    assert set(metrics["metrics"]) == {"global", "drug-fixed", "mirna-fixed"}
+    assert metrics["solver"]["bnnr"]["converged"] + metrics["solver"]["bnnr"]["max_iterations"] == metrics["n_folds"]
+    folds = pd.read_csv(out / "folds.csv")
+    assert len(folds) == 5 * (2 if protocol == "kfold" else 1)
+    assert (out / "manifest.json").exists()
+    assert list(out.glob("scores.*"))
+    printed = capsys.readouterr().out
+    assert "global" in printed and "auc" in printed
+
+
+def test_cv_transductive_warns_and_is_labelled(small_data_dir, tmp_path, capsys):
+    out = tmp_path / "transductive"
+    code = main(["cv", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--similarity", "biological",
+                 "--sparse-learning", "transductive", "--out", str(out), "--quiet"])
+    assert code == 0
+    assert "WARNING" in capsys.readouterr().err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["leaks"] is True and any("transductive" in note for note in metrics["notes"])
+
+
+def test_cv_refuses_to_resume_a_different_run(small_data_dir, tmp_path, capsys):
+    base = ["cv", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--similarity", "biological",
+            "--protocol", "kfold", "--k", "2", "--out", str(tmp_path / "run"), "--quiet"]
+    assert main([*base, "--seed", "0"]) == 0
+    assert main([*base, "--seed", "1"]) == 1
+    assert "different configuration" in capsys.readouterr().err

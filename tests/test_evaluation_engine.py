@@ -1,0 +1,221 @@
+"""The batched evaluation engine: leakage, batching, devices, resume, and its rank counts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from sesl_jax.data import Dataset
+from sesl_jax.evaluation import (
+    ResultStore, ResumeMismatchError, evaluate, kfold_folds, loocv_folds, summarize, training_matrix,
+)
+from sesl_jax.evaluation.metrics import local_rank_counts
+from sesl_jax.evaluation.runner import run_evaluation
+from sesl_jax.methods import METHODS, Method, MethodOutput, Similarities
+from synthetic import planted_problem
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def synthetic_dataset(A, Sd, Sm, name="synthetic") -> Dataset:
+    return Dataset(
+        name=name,
+        drug_ids=tuple(f"D{i}" for i in range(A.shape[0])),
+        mirna_ids=tuple(f"M{j}" for j in range(A.shape[1])),
+        associations=A,
+        drug_similarity=Sd,
+        mirna_similarity=Sm,
+        checksums={},
+        source="written by the test",
+    )
+
+
+def spy_method() -> Method:
+    """Scores = the training matrix itself: shows exactly what the fold's solver received."""
+
+    def predict(train, inputs):
+        return MethodOutput(train + 0.0 * inputs, jnp.zeros((1,), jnp.int32), jnp.zeros((1,), jnp.int32))
+
+    return Method("spy", ("none",), predict, jnp.zeros(()), {"method": "spy"})
+
+
+def test_training_matrix_zeroes_hidden_pairs_and_ignores_padding():
+    A = np.ones((3, 4))
+    hidden = jnp.asarray([[0, 1], [2, 3], [-1, -1]])
+    train = np.asarray(training_matrix(jnp.asarray(A), hidden))
+    expected = A.copy()
+    expected[0, 1] = expected[2, 3] = 0
+    np.testing.assert_array_equal(train, expected)
+
+
+def test_hidden_pair_is_zero_in_every_solver_input():
+    A, _, _ = planted_problem(6, 9, seed=1)
+    folds = kfold_folds(A, k=3, seed=0)
+    run = evaluate(spy_method(), A, folds, batch_size=2)
+    valid = ~np.isnan(run.hidden_scores)
+    assert valid.sum() == A.sum()
+    # the spy returns its input: every hidden pair must have been 0 there
+    np.testing.assert_array_equal(run.hidden_scores[valid], 0.0)
+    # and the other known pairs were still 1 (only the fold's own pairs are hidden)
+    assert run.n_candidates[..., 0][valid].min() == (A == 0).sum()
+
+
+def test_sesl_per_fold_inputs_hold_nothing_derived_from_associations():
+    A, Sd, Sm = planted_problem(6, 9, seed=2)
+    method = METHODS["sesl"].builder(A, Similarities(Sd, Sm, "test"))
+    leaves = jax.tree_util.tree_leaves(method.inputs)
+    assert "denoised" not in method.inputs and not method.leaks
+    shapes = {leaf.shape for leaf in leaves}
+    assert A.shape not in shapes  # no (n_drugs, n_mirnas) array rides along with the folds
+
+
+def test_rank_counts_match_numpy_reference():
+    A, Sd, Sm = planted_problem(8, 12, seed=3)
+    method = METHODS["se"].builder(A, Similarities(Sd, Sm, "test"))
+    folds = kfold_folds(A, k=4, seed=1)
+    run = evaluate(method, A, folds, batch_size=4)
+    for fold in range(folds.n_folds):
+        pairs = folds.fold_pairs(fold)
+        train = np.asarray(training_matrix(jnp.asarray(A), jnp.asarray(folds.hidden[fold])))
+        scores = np.asarray(method(jnp.asarray(train)).scores)
+        reference = local_rank_counts(scores[pairs[:, 0], pairs[:, 1]], pairs, scores, A == 0)
+        n = len(pairs)
+        for index, scope in enumerate(("global", "drug", "mirna")):
+            np.testing.assert_array_equal(run.n_greater[fold, :n, index], reference[scope][0])
+            np.testing.assert_array_equal(run.n_equal[fold, :n, index], reference[scope][1])
+            np.testing.assert_array_equal(run.n_candidates[fold, :n, index], reference[scope][2])
+
+
+def _loocv_auc(A, Sd, Sm, method_name="sesl"):
+    method = METHODS[method_name].builder(A, Similarities(Sd, Sm, "test"))
+    folds = loocv_folds(A)
+    run = evaluate(method, A, folds, batch_size=16)
+    return summarize(run, folds, method.stages)["metrics"]["global"]["auc"]
+
+
+def test_leakage_planted_structure_is_found_and_permuted_is_chance():
+    A, Sd, Sm = planted_problem(14, 20, n_clusters=3, density=0.5, seed=4)
+    structured = _loocv_auc(A, Sd, Sm)
+    assert structured > 0.8, structured
+    # the same number of known pairs placed at random: no structure left to learn
+    rng = np.random.default_rng(5)
+    permuted = rng.permutation(A.ravel()).reshape(A.shape)
+    chance = _loocv_auc(permuted, Sd, Sm)
+    assert 0.3 < chance < 0.7, chance
+
+
+def test_batched_equals_fold_by_fold():
+    A, Sd, Sm = planted_problem(8, 12, seed=6)
+    method = METHODS["sesl"].builder(A, Similarities(Sd, Sm, "test"))
+    folds = kfold_folds(A, k=5, seed=2)
+    batched = evaluate(method, A, folds, batch_size=5)
+    single = evaluate(method, A, folds, batch_size=1)
+    np.testing.assert_allclose(batched.hidden_scores, single.hidden_scores, atol=1e-10, equal_nan=True)
+    np.testing.assert_array_equal(batched.iterations, single.iterations)
+    np.testing.assert_allclose(batched.candidate_scores, single.candidate_scores, atol=1e-10)
+    # and each fold equals an unbatched fit on its training matrix
+    for fold in range(folds.n_folds):
+        train = training_matrix(jnp.asarray(A), jnp.asarray(folds.hidden[fold]))
+        scores = np.asarray(method(train).scores)
+        pairs = folds.fold_pairs(fold)
+        np.testing.assert_allclose(batched.hidden_scores[fold, : len(pairs)], scores[pairs[:, 0], pairs[:, 1]], atol=1e-10)
+
+
+def test_four_simulated_devices_give_the_same_numbers_as_one(tmp_path):
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(ROOT / 'tests')!r})
+        import jax
+        jax.config.update("jax_enable_x64", True)
+        import numpy as np
+        from synthetic import planted_problem
+        from sesl_jax.evaluation import evaluate, kfold_folds
+        from sesl_jax.methods import METHODS, Similarities
+        assert len(jax.devices()) == 4, jax.devices()
+        A, Sd, Sm = planted_problem(8, 12, seed=7)
+        method = METHODS["sesl"].builder(A, Similarities(Sd, Sm, "test"))
+        folds = kfold_folds(A, k=6, seed=3)
+        four = evaluate(method, A, folds, batch_size=4)  # 6 folds: the last chunk is padded
+        one = evaluate(method, A, folds, batch_size=4, devices=jax.devices()[:1])
+        np.testing.assert_allclose(four.hidden_scores, one.hidden_scores, atol=1e-12, equal_nan=True)
+        np.testing.assert_array_equal(four.n_greater, one.n_greater)
+        np.testing.assert_array_equal(four.iterations, one.iterations)
+        print("same")
+        """
+    )
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", OPENBLAS_NUM_THREADS="1")
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "same" in result.stdout
+
+
+def _run(dataset, folds, out_dir, **kwargs):
+    return run_evaluation(dataset, folds, out_dir=out_dir, method_name="sesl", similarity="biological", batch_size=2, **kwargs)
+
+
+def test_interrupted_run_resumes_to_identical_metrics(tmp_path, monkeypatch):
+    A, Sd, Sm = planted_problem(8, 12, seed=8)
+    dataset = synthetic_dataset(A, Sd, Sm)
+    folds = kfold_folds(A, k=5, repeats=2, seed=4)
+    reference = _run(dataset, folds, tmp_path / "whole")
+
+    original = ResultStore.write_chunk
+    calls = {"n": 0}
+
+    def killed_after_two(self, index, arrays):
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # the run dies after two chunks reached the disk
+        calls["n"] += 1
+        return original(self, index, arrays)
+
+    monkeypatch.setattr(ResultStore, "write_chunk", killed_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        _run(dataset, folds, tmp_path / "resumed")
+    monkeypatch.setattr(ResultStore, "write_chunk", original)
+    assert not (tmp_path / "resumed" / "metrics.json").exists()
+    assert len(list((tmp_path / "resumed" / "chunks").glob("chunk_*.npz"))) == 2
+    resumed = _run(dataset, folds, tmp_path / "resumed")
+    assert resumed["timing"]["folds_computed"] == folds.n_folds - 4
+    assert json.dumps(resumed["metrics"], sort_keys=True) == json.dumps(reference["metrics"], sort_keys=True)
+
+
+def test_changed_configuration_refuses_to_resume(tmp_path):
+    A, Sd, Sm = planted_problem(6, 9, seed=9)
+    dataset = synthetic_dataset(A, Sd, Sm)
+    _run(dataset, kfold_folds(A, k=3, seed=0), tmp_path / "run", seed=0)
+    with pytest.raises(ResumeMismatchError, match="differs in"):
+        _run(dataset, kfold_folds(A, k=3, seed=1), tmp_path / "run", seed=1)
+    changed = synthetic_dataset(A, Sd * 0.9 + 0.05, Sm)
+    with pytest.raises(ResumeMismatchError):
+        _run(changed, kfold_folds(A, k=3, seed=0), tmp_path / "run", seed=0)
+
+
+def test_nonfinite_fold_is_counted_not_hidden():
+    A, Sd, Sm = planted_problem(6, 9, seed=10)
+
+    def predict(train, inputs):
+        # the fold hiding pair (0, *) fails: NaN scores, non-finite status
+        bad = train[0].sum() < inputs
+        scores = jnp.where(bad, jnp.nan, train)
+        status = jnp.where(bad, 2, 0).astype(jnp.int32)[None]
+        return MethodOutput(scores, jnp.ones((1,), jnp.int32), status)
+
+    method = Method("fragile", ("solver",), predict, jnp.asarray(A[0].sum()), {})
+    folds = loocv_folds(A)
+    run = evaluate(method, A, folds, batch_size=4)
+    summary = summarize(run, folds, method.stages)
+    failed = int((folds.hidden[:, 0, 0] == 0).sum())
+    assert summary["solver"]["solver"]["nonfinite"] == failed > 0
+    assert len(summary["excluded_folds"]) == failed
+    assert any("non-finite" in note for note in summary["notes"])
+    assert np.isfinite(summary["metrics"]["global"]["auc"])
