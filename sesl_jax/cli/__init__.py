@@ -13,7 +13,7 @@ import os
 import sys
 
 # Order here is the order in ``sesl-jax --help``.
-COMMAND_MODULES = ("_data", "_fit", "_rank", "_cv")
+COMMAND_MODULES = ("_data", "_fit", "_rank", "_cv", "_encoder")
 
 
 def build_parser() -> argparse.ArgumentParser:
