@@ -27,6 +27,8 @@ class SESLOptions:
         lrr_side: ``"mirnas"`` (X over miRNAs, as SPEC writes it) or ``"drugs"``.
         lrr_svt: ``"gram"`` or ``"svd"``.
         lrr_reduce: exact reduction of LRR to the span of A's right singular vectors.
+        lrr_rank_bound: a true upper bound on the rank of every training matrix (see
+            ``lrr_ialm``); ``sesl_family_method`` sets it from the full matrix.
         lrr_max_iterations: IALM cap.
         bnnr_svt: ``"eigh"`` (symmetric SVT) or ``"svd"``.
         bnnr_max_iterations: ADMM cap (300 in the public BNNR code).
@@ -40,6 +42,7 @@ class SESLOptions:
     lrr_side: Literal["mirnas", "drugs"] = "mirnas"
     lrr_svt: Literal["gram", "svd"] = "gram"
     lrr_reduce: bool = True
+    lrr_rank_bound: int | None = None
     lrr_max_iterations: int = 1000
     bnnr_svt: Literal["eigh", "svd"] = "eigh"
     bnnr_max_iterations: int = 300
@@ -129,6 +132,7 @@ def sesl_scores(
             side=options.lrr_side,
             svt_method=options.lrr_svt,
             reduce=options.lrr_reduce,
+            rank_bound=options.lrr_rank_bound,
             max_iterations=options.lrr_max_iterations,
         )
         block, lrr_stats = result.denoised, result.stats

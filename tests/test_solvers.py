@@ -198,3 +198,16 @@ def test_bnnr_vmap_equals_loop():
         single = bnnr_complete(jnp.asarray(t), jnp.asarray(o))
         np.testing.assert_allclose(np.asarray(batched.completed[index]), np.asarray(single.completed), atol=1e-10)
         assert int(batched.stats.iterations[index]) == int(single.stats.iterations)
+
+
+def test_lrr_rank_bound_reduction_is_exact_on_a_tall_sparse_matrix():
+    # PCD-like: many drugs without any known pair, so rank(A) is far below min(n, m)
+    A, _, _ = planted_problem(6, 10, seed=13)
+    tall = np.zeros((25, 10))
+    tall[[2, 5, 9, 14, 20, 23]] = A
+    plain = lrr_ialm(jnp.asarray(tall), reduce=False)
+    bounded = lrr_ialm(jnp.asarray(tall), rank_bound=6)
+    assert int(bounded.stats.iterations) == int(plain.stats.iterations)
+    np.testing.assert_allclose(np.asarray(bounded.denoised), np.asarray(plain.denoised), atol=1e-9)
+    expected, _, _ = reference.lrr_ialm(tall)
+    np.testing.assert_allclose(np.asarray(bounded.denoised), expected, atol=1e-8)

@@ -56,6 +56,11 @@ def sesl_family_method(
     """
     if options is None:
         options = SESLOptions(sparse_learning=(name == "sesl"))
+    if options.lrr_rank_bound is None:
+        # Hiding pairs never raises the rank: rows (or columns) with a known pair bound it.
+        full = np.asarray(associations) != 0
+        bound = int(min(full.any(axis=1).sum(), full.any(axis=0).sum()))
+        options = dataclasses.replace(options, lrr_rank_bound=max(bound, 1))
     if params is None:
         params = default_params(dtype)
     inputs: dict[str, Any] = {
@@ -68,7 +73,8 @@ def sesl_family_method(
             raise ValueError("the transductive protocol only concerns methods with sparse learning")
         full = lrr_ialm(
             jnp.asarray(associations, dtype), inputs["params"].lrr, side=options.lrr_side,
-            svt_method=options.lrr_svt, reduce=options.lrr_reduce, max_iterations=options.lrr_max_iterations,
+            svt_method=options.lrr_svt, reduce=options.lrr_reduce, rank_bound=options.lrr_rank_bound,
+            max_iterations=options.lrr_max_iterations,
         )
         inputs["denoised"] = full.denoised
     fits_sparse_learning = options.sparse_learning and not transductive

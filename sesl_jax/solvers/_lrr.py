@@ -66,11 +66,14 @@ class LRRResult(NamedTuple):
     stats: SolverStats
 
 
-def lrr_problem(data: jax.Array, reduce: bool) -> LRRProblem:
+def lrr_problem(data: jax.Array, reduce: bool, rank_bound: int | None = None) -> LRRProblem:
     n, m = data.shape
-    if reduce and n < m:
-        # Right singular vectors span a superset of range(A^T) and are eigenvectors of A^T A.
+    keep = min(n, m) if rank_bound is None else min(n, m, rank_bound)
+    if reduce and keep < m:
+        # Right singular vectors span a superset of range(A^T) and are eigenvectors of A^T A;
+        # the leading ``keep`` of them already span it when rank(A) <= keep.
         _, _, right_t = jnp.linalg.svd(data, full_matrices=False)
+        right_t = right_t[:keep]
         basis = right_t.T
         projected_t = right_t @ data.T
     else:
@@ -115,6 +118,7 @@ def lrr_ialm(
     side: LRRSide = "mirnas",
     svt_method: LRRSvt = "gram",
     reduce: bool = True,
+    rank_bound: int | None = None,
     max_iterations: int = 1000,
 ) -> LRRResult:
     """Solve the LRR problem by inexact ALM and return ``A1 = A X*``.
@@ -126,6 +130,10 @@ def lrr_ialm(
             (the problem on ``A^T``; X is n_drugs x n_drugs; the result is transposed back).
         svt_method: ``"gram"`` (eigh of the smaller Gram matrix, default) or ``"svd"``.
         reduce: run in the span of A's right singular vectors (exact; see module docstring).
+        rank_bound: static upper bound on rank(A) (e.g. the number of rows with a known pair in
+            the full matrix, which no fold can exceed); with ``reduce`` the basis keeps only that
+            many singular vectors, so PCD's 831 x 541 problem runs in 39 dimensions. A bound
+            below the true rank changes the result, so only pass a true bound.
         max_iterations: static cap.
 
     Returns:
@@ -133,7 +141,7 @@ def lrr_ialm(
     """
     data = associations.T if side == "drugs" else associations
     params = LRRParams(*(jnp.asarray(value, data.dtype) for value in params))
-    problem = lrr_problem(data, reduce)
+    problem = lrr_problem(data, reduce, rank_bound)
     state, stats = iterate(lambda current: lrr_step(current, problem, params, svt_method), lrr_init(problem, params), max_iterations)
     coefficients = state.coefficients if problem.basis is None else problem.basis @ state.coefficients
     noise = state.noise

@@ -1,0 +1,74 @@
+"""Shared pieces of the benchmark scripts: timing, device facts, table printing, JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the NumPy references live beside the tests
+
+
+def setup(x64: bool = True) -> None:
+    """One BLAS thread (see sesl_jax.cli) and float64 available; call before any computation."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    import jax
+
+    jax.config.update("jax_enable_x64", x64)
+
+
+def median_time(function: Callable[[], Any], repeats: int) -> tuple[float, list[float]]:
+    """Median wall time of ``function()`` over ``repeats`` runs (the caller warms it up first)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times
+
+
+def device_facts() -> dict[str, Any]:
+    import jax
+    import numpy as np
+
+    device = jax.devices()[0]
+    return {
+        "backend": jax.default_backend(),
+        "device": str(device),
+        "device_kind": device.device_kind,
+        "n_devices": len(jax.devices()),
+        "cpu_count": os.cpu_count(),
+        "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+        "jax": jax.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+    }
+
+
+def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    text = [[_fmt(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in text)) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
+    print("  ".join("-" * w for w in widths))
+    for r in text:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)))
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def write_json(path: str | Path, payload: dict[str, Any]) -> None:
+    from sesl_jax._io import atomic_write_json
+
+    atomic_write_json(path, payload)
+    print(f"\nwrote {path}")

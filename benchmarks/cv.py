@@ -1,0 +1,108 @@
+"""FCD global LOOCV of SESL with the biological similarities (664 folds), batched, against the
+NumPy reference looped over a sample of the same folds (projected to all folds), plus PCD seconds
+per fold and projected total. Runs unchanged on CPU or GPU.
+
+    SESL_JAX_DATA=../shared/data python benchmarks/cv.py [--dtype float32] [--folds N]
+        [--batch-size B] [--reference-sample 8] [--pcd-folds 8] [--out F]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+import warnings
+
+from _common import device_facts, print_table, setup, write_json
+
+
+def subset(folds, count):
+    if count is None or count >= folds.n_folds:
+        return folds
+    pick = slice(0, count)
+    return dataclasses.replace(folds, hidden=folds.hidden[pick], n_hidden=folds.n_hidden[pick],
+                               repeat=folds.repeat[pick], fold_in_repeat=folds.fold_in_repeat[pick])
+
+
+def time_engine(method, A, folds, batch_size):
+    from sesl_jax.evaluation import evaluate, summarize
+
+    warm = subset(folds, batch_size or 1)
+    evaluate(method, A, warm, batch_size=batch_size)  # compile outside the timing
+    start = time.perf_counter()
+    run = evaluate(method, A, folds, batch_size=batch_size)
+    seconds = time.perf_counter() - start
+    return seconds, summarize(run, folds, method.stages)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--folds", type=int, default=None, help="FCD folds to run (default all 664)")
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--reference-sample", type=int, default=8, help="folds of the NumPy reference to time")
+    parser.add_argument("--pcd-folds", type=int, default=4, help="PCD folds to time (0 to skip)")
+    parser.add_argument("--out", default="benchmarks/results/cv.json")
+    args = parser.parse_args()
+    setup(x64=True)
+
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    import reference
+    from sesl_jax.data import load_dataset
+    from sesl_jax.evaluation import default_batch_size, loocv_folds, training_matrix
+    from sesl_jax.features import dataset_similarities
+    from sesl_jax.methods import sesl_family_method
+
+    rows = []
+    fcd = load_dataset("fcd")
+    A = np.asarray(fcd.associations)
+    sims = dataset_similarities(fcd, "biological", "biological")
+    method = sesl_family_method("sesl", A, sims, dtype=args.dtype)
+    folds = subset(loocv_folds(A), args.folds)
+    batch = args.batch_size or default_batch_size(*A.shape, args.dtype, jax.local_devices())
+    seconds, summary = time_engine(method, A, folds, batch)
+    per_fold = seconds / folds.n_folds
+
+    sample = subset(loocv_folds(A), args.reference_sample)
+    start = time.perf_counter()
+    for fold in range(sample.n_folds):
+        train = np.asarray(training_matrix(jnp.asarray(A), jnp.asarray(sample.hidden[fold])))
+        reference.sesl(train, sims.drug, sims.mirna)
+    reference_per_fold = (time.perf_counter() - start) / sample.n_folds
+    rows.append(dict(dataset="fcd", protocol="loocv", method="sesl (biological)", dtype=args.dtype, folds=folds.n_folds,
+                     batch_size=batch, seconds=seconds, seconds_per_fold=per_fold,
+                     projected_all_folds=per_fold * 664, reference_seconds_per_fold=reference_per_fold,
+                     reference_projected_all_folds=reference_per_fold * 664,
+                     speedup_vs_reference=reference_per_fold / per_fold,
+                     global_auc=summary["metrics"]["global"]["auc"],
+                     drug_fixed_auc=summary["metrics"]["drug-fixed"]["auc"],
+                     mirna_fixed_auc=summary["metrics"]["mirna-fixed"]["auc"]))
+    print(f"FCD: {seconds:.1f} s for {folds.n_folds} folds ({per_fold:.3f} s/fold); NumPy reference "
+          f"{reference_per_fold:.3f} s/fold -> {reference_per_fold / per_fold:.2f}x", flush=True)
+
+    if args.pcd_folds:
+        pcd = load_dataset("pcd")
+        P = np.asarray(pcd.associations)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pcd_sims = dataset_similarities(pcd, "chemical", "biological")
+        pcd_method = sesl_family_method("sesl", P, pcd_sims, dtype=args.dtype)
+        pcd_batch = min(args.pcd_folds, args.batch_size or default_batch_size(*P.shape, args.dtype, jax.local_devices()))
+        pcd_folds = subset(loocv_folds(P), args.pcd_folds)
+        pcd_seconds, _ = time_engine(pcd_method, P, pcd_folds, pcd_batch)
+        pcd_per_fold = pcd_seconds / pcd_folds.n_folds
+        rows.append(dict(dataset="pcd", protocol="loocv", method="sesl (chemical drug sim.)", dtype=args.dtype,
+                         folds=pcd_folds.n_folds, batch_size=pcd_batch, seconds=pcd_seconds,
+                         seconds_per_fold=pcd_per_fold, projected_all_folds=pcd_per_fold * 664))
+        print(f"PCD: {pcd_per_fold:.2f} s/fold -> projected {pcd_per_fold * 664 / 60:.1f} min for 664 folds")
+    print()
+    print_table(rows, ["dataset", "folds", "dtype", "batch_size", "seconds", "seconds_per_fold", "projected_all_folds",
+                       "reference_seconds_per_fold", "speedup_vs_reference", "global_auc"])
+    write_json(args.out, {"benchmark": "cv", "environment": device_facts(), "rows": rows})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""``sesl-jax reproduce`` on a small synthetic problem: files, finite metrics, variants, resume."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sesl_jax.data import Dataset
+from sesl_jax.reproduce import ExperimentPlan, experiment_rows, parse_experiments, quick_plan, run_reproduction, unique_runs
+from sesl_jax.reproduce.runner import reduced_dataset, subsampled_loocv_folds
+from tests.synthetic import planted_problem
+
+FAST_METHODS = ("sesl", "bnnr", "snmf")
+
+
+def synthetic_dataset(name: str, *, drug_similarity: bool = True) -> Dataset:
+    associations, drug_sim, mirna_sim = planted_problem(n_drugs=8, n_mirnas=10, density=0.7, seed=3)
+    return Dataset(
+        name=name,
+        drug_ids=[f"CID:{100 + i}" for i in range(8)],
+        mirna_ids=[f"hsa-mir-{i}" for i in range(10)],
+        associations=associations,
+        drug_similarity=drug_sim if drug_similarity else None,
+        mirna_similarity=mirna_sim,
+        checksums={},
+        source="test",
+    )
+
+
+def small_plan(**changes) -> ExperimentPlan:
+    """Both datasets ('pcd' without drug similarity), three methods, 2 x 3-fold, 6 LOOCV folds."""
+    plan = ExperimentPlan(
+        datasets=("fcd", "pcd"), methods=FAST_METHODS, k=3, repeats=2, loocv_subsample=6,
+        sparsity_fractions=(0.5,), case_top=5, case_drugs=("CID:100", "CID:999"), case_drug_names=("first", "absent"),
+        dtype="float64", quick=True,
+    )
+    return ExperimentPlan(**{**plan.__dict__, **changes})
+
+
+@pytest.fixture(scope="module")
+def reproduction(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reproduce")
+    datasets = {"fcd": synthetic_dataset("fcd"), "pcd": synthetic_dataset("pcd", drug_similarity=False)}
+    lines: list[str] = []
+    first = run_reproduction(datasets, out, small_plan(), log=lines.append)
+    return out, datasets, first, lines
+
+
+def _finite(value) -> bool:
+    if isinstance(value, dict):
+        return math.isfinite(value["mean"])
+    return math.isfinite(value)
+
+
+def test_report_files_exist(reproduction):
+    out, _, results, _ = reproduction
+    assert (out / "report.md").is_file()
+    stored = json.loads((out / "results.json").read_text())
+    assert set(stored["runs"]) == set(results["runs"])
+    assert list((out / "figures").glob("*.png"))
+    for record in results["runs"].values():
+        if record["status"] == "done":
+            assert (out / record["run_dir"] / "metrics.json").is_file()
+
+
+def test_every_available_run_has_finite_metrics_for_every_method(reproduction):
+    _, _, results, _ = reproduction
+    done = {}
+    for record in results["runs"].values():
+        if record["status"] != "done":
+            continue
+        spec = record["spec"]
+        metrics = record["summary"]["metrics"]
+        assert _finite(metrics["global"]["auc"]) and _finite(metrics["global"]["aupr"])
+        if spec["protocol"] == "loocv":
+            assert _finite(metrics["drug-fixed"]["auc"]) and _finite(metrics["mirna-fixed"]["auc"])
+        done.setdefault(spec["dataset"], set()).add(spec["method"])
+    assert done["fcd"] >= {*FAST_METHODS, "se"}
+
+
+def test_transductive_and_per_fold_variants_both_appear(reproduction):
+    out, _, results, _ = reproduction
+    sesl = [r["spec"] for r in results["runs"].values() if r["spec"]["method"] == "sesl" and r["status"] == "done"]
+    assert {s["transductive"] for s in sesl} == {True, False}
+    report = (out / "report.md").read_text()
+    assert "transductive (published protocol)" in report and "per-fold (leakage-free)" in report
+    assert "--sparse-learning transductive" in report
+
+
+def test_missing_inputs_are_reported_not_invented(reproduction):
+    out, _, results, _ = reproduction
+    pcd_bnnr = [r for r in results["runs"].values() if r["spec"]["dataset"] == "pcd" and r["spec"]["method"] == "bnnr"]
+    assert pcd_bnnr and all(r["status"] == "not available" for r in pcd_bnnr)
+    assert all(r["reason"].startswith("not available:") for r in pcd_bnnr)
+    report = (out / "report.md").read_text()
+    assert "not available" in report
+    assert "Experiment 3" in report and "Not run:" in report
+    case = results["case_studies"]["by_similarity"]["biological"]
+    assert case["new_drugs"]["CID:999"]["status"].startswith("not available")
+
+
+def test_case_studies_hide_and_flag_known_pairs(reproduction):
+    _, datasets, results, _ = reproduction
+    entry = results["case_studies"]["by_similarity"]["biological"]
+    assert len(entry["top_novel_pairs"]) == 5
+    known = datasets["fcd"].associations
+    ids = datasets["fcd"]
+    for pair in entry["top_novel_pairs"]:
+        assert known[ids.drug_ids.index(pair["drug_id"]), ids.mirna_ids.index(pair["mirna_id"])] == 0
+    case = entry["new_drugs"]["CID:100"]
+    assert case["n_hidden_known"] == int(known[0].sum())
+    flagged = {row["mirna_id"] for row in case["top"] if row["hidden_known"]}
+    assert all(known[0, ids.mirna_ids.index(m)] == 1 for m in flagged)
+
+
+def test_paired_ttest_between_sesl_and_bnnr(reproduction):
+    _, _, results, _ = reproduction
+    tests = results["paired_tests"]["fcd"]
+    assert any(t["test"] is not None and t["test"]["n"] == 2 for t in tests)
+
+
+def test_rerun_resumes_without_recomputing(reproduction):
+    out, datasets, first, _ = reproduction
+    lines: list[str] = []
+    second = run_reproduction(datasets, out, small_plan(), log=lines.append)
+    for key, record in second["runs"].items():
+        if record["status"] == "done":
+            assert record["summary"]["timing"]["folds_computed"] == 0, key
+            assert record["summary"]["metrics"] == first["runs"][key]["summary"]["metrics"]
+    assert any("finished; re-reading" in line for line in lines)
+
+
+def test_progress_lines_count_runs(reproduction):
+    _, _, results, lines = reproduction
+    total = len(results["runs"])
+    assert any(line.startswith(f"[1/{total}] ") for line in lines)
+
+
+def test_plan_shares_identical_runs():
+    rows = experiment_rows(quick_plan())
+    specs = unique_runs(rows)
+    assert len({s.key for s in specs}) == len(specs)
+    # SESL 5-fold appears in experiments 1, 2, 4 and 6 but is one run
+    assert sum(s.method == "sesl" and s.protocol == "kfold" and s.keep_fraction == 1 and not s.transductive
+               and s.similarity == "sequence" for s in specs) == 1
+
+
+def test_helpers():
+    dataset = synthetic_dataset("fcd")
+    folds = subsampled_loocv_folds(dataset.associations, 4, seed=1)
+    assert folds.n_folds == 4 and folds.protocol == "loocv"
+    reduced, kept = reduced_dataset(dataset, 0.5, seed=0)
+    assert reduced.n_known == len(kept) == round(0.5 * dataset.n_known)
+    assert np.all(dataset.associations[kept[:, 0], kept[:, 1]] == 1)
+    assert parse_experiments("4,1,1") == (1, 4)
+    with pytest.raises(ValueError):
+        parse_experiments("8")
+
+
+def test_cli_parser_registers_reproduce():
+    from sesl_jax.cli._reproduce import make_plan, register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["reproduce", "--out", "x", "--quick", "--experiments", "1,5"])
+    plan = make_plan(args)
+    assert plan.quick and plan.datasets == ("fcd",) and plan.experiments == (1, 5) and plan.dtype == "float32"
+    args = parser.parse_args(["reproduce", "--out", "x", "--dataset", "pcd", "--dtype", "float64"])
+    plan = make_plan(args)
+    assert not plan.quick and plan.datasets == ("pcd",) and plan.repeats == 10 and plan.loocv_subsample is None
+
+
+@pytest.mark.realdata
+def test_real_quick_reproduction_of_two_experiments(real_data_dir, tmp_path):
+    """A slice of the real ``--quick`` on FCD (experiments 5 and 7: a few minutes on 2 CPU cores).
+
+    The whole ``sesl-jax reproduce --quick`` takes longer; run it as the documented command.
+    """
+    from sesl_jax.data import load_dataset
+
+    started = time.perf_counter()
+    datasets = {"fcd": load_dataset("fcd", real_data_dir)}
+    plan = quick_plan(experiments=(5, 7), loocv_subsample=10, dtype="float64")
+    results = run_reproduction(datasets, tmp_path, plan, data_dir=str(real_data_dir), log=lambda m: None)
+    assert (tmp_path / "report.md").is_file()
+    se_bio = [r for r in results["runs"].values() if r["spec"]["similarity"] == "biological"]
+    assert se_bio[0]["status"] == "done" and _finite(se_bio[0]["summary"]["metrics"]["global"]["auc"])
+    assert results["case_studies"]["by_similarity"]["biological"]["new_drugs"]["CID:3229"]["status"] == "done"
+    assert time.perf_counter() - started < 600
