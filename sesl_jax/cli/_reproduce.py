@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "per-fold refitting and, for SESL, the published transductive protocol side by side. Writes "
             "DIR/report.md, DIR/results.json, DIR/figures/*.png and one directory per evaluation run under "
             "DIR/runs/; rerunning the same command resumes and skips finished work. --quick: FCD only, "
-            "2 x 5-fold, a seeded 40-fold LOOCV subsample, float32 (minutes on a CPU)."
+            "2 x 5-fold, a seeded 20-fold LOOCV subsample, float32 (minutes on a CPU)."
         ),
     )
     parser.add_argument("--out", required=True, help="report directory (rerun with the same arguments to resume)")
@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--experiments", default=None, help="comma-separated experiment numbers (default 1,2,3,4,5,6,7)")
     parser.add_argument("--repeats", type=int, default=None, help="repeats of 5-fold CV (default 10; 2 with --quick)")
     parser.add_argument("--loocv-folds", type=int, default=None,
-                        help="evaluate a seeded random subsample of this many LOOCV folds (default all; 40 with --quick)")
+                        help="evaluate a seeded random subsample of this many LOOCV folds (default all; 20 with --quick)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines or bars")
     parser.set_defaults(func=run)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import shlex
-from typing import Sequence
 
 EXPERIMENTS = {
     1: "SESL vs. rival methods, all four protocols",
@@ -97,7 +96,7 @@ class RunSpec:
             text += f" keeping {self.keep_fraction:.0%} of known pairs"
         return text
 
-    def cv_command(self, data_dir: str | None, dtype: str, run_dir: str) -> str:
+    def cv_command(self, data_dir: str | None, dtype: str, run_dir: str, batch_size: int | None = None) -> str:
         """The equivalent ``sesl-jax cv`` command (the runner calls the same library function).
 
         A LOOCV subsample is the fold file the run wrote; a reduced matrix (experiment 6) has no
@@ -117,6 +116,8 @@ class RunSpec:
             words += ["--protocol", "file", "--fold-file", f"{run_dir}/folds.csv"]
         if self.transductive:
             words += ["--sparse-learning", "transductive"]
+        if batch_size is not None:
+            words += ["--batch-size", str(batch_size)]
         words += ["--dtype", dtype, "--out", run_dir]
         command = shlex.join(words)
         if self.keep_fraction < 1.0:
@@ -147,10 +148,14 @@ class ExperimentPlan:
         k, repeats, seed: the repeated k-fold split (the paper: 10 x 5-fold).
         loocv_subsample: ``None`` = full LOOCV; else the number of LOOCV folds drawn (seeded).
         loocv_via_kfold: if True, no LOOCV run at all (local protocols omitted).
+        sesl_biological: also run SESL on biological similarity in experiments 1 and 2 (SESL's
+            default is sequence similarity).
         sparsity_fractions: experiment 6's kept fractions.
         case_top: how many pairs each case study lists.
         case_drugs: drug IDs of the new-drug case studies.
         dtype: precision of every solve.
+        batch_size: folds per chunk (``None``: from device memory, as ``sesl-jax cv``); small
+            problems want a small one, since a chunk is padded to full size.
         quick: whether this is the quick plan (stated in the report).
     """
 
@@ -162,12 +167,14 @@ class ExperimentPlan:
     seed: int = 0
     loocv_subsample: int | None = None
     subsample_seed: int = 0
+    sesl_biological: bool = True
     sparsity_fractions: tuple[float, ...] = (0.5, 0.1)
     keep_seed: int = 0
     case_top: int = 20
     case_drugs: tuple[str, ...] = ("CID:3229", "CID:5757")
     case_drug_names: tuple[str, ...] = ("enoxacin", "estradiol")
     dtype: str = "float64"
+    batch_size: int | None = None
     quick: bool = False
 
     @property
@@ -201,11 +208,11 @@ def default_plan(**changes) -> ExperimentPlan:
     return dataclasses.replace(ExperimentPlan(), **changes)
 
 
-QUICK_LOOCV_FOLDS = 40
+QUICK_LOOCV_FOLDS = 20
 
 
 def quick_plan(**changes) -> ExperimentPlan:
-    """Minutes on a 2-core CPU: FCD only, 2 x 5-fold, LOOCV on a seeded 40-fold subsample, float32."""
+    """Minutes on a 2-core CPU: FCD only, 2 x 5-fold, LOOCV on a seeded 20-fold subsample, float32."""
     plan = ExperimentPlan(datasets=("fcd",), repeats=2, loocv_subsample=QUICK_LOOCV_FOLDS, dtype="float32", quick=True)
     return dataclasses.replace(plan, **changes)
 
@@ -237,12 +244,14 @@ def experiment_rows(plan: ExperimentPlan) -> dict[int, list[Row]]:
                 for method in plan.methods:
                     for transductive in _variants(plan, method):
                         table.append(four_protocol_row(plan, dataset, method, None, transductive))
-                if "sesl" in plan.methods:  # SESL's default is sequence similarity; also show it on biological
+                if "sesl" in plan.methods and plan.sesl_biological:  # SESL's default is sequence similarity; also show it on biological
                     for transductive in _variants(plan, "sesl"):
                         table.append(four_protocol_row(plan, dataset, "sesl", "biological", transductive))
         elif number == 2:
             for dataset in plan.datasets:
                 for method, similarity in (("sesl", None), ("sesl", "biological"), ("bnnr", None)):
+                    if similarity == "biological" and not plan.sesl_biological:
+                        continue
                     for transductive in _variants(plan, method):
                         spec = plan.kfold(dataset, method, similarity, transductive)
                         table.append(Row(_method_label(method, similarity, transductive), dataset, (spec,)))
@@ -294,7 +303,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.-]+", "-", text).strip("-")
 
 
-__all__: Sequence[str] = (
+__all__ = [
     "EXPERIMENTS", "ExperimentPlan", "Row", "RunSpec", "default_plan", "experiment_rows", "parse_experiments",
-    "quick_plan", "unique_runs",
-)
+    "quick_plan", "resolved_similarity", "unique_runs",
+]

@@ -148,7 +148,7 @@ def execute_run(
         atomic_write(run_dir / "kept_pairs.csv", lambda tmp: frame.to_csv(tmp, index=False))
     summary = run_evaluation(
         dataset, folds, out_dir=run_dir, method=method, method_name=spec.method, similarity=spec.similarity,
-        dtype=plan.dtype, transductive=spec.transductive, progress=progress,
+        dtype=plan.dtype, transductive=spec.transductive, batch_size=plan.batch_size, progress=progress,
         seed=spec.seed if spec.protocol == "kfold" else None, log=log,
     )
     return {"status": "done", "summary": summary}
@@ -189,7 +189,7 @@ def run_reproduction(
     for index, spec in enumerate(specs, start=1):
         run_dir = out_dir / RUNS_DIR / spec.key
         record: dict[str, Any] = {"spec": dataclasses.asdict(spec), "run_dir": f"{RUNS_DIR}/{spec.key}",
-                                  "cv_command": spec.cv_command(data_dir, plan.dtype, str(run_dir))}
+                                  "cv_command": spec.cv_command(data_dir, plan.dtype, str(run_dir), plan.batch_size)}
         if spec.dataset not in datasets:
             record.update(status="not available", reason=f"not available: dataset {spec.dataset!r} was not loaded")
         else:
