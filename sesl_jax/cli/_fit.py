@@ -47,7 +47,6 @@ def fit_model(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
-    import pandas as pd
 
     from sesl_jax._io import atomic_write, atomic_write_json
     from sesl_jax.provenance import command_line, data_provenance, environment

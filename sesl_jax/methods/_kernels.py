@@ -109,3 +109,23 @@ def kronecker_rls(drug_kernel: jax.Array, mirna_kernel: jax.Array, associations:
     products = drug_values[:, None] * mirna_values[None, :]
     filtered = products / (products + regularisation) * (drug_vectors.T @ associations @ mirna_vectors)
     return drug_vectors @ filtered @ mirna_vectors.T
+
+
+def completion_predict(solve, integration: Integration):
+    """``predict`` of a method that completes the heterogeneous matrix built on GIP-augmented
+    similarities: ``solve(target, params) -> (completed, SolverStats)``; the prediction is the
+    drugs x miRNAs block. Kernels come from the fold's training associations (leakage-free)."""
+    from sesl_jax.methods._base import MethodOutput
+    from sesl_jax.model import heterogeneous_matrix
+
+    def predict(train_associations: jax.Array, inputs) -> MethodOutput:
+        params = inputs["params"]
+        associations = train_associations.astype(inputs["drug_similarity"].dtype)
+        drug, mirna = integrated_similarities(
+            associations, inputs["drug_similarity"], inputs["mirna_similarity"], params.gip_bandwidth, integration
+        )
+        completed, stats = solve(heterogeneous_matrix(drug, associations, mirna), params)
+        n_drugs = associations.shape[0]
+        return MethodOutput(completed[:n_drugs, n_drugs:], stats.iterations[None], stats.status[None])
+
+    return predict

@@ -46,15 +46,14 @@ Choices (the paper's exact constants were not available; all are parameters):
 
 from __future__ import annotations
 
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sesl_jax.methods._base import Method, MethodOutput, Similarities
-from sesl_jax.methods._kernels import Integration, check_integration, integrated_similarities
-from sesl_jax.model import heterogeneous_matrix
+from sesl_jax.methods._base import Method, Similarities
+from sesl_jax.methods._kernels import Integration, check_integration, completion_predict
 from sesl_jax.solvers import SolverStats, column_shrink, iterate
 
 
@@ -158,20 +157,12 @@ def rpca_gamma(
 
 
 def _predict(integration: Integration, prox_iterations: int, max_iterations: int, svd_method: SvdMethod):
-    def predict(train_associations: jax.Array, inputs: dict[str, Any]) -> MethodOutput:
-        params = inputs["params"]
-        associations = train_associations.astype(inputs["drug_similarity"].dtype)
-        drug, mirna = integrated_similarities(
-            associations, inputs["drug_similarity"], inputs["mirna_similarity"], params.gip_bandwidth, integration
-        )
-        target = heterogeneous_matrix(drug, associations, mirna)
-        low_rank, stats = rpca_gamma(
+    return completion_predict(
+        lambda target, params: rpca_gamma(
             target, params, prox_iterations=prox_iterations, max_iterations=max_iterations, svd_method=svd_method
-        )
-        n_drugs = associations.shape[0]
-        return MethodOutput(low_rank[:n_drugs, n_drugs:], stats.iterations[None], stats.status[None])
-
-    return predict
+        ),
+        integration,
+    )
 
 
 def rpca_gamma_method(

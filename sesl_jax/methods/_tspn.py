@@ -44,15 +44,14 @@ the same ``beta`` (GST threshold 0.32 at p = 0.5 vs 0.1 at p = 1) and lost up to
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sesl_jax.methods._base import Method, MethodOutput, Similarities
-from sesl_jax.methods._kernels import Integration, check_integration, integrated_similarities
-from sesl_jax.model import heterogeneous_matrix
+from sesl_jax.methods._base import Method, Similarities
+from sesl_jax.methods._kernels import Integration, check_integration, completion_predict
 from sesl_jax.solvers import SolverStats, iterate
 
 
@@ -133,20 +132,12 @@ def tspn_complete(
 
 
 def _predict(integration: Integration, rank: int, gst_iterations: int, max_iterations: int):
-    def predict(train_associations: jax.Array, inputs: dict[str, Any]) -> MethodOutput:
-        params = inputs["params"]
-        associations = train_associations.astype(inputs["drug_similarity"].dtype)
-        drug, mirna = integrated_similarities(
-            associations, inputs["drug_similarity"], inputs["mirna_similarity"], params.gip_bandwidth, integration
-        )
-        target = heterogeneous_matrix(drug, associations, mirna)
-        completed, stats = tspn_complete(
+    return completion_predict(
+        lambda target, params: tspn_complete(
             target, params, rank=rank, gst_iterations=gst_iterations, max_iterations=max_iterations
-        )
-        n_drugs = associations.shape[0]
-        return MethodOutput(completed[:n_drugs, n_drugs:], stats.iterations[None], stats.status[None])
-
-    return predict
+        ),
+        integration,
+    )
 
 
 def tspn_method(
