@@ -38,11 +38,9 @@ METHODS: dict[str, MethodSpec] = {
     ),
 }
 
-try:  # rival methods (issue 5) register themselves here
-    from sesl_jax.methods._rivals import RIVAL_METHODS
+# Rival methods (defined after MethodSpec, which they import).
+from sesl_jax.methods._rivals import RIVAL_METHODS  # noqa: E402
 
-    METHODS.update(RIVAL_METHODS)
-except ImportError:  # pragma: no cover - only while rivals are absent
-    pass
+METHODS.update(RIVAL_METHODS)
 
 __all__ = ["METHODS", "Method", "MethodOutput", "MethodSpec", "Similarities", "sesl_family_method"]

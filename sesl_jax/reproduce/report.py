@@ -282,7 +282,8 @@ def _header(results: dict[str, Any]) -> str:
         + ("LOOCV: all known pairs." if plan["loocv_subsample"] is None else
            f"LOOCV: a seeded random subsample of {plan['loocv_subsample']} LOOCV folds (seed {plan['subsample_seed']}; "
            "each hidden pair is still ranked against every candidate pair, so these AUCs estimate full LOOCV's "
-           "with sampling error)."),
+           "with sampling error: a few hundredths at 20 folds, so compare methods on the k-fold columns, which "
+           "use every known pair, or raise `--loocv-folds`)."),
         f"Wall time of the call that wrote this report: {results['seconds']:.0f} s (a rerun re-reads finished runs instead of recomputing them).",
         "",
         "Metrics: AUC from ranks (ties count one half): global = against all candidate (unknown) pairs, "
