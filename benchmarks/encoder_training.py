@@ -11,7 +11,6 @@ Prints a table and writes JSON (device, dtype, sizes, timings).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
