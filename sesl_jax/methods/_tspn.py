@@ -52,7 +52,7 @@ import numpy as np
 
 from sesl_jax.methods._base import Method, Similarities
 from sesl_jax.methods._kernels import Integration, check_integration, completion_predict
-from sesl_jax.solvers import SolverStats, iterate
+from sesl_jax.solvers import BNNRState, SolverStats, bnnr_init, bounded_admm_step, iterate
 
 
 class TSPNParams(NamedTuple):
@@ -67,13 +67,6 @@ class TSPNParams(NamedTuple):
     tol1: float = 2e-3
     tol2: float = 1e-5
     gip_bandwidth: float = 1.0
-
-
-class TSPNState(NamedTuple):
-    low_rank: jax.Array  # X, (n, n)
-    bounded: jax.Array  # W, (n, n)
-    multiplier: jax.Array  # Y, (n, n)
-    previous_change: jax.Array
 
 
 def generalized_soft_threshold(values: jax.Array, lam: jax.Array, p: jax.Array, iterations: int) -> jax.Array:
@@ -104,19 +97,11 @@ def truncated_gst_symmetric(matrix: jax.Array, lam: jax.Array, p: jax.Array, ran
 
 
 def tspn_step(
-    state: TSPNState, target: jax.Array, observed: jax.Array, params: TSPNParams, rank: int, gst_iterations: int
-) -> tuple[TSPNState, jax.Array]:
-    """One ADMM iteration (module docstring)."""
-    X, _, Y, previous_change = state
-    alpha, beta = params.alpha, params.beta
-    Z = X + (Y + alpha * observed * target) / beta
-    W = jnp.clip(Z - (alpha / (alpha + beta)) * observed * Z, 0.0, 1.0)
-    X_new = truncated_gst_symmetric(W - Y / beta, 1.0 / beta, params.p, rank, gst_iterations)
-    Y = Y + beta * (X_new - W)
-    change = jnp.linalg.norm(X_new - X) / jnp.linalg.norm(X)
-    change_of_change = jnp.abs(change - previous_change) / jnp.maximum(1.0, jnp.abs(previous_change))
-    converged = (change < params.tol1) & (change_of_change < params.tol2)
-    return TSPNState(X_new, W, Y, change), converged
+    state: BNNRState, target: jax.Array, observed: jax.Array, params: TSPNParams, rank: int, gst_iterations: int
+) -> tuple[BNNRState, jax.Array]:
+    """One ADMM iteration: BNNR's, with truncated Schatten-p shrinkage in place of SVT."""
+    shrink = lambda matrix, tau: truncated_gst_symmetric(matrix, tau, params.p, rank, gst_iterations)  # noqa: E731
+    return bounded_admm_step(state, target, observed, params, shrink)
 
 
 def tspn_complete(
@@ -124,7 +109,7 @@ def tspn_complete(
 ) -> tuple[jax.Array, SolverStats]:
     """Complete symmetric ``target`` (n, n) from its nonzero entries; returns ``(W, stats)``."""
     observed = (target != 0).astype(target.dtype)
-    init = TSPNState(target, target, target, jnp.asarray(1.0, target.dtype))
+    init = bnnr_init(target)
     state, stats = iterate(
         lambda current: tspn_step(current, target, observed, params, rank, gst_iterations), init, max_iterations
     )

@@ -5,13 +5,15 @@ raising, so a batch of problems can be vmapped. Numerical hyper-parameters are t
 (``LRRParams``, ``BNNRParams``); iteration caps and algorithm switches are static.
 """
 
-from sesl_jax.solvers._bnnr import BNNRParams, BNNRResult, BNNRState, bnnr_complete, bnnr_init, bnnr_step
+from sesl_jax.solvers._bnnr import (
+    BNNRParams, BNNRResult, BNNRState, bnnr_complete, bnnr_init, bnnr_step, bounded_admm_step,
+)
 from sesl_jax.solvers._driver import SolverStats, Status, iterate
 from sesl_jax.solvers._lrr import LRRParams, LRRResult, LRRState, lrr_ialm, lrr_init, lrr_step
 from sesl_jax.solvers._prox import column_shrink, svt, svt_gram, svt_symmetric
 
 __all__ = [
-    "BNNRParams", "BNNRResult", "BNNRState", "bnnr_complete", "bnnr_init", "bnnr_step",
+    "BNNRParams", "BNNRResult", "BNNRState", "bnnr_complete", "bnnr_init", "bnnr_step", "bounded_admm_step",
     "SolverStats", "Status", "iterate",
     "LRRParams", "LRRResult", "LRRState", "lrr_ialm", "lrr_init", "lrr_step",
     "column_shrink", "svt", "svt_gram", "svt_symmetric",

@@ -44,26 +44,37 @@ def bnnr_init(target: jax.Array) -> BNNRState:
     return BNNRState(target, target, target, jnp.asarray(1.0, target.dtype))
 
 
-def bnnr_step(
-    state: BNNRState, target: jax.Array, observed: jax.Array, params: BNNRParams, svt_method: BNNRSvt
+def bounded_admm_step(
+    state: BNNRState, target: jax.Array, observed: jax.Array, params, shrink
 ) -> tuple[BNNRState, jax.Array]:
-    """One ADMM iteration.
+    """One ADMM iteration of bounded completion with any low-rank prox.
+
+    Shared by BNNR (``shrink`` = SVT) and TSPN (truncated Schatten-p shrinkage): the data step,
+    the [0, 1] clip, the multiplier update and the stopping rule are the same.
 
     Args:
         target: T, (n, n).
         observed: Omega as a 0/1 float mask, (n, n).
+        params: anything with ``alpha``, ``beta``, ``tol1``, ``tol2``.
+        shrink: ``shrink(matrix, tau)``, the prox of ``tau`` times the low-rank penalty.
     """
     X, _, Y, previous_change = state
     alpha, beta = params.alpha, params.beta
     Z = X + (Y + alpha * observed * target) / beta
     W = jnp.clip(Z - (alpha / (alpha + beta)) * observed * Z, 0.0, 1.0)
-    threshold = svt_symmetric if svt_method == "eigh" else svt
-    X_new = threshold(W - Y / beta, 1.0 / beta)
+    X_new = shrink(W - Y / beta, 1.0 / beta)
     Y = Y + beta * (X_new - W)
     change = jnp.linalg.norm(X_new - X) / jnp.linalg.norm(X)
     change_of_change = jnp.abs(change - previous_change) / jnp.maximum(1.0, jnp.abs(previous_change))
     converged = (change < params.tol1) & (change_of_change < params.tol2)
     return BNNRState(X_new, W, Y, change), converged
+
+
+def bnnr_step(
+    state: BNNRState, target: jax.Array, observed: jax.Array, params: BNNRParams, svt_method: BNNRSvt
+) -> tuple[BNNRState, jax.Array]:
+    """One BNNR ADMM iteration (SVT by eigh or SVD)."""
+    return bounded_admm_step(state, target, observed, params, svt_symmetric if svt_method == "eigh" else svt)
 
 
 def bnnr_complete(
