@@ -105,7 +105,7 @@ def sesl_scores(
     mirna_similarity: jax.Array,
     params: SESLParams,
     options: SESLOptions = SESLOptions(),
-    denoised: jax.Array | None = None,
+    coefficients: jax.Array | None = None,
 ) -> SESLOutput:
     """Score every drug-miRNA pair.
 
@@ -115,16 +115,19 @@ def sesl_scores(
         mirna_similarity: (n_mirnas, n_mirnas) symmetric, in [0, 1].
         params: traced solver constants.
         options: static switches.
-        denoised: a precomputed A1 to use instead of sparse learning on ``associations``
-            (only for the labelled "transductive" reproduction protocol, which leaks).
+        coefficients: a precomputed ``X*`` (on ``options.lrr_side``) to apply to ``associations``
+            instead of solving the LRR on them: ``A1 = A X*``. Only for the labelled "transductive"
+            reproduction protocol, where ``X*`` is fitted on the full matrix and so leaks.
 
     Returns:
         ``SESLOutput``; ``lrr`` stats are zero iterations / converged when LRR did not run.
     """
     dtype = associations.dtype
     not_run = SolverStats(jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32))
-    if denoised is not None:
-        block, lrr_stats = denoised.astype(dtype), not_run
+    if coefficients is not None:
+        coefficients = coefficients.astype(dtype)
+        block = coefficients.T @ associations if options.lrr_side == "drugs" else associations @ coefficients
+        lrr_stats = not_run
     elif options.sparse_learning:
         result = lrr_ialm(
             associations,

@@ -19,8 +19,9 @@ def column_shrink(matrix, tau):
     return out
 
 
-def lrr_ialm(A, alpha=0.3, mu=1e-4, rho=1.1, mu_max=1e10, tol=1e-6, max_iterations=1000, side="mirnas"):
-    """IALM exactly as SPEC step 3 writes it; returns (A X, iterations, converged)."""
+def lrr_ialm(A, alpha=0.3, mu=1e-4, rho=1.1, mu_max=1e10, tol=1e-6, max_iterations=1000, side="mirnas",
+             with_coefficients=False):
+    """IALM exactly as SPEC step 3 writes it; returns (A X, iterations, converged[, X])."""
     data = A.T if side == "drugs" else A
     n, m = data.shape
     X = np.zeros((m, m)); J = np.zeros((m, m)); P = np.zeros((n, m))
@@ -42,7 +43,8 @@ def lrr_ialm(A, alpha=0.3, mu=1e-4, rho=1.1, mu_max=1e10, tol=1e-6, max_iteratio
             converged = True
             break
     denoised = data @ X
-    return (denoised.T if side == "drugs" else denoised), iterations, converged
+    result = (denoised.T if side == "drugs" else denoised), iterations, converged
+    return (*result, X) if with_coefficients else result
 
 
 def bnnr(T, omega, alpha=1.0, beta=10.0, tol1=2e-3, tol2=1e-5, max_iterations=300):
@@ -67,9 +69,14 @@ def bnnr(T, omega, alpha=1.0, beta=10.0, tol1=2e-3, tol2=1e-5, max_iterations=30
     return W, iterations, converged
 
 
-def sesl(A, Sd, Sm, sparse_learning=True, observed="nonzero", **lrr_kwargs):
-    """The whole SESL prediction: LRR then BNNR on T; returns the drugs x miRNAs block."""
-    block = lrr_ialm(A, **lrr_kwargs)[0] if sparse_learning else A
+def sesl(A, Sd, Sm, sparse_learning=True, observed="nonzero", coefficients=None, **lrr_kwargs):
+    """The whole SESL prediction: LRR then BNNR on T; returns the drugs x miRNAs block.
+
+    ``coefficients``: a given X* (miRNA side) to use as ``A1 = A X*`` instead of solving the LRR."""
+    if coefficients is not None:
+        block = A @ coefficients
+    else:
+        block = lrr_ialm(A, **lrr_kwargs)[0] if sparse_learning else A
     T = np.block([[Sd, block], [block.T, Sm]])
     omega = (T != 0).astype(float)
     if observed == "known":

@@ -27,7 +27,7 @@ def _predict(options: SESLOptions, fits_sparse_learning: bool):
             inputs["mirna_similarity"],
             inputs["params"],
             options,
-            denoised=inputs.get("denoised"),
+            coefficients=inputs.get("coefficients"),
         )
         stats = [output.lrr, output.bnnr] if fits_sparse_learning else [output.bnnr]
         iterations = jnp.stack([s.iterations for s in stats])
@@ -50,9 +50,11 @@ def sesl_family_method(
     """Build ``sesl``, ``se`` or ``bnnr`` over the given similarities.
 
     Args:
-        associations: the FULL association matrix; used only by ``transductive=True``,
-            the labelled reproduction of the paper's protocol where sparse learning is fitted
-            once on all known pairs before any is hidden (this leaks the hidden labels).
+        associations: the FULL association matrix; used for the LRR rank bound and by
+            ``transductive=True``, the labelled reproduction of the paper's protocol: ``X*`` is
+            fitted once on all known pairs before any is hidden, and each fold applies it to its
+            own training matrix (``A1 = A_train X*``). The hidden pairs are absent from A_train
+            but shaped ``X*``, so they still lift their own scores.
     """
     if options is None:
         options = SESLOptions(sparse_learning=(name == "sesl"))
@@ -76,7 +78,7 @@ def sesl_family_method(
             svt_method=options.lrr_svt, reduce=options.lrr_reduce, rank_bound=options.lrr_rank_bound,
             max_iterations=options.lrr_max_iterations,
         )
-        inputs["denoised"] = full.denoised
+        inputs["coefficients"] = full.coefficients
     fits_sparse_learning = options.sparse_learning and not transductive
     config = {
         "method": name,
@@ -84,7 +86,7 @@ def sesl_family_method(
         "dtype": dtype,
         "options": dataclasses.asdict(options),
         "params": {"lrr": params.lrr._asdict(), "bnnr": params.bnnr._asdict()},
-        "sparse_learning_fit": "transductive (leaks)" if transductive else "per-fold",
+        "sparse_learning_fit": "transductive: X* fitted on the full matrix, A1 = A_train X* (leaks)" if transductive else "per-fold",
     }
     return Method(
         name=name + ("-transductive" if transductive else ""),

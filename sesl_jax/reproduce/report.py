@@ -295,10 +295,9 @@ def _header(results: dict[str, Any]) -> str:
         "",
         "- **Leakage-free protocol by default.** " + TRANSDUCTIVE_NOTE + " Every per-fold row refits everything "
         "that depends on the associations (sparse learning, T, Omega) on the fold's training matrix; for every "
-        "SESL protocol the transductive variant is shown beside it. With the default observed set of BNNR (every "
-        "nonzero entry of T), a transductive fold's training matrix does not enter the prediction at all (T and "
-        "Omega come from the full-data X*), so every fold predicts the same matrix with the hidden pairs fully "
-        "visible: hence LOOCV AUCs near 1 and a standard deviation of 0 over k-fold repeats.",
+        "SESL protocol the transductive variant is shown beside it. The transductive variant fits X* once on the "
+        "full matrix and applies it to each fold's training matrix (A1 = A_train X*): the hidden pairs are absent "
+        "from A_train, but each one helped shape X*, which carries it back into A1 and so into its own score.",
         "- **PCD has no biological drug similarity.** The 831 x 831 drug similarity of PCD is not available, so "
         "every method that needs it (BNNRSMMA and the rival methods, SESL with biological similarity) is "
         "reported as 'not available' on PCD instead of inventing numbers.",
