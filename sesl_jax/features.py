@@ -93,6 +93,9 @@ def drug_similarity(dataset: Dataset, source: str, *, similarity_map: Similarity
                 "available); use --similarity sequence or chemical"
             )
         return np.asarray(dataset.drug_similarity)
+    if source in ("sequence", "chemical") and not np.any(dataset.has_smiles):
+        # one isolated drug is a gap; all of them would be an identity matrix posing as a similarity
+        raise DataError(f"dataset {dataset.name!r} has no SMILES for any drug: the {source} drug similarity needs them")
     if source == "sequence":
         codes, present = drug_codes(dataset)
         similarity, _ = code_similarity_with_missing(codes, present, similarity_map)
@@ -112,6 +115,8 @@ def mirna_similarity(
             raise DataError(f"dataset {dataset.name!r} has no biological miRNA similarity; use --similarity sequence")
         return np.asarray(dataset.mirna_similarity)
     if source == "sequence":
+        if not np.any(mirna_sequences(dataset, mirna_form)[1]):
+            raise DataError(f"dataset {dataset.name!r} has no {mirna_form} sequence for any miRNA: the sequence similarity needs them")
         codes, present = mirna_codes(dataset, mirna_form)
         similarity, _ = code_similarity_with_missing(codes, present, similarity_map)
         return _isolated_missing(similarity, present, f"miRNAs ({mirna_form} sequence)", dataset.mirna_ids)

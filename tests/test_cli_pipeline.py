@@ -73,6 +73,20 @@ def test_cv_transductive_warns_and_is_labelled(small_data_dir, tmp_path, capsys)
     assert metrics["leaks"] is True and any("transductive" in note for note in metrics["notes"])
 
 
+def test_cv_transductive_option_must_match_the_method(small_data_dir, tmp_path, capsys):
+    base = ["cv", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--similarity", "biological", "--quiet",
+            "--protocol", "kfold", "--k", "2"]
+    assert main([*base, "--method", "dcmf", "--sparse-learning", "transductive", "--out", str(tmp_path / "a")]) == 1
+    assert "--gip-kernels transductive" in capsys.readouterr().err
+    assert main([*base, "--method", "bnnr", "--gip-kernels", "transductive", "--out", str(tmp_path / "b")]) == 1
+    assert "no transductive variant" in capsys.readouterr().err
+    out = tmp_path / "c"
+    assert main([*base, "--method", "snmf", "--gip-kernels", "transductive", "--out", str(out)]) == 0
+    assert "WARNING: --gip-kernels transductive" in capsys.readouterr().err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["leaks"] is True and any("GIP kernels fitted on the full matrix" in n for n in metrics["notes"])
+
+
 def test_cv_refuses_to_resume_a_different_run(small_data_dir, tmp_path, capsys):
     base = ["cv", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--similarity", "biological",
             "--protocol", "kfold", "--k", "2", "--out", str(tmp_path / "run"), "--quiet"]

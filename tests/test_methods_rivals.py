@@ -42,12 +42,14 @@ def np_gip(profiles, bandwidth=1.0):
 
 
 def np_integrated(A, Sd, Sm, bandwidth=1.0):
+    """GIP-augmented similarities; ``A`` is the matrix the kernels come from."""
     Kd, Km = np_gip(A, bandwidth), np_gip(A.T, bandwidth)
     return np.where(Sd != 0, (Sd + Kd) / 2, Kd), np.where(Sm != 0, (Sm + Km) / 2, Km)
 
 
-def np_rpca_gamma(A, Sd, Sm, p: RPCAGammaParams, iterations, prox_iterations=10):
-    drug, mirna = np_integrated(A, Sd, Sm, p.gip_bandwidth)
+def np_rpca_gamma(A, Sd, Sm, p: RPCAGammaParams, iterations, prox_iterations=10, gip_from=None):
+    G = A if gip_from is None else gip_from  # the transductive variant's kernels come from the full A
+    drug, mirna = np_integrated(G, Sd, Sm, p.gip_bandwidth)
     T = np.block([[drug, A], [A.T, mirna]])
     L, E, Y = np.zeros_like(T), np.zeros_like(T), np.zeros_like(T)
     mu = p.mu_scale / np.linalg.norm(T, 2)
@@ -78,8 +80,9 @@ def np_gst(y, lam, p, iterations):
     return np.sign(y) * x
 
 
-def np_tspn(A, Sd, Sm, p: TSPNParams, rank, iterations, gst_iterations=10):
-    drug, mirna = np_integrated(A, Sd, Sm, p.gip_bandwidth)
+def np_tspn(A, Sd, Sm, p: TSPNParams, rank, iterations, gst_iterations=10, gip_from=None):
+    G = A if gip_from is None else gip_from  # the transductive variant's kernels come from the full A
+    drug, mirna = np_integrated(G, Sd, Sm, p.gip_bandwidth)
     T = np.block([[drug, A], [A.T, mirna]])
     observed = (T != 0).astype(float)
     X, W, Y = T.copy(), T.copy(), T.copy()
@@ -98,8 +101,9 @@ def np_tspn(A, Sd, Sm, p: TSPNParams, rank, iterations, gst_iterations=10):
     return W[: A.shape[0], A.shape[0]:]
 
 
-def np_snmf(A, Sd, Sm, p: SNMFParams, Hd0, Hm0, iterations):
-    drug, mirna = np_integrated(A, Sd, Sm, p.gip_bandwidth)
+def np_snmf(A, Sd, Sm, p: SNMFParams, Hd0, Hm0, iterations, gip_from=None):
+    G = A if gip_from is None else gip_from  # the transductive variant's kernels come from the full A
+    drug, mirna = np_integrated(G, Sd, Sm, p.gip_bandwidth)
     factors = []
     for S, H in ((drug, Hd0.copy()), (mirna, Hm0.copy())):
         S = np.maximum((S + S.T) / 2, 0)
@@ -113,9 +117,10 @@ def np_snmf(A, Sd, Sm, p: SNMFParams, Hd0, Hm0, iterations):
     return vec_f.reshape(A.shape, order="F")
 
 
-def np_ekrr(A, Sd, Sm, p: EKRRParams, drug_subsets, mirna_subsets):
-    drug_features = np.hstack([Sd, np_gip(A, p.gip_bandwidth)])
-    mirna_features = np.hstack([Sm, np_gip(A.T, p.gip_bandwidth)])
+def np_ekrr(A, Sd, Sm, p: EKRRParams, drug_subsets, mirna_subsets, gip_from=None):
+    G = A if gip_from is None else gip_from  # the transductive variant's kernels come from the full A
+    drug_features = np.hstack([Sd, np_gip(G, p.gip_bandwidth)])
+    mirna_features = np.hstack([Sm, np_gip(G.T, p.gip_bandwidth)])
     drug_side, mirna_side = [], []
     for mask in drug_subsets:
         K = np_gip(drug_features[:, mask == 1], p.feature_bandwidth)
@@ -143,9 +148,10 @@ def np_wknkn(A, Sd, Sm, K, eta):
     return np.maximum(A, (np_wknkn_side(A, Sd, K, eta) + np_wknkn_side(A.T, Sm, K, eta).T) / 2)
 
 
-def np_dcmf(A, Sd, Sm, p: DCMFParams, rank, iterations, neighbours=5):
-    drug_networks = [Sd, np_gip(A, p.gip_bandwidth)]
-    mirna_networks = [Sm, np_gip(A.T, p.gip_bandwidth)]
+def np_dcmf(A, Sd, Sm, p: DCMFParams, rank, iterations, neighbours=5, gip_from=None):
+    G = A if gip_from is None else gip_from  # the transductive variant's kernels come from the full A
+    drug_networks = [Sd, np_gip(G, p.gip_bandwidth)]
+    mirna_networks = [Sm, np_gip(G.T, p.gip_bandwidth)]
     Y = np_wknkn(A, sum(drug_networks) / 2, sum(mirna_networks) / 2, neighbours, p.decay)
     P, s, Qt = np.linalg.svd(Y, full_matrices=False)
     U, V = P[:, :rank] * np.sqrt(s[:rank]), Qt[:rank].T * np.sqrt(s[:rank])
@@ -199,38 +205,41 @@ def planted_problem(seed=1, n_drugs=18, n_mirnas=24, clusters=3):
 
 
 FIXED = {  # builders with stopping disabled so that they run exactly ``iterations`` steps
-    "rpca-gamma": lambda A, sims, dtype="float64": rpca_gamma_method(
-        A, sims, dtype=dtype, params=RPCAGammaParams(tol=0.0), max_iterations=25, svd_method="svd"
+    "rpca-gamma": lambda A, sims, dtype="float64", **kw: rpca_gamma_method(
+        A, sims, dtype=dtype, **kw, params=RPCAGammaParams(tol=0.0), max_iterations=25, svd_method="svd"
     ),
-    "tspn": lambda A, sims, dtype="float64": tspn_method(
-        A, sims, dtype=dtype, params=TSPNParams(tol1=0.0), rank=2, max_iterations=25
+    "tspn": lambda A, sims, dtype="float64", **kw: tspn_method(
+        A, sims, dtype=dtype, **kw, params=TSPNParams(tol1=0.0), rank=2, max_iterations=25
     ),
-    "snmf": lambda A, sims, dtype="float64": snmf_method(
-        A, sims, dtype=dtype, params=SNMFParams(tol=0.0), drug_rank=4, mirna_rank=5, max_iterations=25
+    "snmf": lambda A, sims, dtype="float64", **kw: snmf_method(
+        A, sims, dtype=dtype, **kw, params=SNMFParams(tol=0.0), drug_rank=4, mirna_rank=5, max_iterations=25
     ),
-    "ekrr": lambda A, sims, dtype="float64": ekrr_method(A, sims, dtype=dtype, n_learners=3),
-    "dcmf": lambda A, sims, dtype="float64": dcmf_method(
-        A, sims, dtype=dtype, params=DCMFParams(tol=0.0), rank=4, neighbours=3, max_iterations=25
+    "ekrr": lambda A, sims, dtype="float64", **kw: ekrr_method(A, sims, dtype=dtype, n_learners=3, **kw),
+    "dcmf": lambda A, sims, dtype="float64", **kw: dcmf_method(
+        A, sims, dtype=dtype, **kw, params=DCMFParams(tol=0.0), rank=4, neighbours=3, max_iterations=25
     ),
 }
 
 
-def reference(name, method, A, sims):
+def reference(name, method, A, sims, gip_from=None):
     Sd, Sm = sims.drug, sims.mirna
     if name == "rpca-gamma":
-        return np_rpca_gamma(A, Sd, Sm, RPCAGammaParams(tol=0.0), 25)
+        return np_rpca_gamma(A, Sd, Sm, RPCAGammaParams(tol=0.0), 25, gip_from=gip_from)
     if name == "tspn":
-        return np_tspn(A, Sd, Sm, TSPNParams(tol1=0.0), 2, 25)
+        return np_tspn(A, Sd, Sm, TSPNParams(tol1=0.0), 2, 25, gip_from=gip_from)
     if name == "snmf":
         inputs = method.inputs
         return np_snmf(
-            A, Sd, Sm, SNMFParams(tol=0.0), np.asarray(inputs["drug_factor0"]), np.asarray(inputs["mirna_factor0"]), 25
+            A, Sd, Sm, SNMFParams(tol=0.0), np.asarray(inputs["drug_factor0"]), np.asarray(inputs["mirna_factor0"]), 25,
+            gip_from=gip_from,
         )
     if name == "ekrr":
         inputs = method.inputs
-        return np_ekrr(A, Sd, Sm, EKRRParams(), np.asarray(inputs["drug_subsets"]), np.asarray(inputs["mirna_subsets"]))
+        return np_ekrr(
+            A, Sd, Sm, EKRRParams(), np.asarray(inputs["drug_subsets"]), np.asarray(inputs["mirna_subsets"]), gip_from=gip_from
+        )
     if name == "dcmf":
-        return np_dcmf(A, Sd, Sm, DCMFParams(tol=0.0), 4, 25, neighbours=3)
+        return np_dcmf(A, Sd, Sm, DCMFParams(tol=0.0), 4, 25, neighbours=3, gip_from=gip_from)
     raise KeyError(name)
 
 
@@ -396,10 +405,21 @@ def test_no_leakage_from_full_matrix(name, small):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_transductive_is_refused(name, small):
+def test_transductive_variant_takes_gip_kernels_from_the_full_matrix(name, small):
+    """The labelled published protocol: the fold's training matrix, GIP kernels of the full A."""
     A, sims = small
-    with pytest.raises(ValueError, match="transductive"):
-        RIVAL_METHODS[name].builder(A, sims, transductive=True)
+    known = np.argwhere(A == 1)[0]
+    train = A.copy()
+    train[known[0], known[1]] = 0.0
+    per_fold, predict = fixed_method(name)
+    variant = FIXED[name](A, sims, transductive=True)
+    assert variant.leaks and variant.name == name + "-transductive" and not per_fold.leaks
+    assert "GIP" in variant.config["transductive_fit"]
+    # same static switches, so the per-fold compiled predict runs the variant's inputs
+    scores = np.asarray(predict(jnp.asarray(train), variant.inputs).scores)
+    np.testing.assert_allclose(scores, reference(name, per_fold, train, sims, gip_from=A), atol=1e-8)
+    # and differs from the per-fold prediction, whose kernels come from the training matrix
+    assert np.abs(scores - np.asarray(predict(jnp.asarray(train), per_fold.inputs).scores)).max() > 1e-6
 
 
 @pytest.mark.parametrize("name", NAMES)

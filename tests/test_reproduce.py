@@ -18,8 +18,15 @@ from tests.synthetic import planted_problem
 FAST_METHODS = ("sesl", "bnnr")
 
 
+SMILES = ("CCO", "CCN", "CCCO", "c1ccccc1", "c1ccccc1O", "CC(=O)O", "CC(=O)N", "CCCCCC")
+
+
 def synthetic_dataset(name: str, *, drug_similarity: bool = True) -> Dataset:
+    """Planted associations; with ``drug_similarity=False`` (like PCD) also no SMILES, so no drug
+    similarity of any kind can be had and such runs must be reported as not available."""
     associations, drug_sim, mirna_sim = planted_problem(n_drugs=8, n_mirnas=10, density=0.7, seed=3)
+    rng = np.random.default_rng(0)
+    mature = tuple("".join(rng.choice(list("ACGU"), size=22)) for _ in range(10))
     return Dataset(
         name=name,
         drug_ids=[f"CID:{100 + i}" for i in range(8)],
@@ -27,6 +34,8 @@ def synthetic_dataset(name: str, *, drug_similarity: bool = True) -> Dataset:
         associations=associations,
         drug_similarity=drug_sim if drug_similarity else None,
         mirna_similarity=mirna_sim,
+        drug_smiles=SMILES if drug_similarity else None,
+        mirna_mature=mature,
         checksums={},
         source="test",
     )
@@ -132,6 +141,8 @@ def test_rerun_resumes_without_recomputing(reproduction):
     for key, record in second["runs"].items():
         if record["status"] == "done":
             assert record["summary"]["timing"]["folds_computed"] == 0, key
+            # what the folds cost is stored with them, so a re-read still reports it
+            assert record["summary"]["timing"]["compute_seconds_all_folds"] > 0, key
             assert record["summary"]["metrics"] == first["runs"][key]["summary"]["metrics"]
     assert any("finished; re-reading" in line for line in lines)
 
@@ -149,6 +160,26 @@ def test_plan_shares_identical_runs():
     # SESL 5-fold appears in experiments 1, 2, 4 and 6 but is one run
     assert sum(s.method == "sesl" and s.protocol == "kfold" and s.keep_fraction == 1 and not s.transductive
                and s.similarity == "sequence" for s in specs) == 1
+
+
+def test_full_plan_substitutes_pcd_drug_similarity_and_pairs_every_published_variant():
+    from sesl_jax.reproduce.experiments import default_plan
+
+    specs = unique_runs(experiment_rows(default_plan()))
+    pcd_bnnr = {s.similarity for s in specs if s.dataset == "pcd" and s.method == "bnnr"}
+    assert pcd_bnnr == {"drug=chemical,mirna=biological"}
+    assert {s.similarity for s in specs if s.dataset == "fcd" and s.method == "bnnr"} == {"biological"}
+    for method in ("sesl", "rpca-gamma", "tspn", "snmf", "ekrr", "dcmf"):
+        for protocol in ("loocv", "kfold"):
+            variants = {s.transductive for s in specs if s.method == method and s.protocol == protocol and s.dataset == "fcd"}
+            assert variants == {False, True}, (method, protocol)
+    assert not any(s.transductive for s in specs if s.method in ("se", "bnnr"))
+    rival = next(s for s in specs if s.method == "dcmf" and s.transductive)
+    assert "--gip-kernels transductive" in rival.cv_command(None, "float64", "DIR")
+    sesl = next(s for s in specs if s.method == "sesl" and s.transductive)
+    assert "--sparse-learning transductive" in sesl.cv_command(None, "float64", "DIR")
+    unsubstituted = unique_runs(experiment_rows(default_plan(drug_similarity_substitutes=())))
+    assert {s.similarity for s in unsubstituted if s.dataset == "pcd" and s.method == "bnnr"} == {"biological"}
 
 
 def test_helpers():

@@ -42,8 +42,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--sparse-learning",
         default="per-fold",
         choices=("per-fold", "transductive"),
-        help="per-fold (default, leakage-free) or transductive: the paper's protocol, sparse learning fitted "
-        "once on the full matrix (leaks hidden labels; for reproduction only)",
+        help="sesl: per-fold (default, leakage-free) or transductive: the paper's protocol, sparse learning (X*) "
+        "fitted once on the full matrix (leaks hidden labels; for reproduction only)",
+    )
+    parser.add_argument(
+        "--gip-kernels",
+        default="per-fold",
+        choices=("per-fold", "transductive"),
+        help="rival methods (rpca-gamma, tspn, snmf, ekrr, dcmf): GIP kernels from each fold's training matrix "
+        "(default, leakage-free) or transductive: from the full matrix, as their papers' protocols (leaks; "
+        "for reproduction only)",
     )
     parser.add_argument(
         "--cpu-devices",
@@ -91,6 +99,25 @@ def make_folds(args: argparse.Namespace, dataset):
     return read_fold_file(args.fold_file, associations, dataset.drug_ids, dataset.mirna_ids)
 
 
+_FITS = {"--sparse-learning": "sparse learning (X*)", "--gip-kernels": "the GIP kernels"}
+
+
+def transductive_option(args: argparse.Namespace) -> str | None:
+    """The transductive option given (``"--sparse-learning"`` / ``"--gip-kernels"``), checked
+    against the method: each names what that method's variant fits on the full matrix."""
+    from sesl_jax.methods import METHODS
+
+    given = [flag for flag, value in (("--sparse-learning", args.sparse_learning), ("--gip-kernels", args.gip_kernels))
+             if value == "transductive"]
+    if not given:
+        return None
+    expected = METHODS[args.method].transductive_option
+    if len(given) > 1 or given[0] != expected:
+        what = f"its transductive variant is {expected} transductive" if expected else "it has no transductive variant"
+        raise CommandError(f"{' and '.join(g + ' transductive' for g in given)} does not apply to --method {args.method}: {what}")
+    return given[0]
+
+
 def run(args: argparse.Namespace) -> int:
     configure_cpu_devices(args.cpu_devices)
     configure_jax(args.dtype)
@@ -100,10 +127,11 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--fold-file is only used with --protocol file")
     dataset = load_dataset_for(args)
     print(data_source_message(dataset), file=sys.stderr)
-    if args.sparse_learning == "transductive":
+    transductive = transductive_option(args)
+    if transductive:
         print(
-            "WARNING: --sparse-learning transductive fits sparse learning once on the FULL association matrix, "
-            "so every hidden pair shapes its own score; its metrics are inflated and reported for "
+            f"WARNING: {transductive} transductive fits {_FITS[transductive]} once on the FULL association "
+            "matrix, so every hidden pair shapes its own score; its metrics are inflated and reported for "
             "reproduction only.",
             file=sys.stderr,
         )
@@ -118,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
         mirna_form=args.mirna_form,
         dtype=args.dtype,
         builder_options=method_builder_options(args),
-        transductive=args.sparse_learning == "transductive",
+        transductive=transductive is not None,
         batch_size=args.batch_size,
         threshold=args.threshold,
         progress=not args.quiet and stdout_is_terminal(),

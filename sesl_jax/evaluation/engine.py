@@ -163,6 +163,7 @@ class EvaluationRun(NamedTuple):
     candidate_pairs: np.ndarray  # (n_candidates, 2) the candidate pairs, row-major
     seconds: float  # wall time of the chunks computed in this call (not resumed ones)
     folds_computed: int
+    fold_seconds: np.ndarray  # (n_folds,) each fold's share of its chunk's wall time, whichever call computed it (NaN: not recorded)
 
 
 def evaluate(
@@ -237,16 +238,21 @@ def evaluate(
             batch = jax.device_put(padded, sharding)
             tic = time.perf_counter()
             output = jax.device_get(chunk_function(batch, *constants))
-            seconds += time.perf_counter() - tic
+            elapsed = time.perf_counter() - tic
+            seconds += elapsed
             computed += stop - start
             arrays = {name: np.asarray(value)[: stop - start] for name, value in output._asdict().items()}
             arrays["fold"] = np.arange(start, stop, dtype=np.int32)
+            # stored with the chunk, so a resumed or re-read run still reports what the folds cost
+            arrays["fold_seconds"] = np.full(stop - start, elapsed / (stop - start))
             if store is not None:
                 store.write_chunk(index, arrays)
             chunks[index] = arrays
             bar.update(stop - start)
     finally:
         bar.close()
+    for index, arrays in chunks.items():  # chunks stored before timings were recorded
+        arrays.setdefault("fold_seconds", np.full(len(arrays["fold"]), np.nan))
     merged = {name: np.concatenate([chunks[i][name] for i in range(n_chunks)]) for name in chunks[0]}
     return EvaluationRun(
         hidden_scores=merged["hidden_scores"],
@@ -259,6 +265,7 @@ def evaluate(
         candidate_pairs=candidate_pairs,
         seconds=seconds,
         folds_computed=computed,
+        fold_seconds=merged["fold_seconds"],
     )
 
 

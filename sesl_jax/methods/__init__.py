@@ -2,7 +2,9 @@
 
 ``METHODS`` maps a method name to its builder and its default similarity source. A builder is
 ``builder(associations, similarities, *, dtype, transductive=False) -> Method`` where
-``associations`` is the full matrix (used only by labelled transductive variants).
+``associations`` is the full matrix (used only for shapes, bounds and the labelled transductive
+variants). ``MethodSpec.transductive_option`` is the ``sesl-jax cv`` option that selects a method's
+transductive variant, named after what it fits on the full matrix (``None``: the method has none).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ class MethodSpec(NamedTuple):
     builder: Callable[..., Method]
     default_similarity: str
     description: str
+    transductive_option: str | None = None
 
 
 METHODS: dict[str, MethodSpec] = {
@@ -25,6 +28,7 @@ METHODS: dict[str, MethodSpec] = {
         functools.partial(sesl_family_method, "sesl"),
         "sequence",
         "SESL: sparse learning (LRR, IALM) + BNNR completion",
+        "--sparse-learning",
     ),
     "se": MethodSpec(
         functools.partial(sesl_family_method, "se"),

@@ -39,7 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sesl_jax.methods._base import Method, MethodOutput, Similarities
-from sesl_jax.methods._kernels import gip_kernel
+from sesl_jax.methods._kernels import gip_kernels, transductive_gip_variant
 from sesl_jax.solvers import SolverStats, iterate
 
 
@@ -119,9 +119,9 @@ def dcmf_scores(
     rank: int,
     neighbours: int = 5,
     max_iterations: int = 300,
+    full_gip: tuple[jax.Array, jax.Array] | None = None,
 ) -> tuple[jax.Array, SolverStats]:
-    drug_gip = gip_kernel(associations, params.gip_bandwidth)
-    mirna_gip = gip_kernel(associations.T, params.gip_bandwidth)
+    drug_gip, mirna_gip = gip_kernels(associations, params.gip_bandwidth, full_gip)
     drug_network = drug_similarity + drug_gip
     mirna_network = mirna_similarity + mirna_gip
     target = wknkn(associations, 0.5 * drug_network, 0.5 * mirna_network, neighbours, params.decay)
@@ -147,6 +147,7 @@ def _predict(rank: int, neighbours: int, max_iterations: int):
             rank=rank,
             neighbours=neighbours,
             max_iterations=max_iterations,
+            full_gip=inputs.get("full_gip"),
         )
         return MethodOutput(scores, stats.iterations[None], stats.status[None])
 
@@ -167,15 +168,14 @@ def dcmf_method(
     """Build DCMF (``"dcmf"``).
 
     Args:
-        associations: the full matrix; only its shape is used (no transductive variant).
+        associations: the full matrix; its shape, and the GIP kernels of ``transductive=True``
+            (the labelled published protocol; see ``transductive_gip_variant``).
         similarities: biological drug / miRNA similarities (the first network of each side).
         params: traced constants (defaults: ``DCMFParams()``).
         rank: latent dimension ``k`` (static; default ``min(n_drugs, n_mirnas, 30)``).
         neighbours: ``K`` of WKNKN (static).
         max_iterations: ALS cap (static).
     """
-    if transductive:
-        raise ValueError("dcmf has no transductive variant: everything is fitted per fold")
     n_drugs, n_mirnas = np.shape(associations)
     rank = min(n_drugs, n_mirnas, 30) if rank is None else int(rank)
     if not 1 <= rank <= min(n_drugs, n_mirnas):
@@ -199,4 +199,5 @@ def dcmf_method(
         "neighbours": neighbours,
         "max_iterations": max_iterations,
     }
-    return Method("dcmf", ("cmf",), _predict(rank, neighbours, max_iterations), inputs, config)
+    method = Method("dcmf", ("cmf",), _predict(rank, neighbours, max_iterations), inputs, config)
+    return transductive_gip_variant(method, associations, params.gip_bandwidth, transductive)

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sesl_jax.methods._base import Method, MethodOutput, Similarities
-from sesl_jax.methods._kernels import gip_kernel
+from sesl_jax.methods._kernels import gip_kernel, gip_kernels, transductive_gip_variant
 
 
 class EKRRParams(NamedTuple):
@@ -69,10 +69,12 @@ def ekrr_scores(
     drug_subsets: jax.Array,
     mirna_subsets: jax.Array,
     params: EKRRParams,
+    full_gip: tuple[jax.Array, jax.Array] | None = None,
 ) -> jax.Array:
     """Ensemble KRR scores (n_drugs, n_mirnas) from the training ``associations``."""
-    drug_features = jnp.concatenate([drug_similarity, gip_kernel(associations, params.gip_bandwidth)], axis=1)
-    mirna_features = jnp.concatenate([mirna_similarity, gip_kernel(associations.T, params.gip_bandwidth)], axis=1)
+    drug_gip, mirna_gip = gip_kernels(associations, params.gip_bandwidth, full_gip)
+    drug_features = jnp.concatenate([drug_similarity, drug_gip], axis=1)
+    mirna_features = jnp.concatenate([mirna_similarity, mirna_gip], axis=1)
     drug_kernels = subset_kernels(drug_features, drug_subsets, params.feature_bandwidth)
     mirna_kernels = subset_kernels(mirna_features, mirna_subsets, params.feature_bandwidth)
     # lax.map (a sequential loop), not vmap: batched eigh calls running side by side
@@ -103,6 +105,7 @@ def _predict(train_associations: jax.Array, inputs: dict[str, Any]) -> MethodOut
         inputs["drug_subsets"],
         inputs["mirna_subsets"],
         inputs["params"],
+        inputs.get("full_gip"),
     )
     empty = jnp.zeros((0,), jnp.int32)
     return MethodOutput(scores, empty, empty)
@@ -122,15 +125,14 @@ def ekrr_method(
     """Build EKRRSMMA (``"ekrr"``).
 
     Args:
-        associations: the full matrix; unused (no transductive variant).
+        associations: the full matrix; its shape, and the GIP kernels of ``transductive=True``
+            (the labelled published protocol; see ``transductive_gip_variant``).
         similarities: biological drug / miRNA similarities.
         params: traced constants (defaults: ``EKRRParams()``).
         n_learners: base learners per side (static).
         subset_fraction: share of the feature columns in each subset, in (0, 1].
         seed: seed of the feature subsets.
     """
-    if transductive:
-        raise ValueError("ekrr has no transductive variant: everything is fitted per fold")
     if not 0 < subset_fraction <= 1:
         raise ValueError(f"subset_fraction must be in (0, 1], got {subset_fraction!r}")
     if int(n_learners) < 1:
@@ -154,4 +156,4 @@ def ekrr_method(
         "subset_fraction": float(subset_fraction),
         "seed": int(seed),
     }
-    return Method("ekrr", (), _predict, inputs, config)
+    return transductive_gip_variant(Method("ekrr", (), _predict, inputs, config), associations, params.gip_bandwidth, transductive)

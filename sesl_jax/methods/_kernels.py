@@ -1,7 +1,9 @@
 """Similarity kernels computed from a training association matrix, and their closed-form users.
 
 Everything here is a pure JAX function of the *training* associations, so rival methods call
-it inside ``predict`` and each fold recomputes it from its own data (no label leakage).
+it inside ``predict`` and each fold recomputes it from its own data (no label leakage). The one
+exception is labelled: ``transductive_gip_variant`` gives a method GIP kernels computed once from
+the full matrix, the published protocol of the GIP-based rivals, for reproduction only.
 
 - ``gip_kernel``: the Gaussian interaction profile kernel of van Laarhoven et al. (2011,
   Bioinformatics 27(21)), used by most SM-miRNA rivals to augment biological similarity.
@@ -14,8 +16,11 @@ from __future__ import annotations
 
 from typing import Literal
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 Integration = Literal["mean_where_nonzero", "mean", "fill_zeros", "biological", "gip"]
 INTEGRATIONS: tuple[str, ...] = ("mean_where_nonzero", "mean", "fill_zeros", "biological", "gip")
@@ -44,6 +49,34 @@ def gip_kernel(profiles: jax.Array, bandwidth: jax.Array | float = 1.0) -> jax.A
     squared_distances = 0.5 * (squared_distances + squared_distances.T)
     squared_distances = squared_distances * (1.0 - jnp.eye(profiles.shape[0], dtype=profiles.dtype))
     return jnp.exp(-gamma * squared_distances)
+
+
+def gip_kernels(
+    associations: jax.Array, bandwidth: jax.Array | float, full: tuple[jax.Array, jax.Array] | None = None
+) -> tuple[jax.Array, jax.Array]:
+    """The (drug, miRNA) GIP kernels a method uses: those of the fold's training ``associations``,
+    or ``full``, the pair a transductive variant computed once from the full matrix."""
+    if full is not None:
+        return full
+    return gip_kernel(associations, bandwidth), gip_kernel(associations.T, bandwidth)
+
+
+def transductive_gip_variant(method, associations: np.ndarray, bandwidth: float, transductive: bool):
+    """``method`` itself, or with ``transductive`` its labelled published-protocol variant: the GIP
+    kernels come from the FULL association matrix (``inputs["full_gip"]``), so a hidden pair shapes
+    the kernels that score it. Every predict reads ``inputs.get("full_gip")`` through ``gip_kernels``."""
+    if not transductive:
+        return method
+    dtype = method.inputs["drug_similarity"].dtype
+    full = jnp.asarray(associations, dtype)
+    full_gip = (gip_kernel(full, bandwidth), gip_kernel(full.T, bandwidth))
+    return dataclasses.replace(
+        method,
+        name=method.name + "-transductive",
+        inputs={**method.inputs, "full_gip": full_gip},
+        config={**method.config, "transductive_fit": "GIP kernels fitted on the full matrix (leaks)"},
+        leaks=True,
+    )
 
 
 def integrate_similarity(similarity: jax.Array, gip: jax.Array, rule: Integration = "mean_where_nonzero") -> jax.Array:
@@ -79,15 +112,15 @@ def integrated_similarities(
     mirna_similarity: jax.Array,
     bandwidth: jax.Array | float = 1.0,
     rule: Integration = "mean_where_nonzero",
+    full_gip: tuple[jax.Array, jax.Array] | None = None,
 ) -> tuple[jax.Array, jax.Array]:
-    """Drug and miRNA similarities augmented with GIP kernels of the (training) associations.
+    """Drug and miRNA similarities augmented with GIP kernels (see ``gip_kernels``).
 
     Returns:
         ``(drug, mirna)``, shapes (n_drugs, n_drugs) and (n_mirnas, n_mirnas).
     """
-    drug = integrate_similarity(drug_similarity, gip_kernel(associations, bandwidth), rule)
-    mirna = integrate_similarity(mirna_similarity, gip_kernel(associations.T, bandwidth), rule)
-    return drug, mirna
+    drug_gip, mirna_gip = gip_kernels(associations, bandwidth, full_gip)
+    return integrate_similarity(drug_similarity, drug_gip, rule), integrate_similarity(mirna_similarity, mirna_gip, rule)
 
 
 def kronecker_rls(drug_kernel: jax.Array, mirna_kernel: jax.Array, associations: jax.Array, regularisation: jax.Array) -> jax.Array:
@@ -114,7 +147,8 @@ def kronecker_rls(drug_kernel: jax.Array, mirna_kernel: jax.Array, associations:
 def completion_predict(solve, integration: Integration):
     """``predict`` of a method that completes the heterogeneous matrix built on GIP-augmented
     similarities: ``solve(target, params) -> (completed, SolverStats)``; the prediction is the
-    drugs x miRNAs block. Kernels come from the fold's training associations (leakage-free)."""
+    drugs x miRNAs block. Kernels come from the fold's training associations (leakage-free)
+    unless a transductive variant carries full-matrix ones."""
     from sesl_jax.methods._base import MethodOutput
     from sesl_jax.model import heterogeneous_matrix
 
@@ -122,7 +156,8 @@ def completion_predict(solve, integration: Integration):
         params = inputs["params"]
         associations = train_associations.astype(inputs["drug_similarity"].dtype)
         drug, mirna = integrated_similarities(
-            associations, inputs["drug_similarity"], inputs["mirna_similarity"], params.gip_bandwidth, integration
+            associations, inputs["drug_similarity"], inputs["mirna_similarity"], params.gip_bandwidth, integration,
+            inputs.get("full_gip"),
         )
         completed, stats = solve(heterogeneous_matrix(drug, associations, mirna), params)
         n_drugs = associations.shape[0]

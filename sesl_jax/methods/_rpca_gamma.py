@@ -53,7 +53,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sesl_jax.methods._base import Method, Similarities
-from sesl_jax.methods._kernels import Integration, check_integration, completion_predict
+from sesl_jax.methods._kernels import Integration, check_integration, completion_predict, transductive_gip_variant
 from sesl_jax.solvers import SolverStats, column_shrink, iterate
 
 
@@ -180,7 +180,8 @@ def rpca_gamma_method(
     """Build RPCAΓNR (``"rpca-gamma"``).
 
     Args:
-        associations: the full matrix; unused (RPCAΓNR has no transductive variant).
+        associations: the full matrix; its shape, and the GIP kernels of ``transductive=True``
+            (the labelled published protocol; see ``transductive_gip_variant``).
         similarities: biological drug / miRNA similarities.
         params: traced constants (defaults: ``RPCAGammaParams()``).
         integration: how GIP kernels augment the similarities (static).
@@ -190,8 +191,6 @@ def rpca_gamma_method(
     """
     if svd_method not in ("gram", "svd"):
         raise ValueError(f"svd_method must be 'gram' or 'svd', got {svd_method!r}")
-    if transductive:
-        raise ValueError("rpca-gamma has no transductive variant: everything is fitted per fold")
     check_integration(integration)
     params = RPCAGammaParams() if params is None else params
     inputs = {
@@ -209,4 +208,5 @@ def rpca_gamma_method(
         "max_iterations": max_iterations,
         "svd_method": svd_method,
     }
-    return Method("rpca-gamma", ("rpca",), _predict(integration, prox_iterations, max_iterations, svd_method), inputs, config)
+    method = Method("rpca-gamma", ("rpca",), _predict(integration, prox_iterations, max_iterations, svd_method), inputs, config)
+    return transductive_gip_variant(method, associations, params.gip_bandwidth, transductive)

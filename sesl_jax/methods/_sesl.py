@@ -86,8 +86,10 @@ def sesl_family_method(
         "dtype": dtype,
         "options": dataclasses.asdict(options),
         "params": {"lrr": params.lrr._asdict(), "bnnr": params.bnnr._asdict()},
-        "sparse_learning_fit": "transductive: X* fitted on the full matrix, A1 = A_train X* (leaks)" if transductive else "per-fold",
+        "sparse_learning_fit": "transductive" if transductive else "per-fold",
     }
+    if transductive:
+        config["transductive_fit"] = "sparse learning: X* fitted on the full matrix, A1 = A_train X* (leaks)"
     return Method(
         name=name + ("-transductive" if transductive else ""),
         stages=("lrr", "bnnr") if fits_sparse_learning else ("bnnr",),

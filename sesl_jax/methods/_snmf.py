@@ -32,7 +32,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from sesl_jax.methods._base import Method, MethodOutput, Similarities
-from sesl_jax.methods._kernels import Integration, check_integration, integrated_similarities, kronecker_rls
+from sesl_jax.methods._kernels import (
+    Integration, check_integration, integrated_similarities, kronecker_rls, transductive_gip_variant,
+)
 from sesl_jax.solvers import SolverStats, iterate
 
 _EPSILON = 1e-12  # keeps the multiplicative update finite where H H^T H has a zero entry
@@ -83,8 +85,11 @@ def snmf_scores(
     *,
     integration: Integration = "mean_where_nonzero",
     max_iterations: int = 500,
+    full_gip: tuple[jax.Array, jax.Array] | None = None,
 ) -> tuple[jax.Array, SolverStats, SolverStats]:
-    drug, mirna = integrated_similarities(associations, drug_similarity, mirna_similarity, params.gip_bandwidth, integration)
+    drug, mirna = integrated_similarities(
+        associations, drug_similarity, mirna_similarity, params.gip_bandwidth, integration, full_gip
+    )
     drug_factor, drug_stats = symmetric_nmf(drug, drug_factor0, params, max_iterations=max_iterations)
     mirna_factor, mirna_stats = symmetric_nmf(mirna, mirna_factor0, params, max_iterations=max_iterations)
     scores = kronecker_rls(drug_factor @ drug_factor.T, mirna_factor @ mirna_factor.T, associations, params.regularisation)
@@ -103,6 +108,7 @@ def _predict(integration: Integration, max_iterations: int):
             inputs["params"],
             integration=integration,
             max_iterations=max_iterations,
+            full_gip=inputs.get("full_gip"),
         )
         iterations = jnp.stack([drug_stats.iterations, mirna_stats.iterations])
         status = jnp.stack([drug_stats.status, mirna_stats.status])
@@ -131,7 +137,8 @@ def snmf_method(
     """Build SNMFSMMA (``"snmf"``).
 
     Args:
-        associations: the full matrix; only its shape is used (no transductive variant).
+        associations: the full matrix; its shape, and the GIP kernels of ``transductive=True``
+            (the labelled published protocol; see ``transductive_gip_variant``).
         similarities: biological drug / miRNA similarities.
         params: traced constants (defaults: ``SNMFParams()``).
         drug_rank, mirna_rank: SNMF factor widths (static; defaults ``min(n, 20)`` and
@@ -140,8 +147,6 @@ def snmf_method(
         max_iterations: cap of each SNMF (static).
         seed: seed of the starting factors.
     """
-    if transductive:
-        raise ValueError("snmf has no transductive variant: everything is fitted per fold")
     check_integration(integration)
     n_drugs, n_mirnas = np.shape(associations)
     drug_rank = min(n_drugs, 20) if drug_rank is None else int(drug_rank)
@@ -168,4 +173,5 @@ def snmf_method(
         "max_iterations": max_iterations,
         "seed": int(seed),
     }
-    return Method("snmf", ("snmf_drug", "snmf_mirna"), _predict(integration, max_iterations), inputs, config)
+    method = Method("snmf", ("snmf_drug", "snmf_mirna"), _predict(integration, max_iterations), inputs, config)
+    return transductive_gip_variant(method, associations, params.gip_bandwidth, transductive)

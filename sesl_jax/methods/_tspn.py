@@ -51,7 +51,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sesl_jax.methods._base import Method, Similarities
-from sesl_jax.methods._kernels import Integration, check_integration, completion_predict
+from sesl_jax.methods._kernels import Integration, check_integration, completion_predict, transductive_gip_variant
 from sesl_jax.solvers import BNNRState, SolverStats, bnnr_init, bounded_admm_step, iterate
 
 
@@ -140,7 +140,8 @@ def tspn_method(
     """Build TSPN (``"tspn"``).
 
     Args:
-        associations: the full matrix; unused (TSPN has no transductive variant).
+        associations: the full matrix; its shape, and the GIP kernels of ``transductive=True``
+            (the labelled published protocol; see ``transductive_gip_variant``).
         similarities: biological drug / miRNA similarities.
         params: traced constants (defaults: ``TSPNParams()``).
         rank: ``r``, the number of singular values left unpenalised (static).
@@ -148,8 +149,6 @@ def tspn_method(
         gst_iterations: fixed-point steps of GST (static).
         max_iterations: ADMM cap (static).
     """
-    if transductive:
-        raise ValueError("tspn has no transductive variant: everything is fitted per fold")
     check_integration(integration)
     if int(rank) < 0:
         raise ValueError(f"rank must be >= 0, got {rank!r}")
@@ -169,4 +168,5 @@ def tspn_method(
         "gst_iterations": gst_iterations,
         "max_iterations": max_iterations,
     }
-    return Method("tspn", ("tspn",), _predict(integration, int(rank), gst_iterations, max_iterations), inputs, config)
+    method = Method("tspn", ("tspn",), _predict(integration, int(rank), gst_iterations, max_iterations), inputs, config)
+    return transductive_gip_variant(method, associations, params.gip_bandwidth, transductive)

@@ -25,7 +25,6 @@ EXPERIMENTS = {
     6: "Sparsity: keep 50% and 10% of the known pairs",
     7: "Case studies: top novel pairs; new-drug runs",
 }
-SPARSE_LEARNING_METHODS = ("sesl",)  # methods with a transductive (published-protocol) variant
 NO_TRANSFORMER_REASON = (
     "sesl_jax has no transformer (BERT-style) sequence encoder, only the LSTM auto-encoders of the "
     "paper's step 1; the comparison needs a second encoder trained on the same corpora"
@@ -42,7 +41,8 @@ class RunSpec:
         similarity: similarity source, ``None`` = the method's default.
         protocol: ``"loocv"`` (global and local LOOCV from one run) or ``"kfold"``.
         k, repeats, seed: the k-fold split (``kfold_folds``).
-        transductive: the published protocol (sparse learning fitted once on the full matrix).
+        transductive: the published protocol (SESL: sparse learning fitted once on the full matrix;
+            the rivals: GIP kernels computed once from the full matrix).
         keep_fraction: fraction of known pairs kept (experiment 6); the rest become unknown.
         keep_seed: seed of the kept subset.
         loocv_subsample: evaluate only this many LOOCV folds, drawn with ``subsample_seed``
@@ -115,7 +115,7 @@ class RunSpec:
         else:
             words += ["--protocol", "file", "--fold-file", f"{run_dir}/folds.csv"]
         if self.transductive:
-            words += ["--sparse-learning", "transductive"]
+            words += [transductive_option(self.method), "transductive"]
         if batch_size is not None:
             words += ["--batch-size", str(batch_size)]
         words += ["--dtype", dtype, "--out", run_dir]
@@ -150,6 +150,10 @@ class ExperimentPlan:
         loocv_via_kfold: if True, no LOOCV run at all (local protocols omitted).
         sesl_biological: also run SESL on biological similarity in experiments 1 and 2 (SESL's
             default is sequence similarity).
+        drug_similarity_substitutes: ``(dataset, source)`` pairs: on ``dataset``, whose biological
+            drug similarity is not published (PCD's 831 x 831 one), runs that would use it take the
+            drug similarity ``source`` instead (RDKit Morgan/Tanimoto ``chemical``) and are labelled
+            with it; empty = report them as not available.
         sparsity_fractions: experiment 6's kept fractions.
         case_top: how many pairs each case study lists.
         case_drugs: drug IDs of the new-drug case studies.
@@ -168,6 +172,7 @@ class ExperimentPlan:
     loocv_subsample: int | None = None
     subsample_seed: int = 0
     sesl_biological: bool = True
+    drug_similarity_substitutes: tuple[tuple[str, str], ...] = (("pcd", "chemical"),)
     sparsity_fractions: tuple[float, ...] = (0.5, 0.1)
     keep_seed: int = 0
     case_top: int = 20
@@ -181,13 +186,25 @@ class ExperimentPlan:
     def primary_dataset(self) -> str:
         return "fcd" if "fcd" in self.datasets else self.datasets[0]
 
+    def similarity(self, dataset: str, method: str, similarity: str | None) -> str:
+        """The similarity a run uses on ``dataset``: the method's (or the given) one, with a biological drug
+        similarity replaced where ``drug_similarity_substitutes`` says the dataset has none."""
+        from sesl_jax.features import split_source
+
+        resolved = resolved_similarity(method, similarity)
+        substitute = dict(self.drug_similarity_substitutes).get(dataset)
+        drug, mirna = split_source(resolved)
+        if substitute is None or drug != "biological":
+            return resolved
+        return f"drug={substitute},mirna={mirna}"
+
     def loocv(self, dataset: str, method: str, similarity: str | None = None, transductive: bool = False) -> RunSpec:
-        return RunSpec(dataset, method, resolved_similarity(method, similarity), "loocv", transductive=transductive,
+        return RunSpec(dataset, method, self.similarity(dataset, method, similarity), "loocv", transductive=transductive,
                        loocv_subsample=self.loocv_subsample, subsample_seed=self.subsample_seed)
 
     def kfold(self, dataset: str, method: str, similarity: str | None = None, transductive: bool = False,
               keep_fraction: float = 1.0) -> RunSpec:
-        return RunSpec(dataset, method, resolved_similarity(method, similarity), "kfold", k=self.k, repeats=self.repeats, seed=self.seed,
+        return RunSpec(dataset, method, self.similarity(dataset, method, similarity), "kfold", k=self.k, repeats=self.repeats, seed=self.seed,
                        transductive=transductive, keep_fraction=keep_fraction, keep_seed=self.keep_seed)
 
 
@@ -217,8 +234,15 @@ def quick_plan(**changes) -> ExperimentPlan:
     return dataclasses.replace(plan, **changes)
 
 
+def transductive_option(method: str) -> str | None:
+    """The ``cv`` option of the method's transductive (published-protocol) variant, if it has one."""
+    from sesl_jax.methods import METHODS
+
+    return METHODS[method].transductive_option
+
+
 def _variants(plan: ExperimentPlan, method: str) -> tuple[bool, ...]:
-    return (False, True) if method in SPARSE_LEARNING_METHODS else (False,)
+    return (False, True) if transductive_option(method) else (False,)
 
 
 def _method_label(method: str, similarity: str | None, transductive: bool) -> str:
