@@ -208,19 +208,38 @@ def test_cli_parser_registers_reproduce():
 
 
 @pytest.mark.realdata
-def test_real_quick_reproduction_of_two_experiments(real_data_dir, tmp_path):
-    """A slice of the real ``--quick`` on FCD (experiments 5 and 7: a few minutes on 2 CPU cores).
-
-    The whole ``sesl-jax reproduce --quick`` takes longer; run it as the documented command.
-    """
-    from sesl_jax.data import load_dataset
+def test_real_quick_reproduction_on_fcd(real_data_dir, tmp_path, capsys):
+    """``sesl-jax reproduce --quick`` on the real FCD: every experiment and every method, shrunk to
+    1 x 5-fold and 4 LOOCV folds so that CI runs it in a few minutes (the documented --quick uses
+    2 repeats and 20 folds)."""
+    from sesl_jax.cli import main
+    from sesl_jax.methods import METHODS
 
     started = time.perf_counter()
-    datasets = {"fcd": load_dataset("fcd", real_data_dir)}
-    plan = quick_plan(experiments=(5, 7), loocv_subsample=10)
-    results = run_reproduction(datasets, tmp_path, plan, data_dir=str(real_data_dir), log=lambda m: None)
-    assert (tmp_path / "report.md").is_file()
-    se_bio = [r for r in results["runs"].values() if r["spec"]["similarity"] == "biological"]
-    assert se_bio[0]["status"] == "done" and _finite(se_bio[0]["summary"]["metrics"]["global"]["auc"])
-    assert results["case_studies"]["by_similarity"]["biological"]["new_drugs"]["CID:3229"]["status"] == "done"
-    assert time.perf_counter() - started < 600
+    out = tmp_path / "quick"
+    code = main(["reproduce", "--quick", "--repeats", "1", "--loocv-folds", "4", "--data-dir", str(real_data_dir),
+                 "--out", str(out), "--quiet"])
+    assert code == 0
+    assert "evaluation runs done" in capsys.readouterr().out
+    report = (out / "report.md").read_text()
+    for number in range(1, 8):
+        assert f"## Experiment {number}:" in report
+    assert "## Runtime per run" in report
+    assert len(list((out / "figures").glob("*.png"))) >= 4
+    results = json.loads((out / "results.json").read_text())
+    assert results["plan"]["quick"] and results["plan"]["datasets"] == ["fcd"]
+    variants: dict[str, set[bool]] = {}
+    for key, record in results["runs"].items():
+        assert record["status"] == "done", (key, record.get("reason"))
+        assert (out / record["run_dir"] / "metrics.json").is_file()
+        metrics = record["summary"]["metrics"]
+        assert _finite(metrics["global"]["auc"]) and _finite(metrics["global"]["aupr"]), key
+        if record["spec"]["protocol"] == "loocv":
+            assert _finite(metrics["drug-fixed"]["auc"]) and _finite(metrics["mirna-fixed"]["auc"]), key
+        variants.setdefault(record["spec"]["method"], set()).add(record["spec"]["transductive"])
+    assert set(variants) == set(METHODS)  # every registered method ran
+    for name, spec in METHODS.items():  # ... and each published full-matrix variant beside it
+        assert variants[name] == ({False, True} if spec.transductive_option else {False}), name
+    cases = results["case_studies"]["by_similarity"]
+    assert all(cases[source]["new_drugs"][drug]["status"] == "done" for source in cases for drug in ("CID:3229", "CID:5757"))
+    assert time.perf_counter() - started < 900
