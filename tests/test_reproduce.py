@@ -147,6 +147,29 @@ def test_rerun_resumes_without_recomputing(reproduction):
     assert any("finished; re-reading" in line for line in lines)
 
 
+def test_report_only_rereads_finished_runs_and_marks_the_rest_not_run(reproduction, tmp_path):
+    out, datasets, first, _ = reproduction
+    results = run_reproduction(datasets, out, small_plan(), log=lambda m: None, report_only=True)
+    assert {k: r["status"] for k, r in results["runs"].items()} == {k: r["status"] for k, r in first["runs"].items()}
+    assert "Partial report" not in (out / "report.md").read_text()
+    # a plan with one more repeat: nothing of it has been run in ``fresh``
+    fresh = tmp_path / "fresh"
+    results = run_reproduction(datasets, fresh, small_plan(experiments=(2,)), log=lambda m: None, report_only=True)
+    statuses = {r["status"] for r in results["runs"].values()}
+    assert "done" not in statuses and "not run" in statuses
+    assert not list((fresh / "runs").glob("*/chunks/*"))  # nothing was computed
+    report = (fresh / "report.md").read_text()
+    assert "Partial report" in report and "| not run |" in report
+
+
+def test_kfold_runs_come_before_loocv_runs():
+    from sesl_jax.reproduce.experiments import execution_order
+
+    order = execution_order(unique_runs(experiment_rows(quick_plan())))
+    protocols = [spec.protocol for spec in order]
+    assert protocols == sorted(protocols, key=lambda p: p != "kfold") and "loocv" in protocols
+
+
 def test_progress_lines_count_runs(reproduction):
     _, _, results, lines = reproduction
     total = len(results["runs"])

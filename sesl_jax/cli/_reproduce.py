@@ -33,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--repeats", type=int, default=None, help="repeats of 5-fold CV (default 10; 2 with --quick)")
     parser.add_argument("--loocv-folds", type=int, default=None,
                         help="evaluate a seeded random subsample of this many LOOCV folds (default all; 20 with --quick)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="compute nothing: write the report from the runs already finished in --out, the rest "
+                        "marked 'not run' (e.g. while a long reproduction is still running elsewhere)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines or bars")
     parser.set_defaults(func=run)
 
@@ -74,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         log(data_source_message(datasets[name]))
     results = run_reproduction(
         datasets, args.out, plan, data_dir=args.data_dir,
-        progress=not args.quiet and stdout_is_terminal(), log=log,
+        progress=not args.quiet and stdout_is_terminal(), log=log, report_only=args.report_only,
     )
     done = sum(record["status"] == "done" for record in results["runs"].values())
     print(f"{done} of {len(results['runs'])} evaluation runs done; report: {args.out}/report.md "

@@ -314,6 +314,12 @@ def unique_runs(rows: dict[int, list[Row]]) -> list[RunSpec]:
     return list(seen.values())
 
 
+def execution_order(specs: list[RunSpec]) -> list[RunSpec]:
+    """k-fold runs (tens of folds) before LOOCV runs (one fold per known pair), otherwise in plan
+    order: an interrupted reproduction then has every method's k-fold columns first."""
+    return sorted(specs, key=lambda spec: spec.protocol != "kfold")
+
+
 def parse_experiments(text: str) -> tuple[int, ...]:
     """``"1,2,4"`` -> ``(1, 2, 4)``; rejects numbers outside 1-7."""
     numbers = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
@@ -328,6 +334,6 @@ def _slug(text: str) -> str:
 
 
 __all__ = [
-    "EXPERIMENTS", "ExperimentPlan", "Row", "RunSpec", "default_plan", "experiment_rows", "parse_experiments",
+    "EXPERIMENTS", "ExperimentPlan", "Row", "RunSpec", "default_plan", "execution_order", "experiment_rows", "parse_experiments",
     "quick_plan", "resolved_similarity", "unique_runs",
 ]

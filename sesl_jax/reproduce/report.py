@@ -51,7 +51,7 @@ def _cell(record: dict[str, Any] | None, scope: str, metric: str) -> str:
     if record is None:
         return "-"
     if record.get("status") != "done":
-        return "not available"
+        return record.get("status", "not available")  # "not available" (missing input) or "not run"
     return format_value(metric_value(record, scope, metric))
 
 
@@ -287,6 +287,12 @@ def _header(results: dict[str, Any]) -> str:
            "use every known pair, or raise `--loocv-folds`)."),
         f"Wall time of the call that wrote this report: {results['seconds']:.0f} s (a rerun re-reads finished runs instead of recomputing them).",
         "",
+    ]
+    not_run = sum(record.get("status") == "not run" for record in results["runs"].values())
+    if not_run:
+        lines += [f"**Partial report: {not_run} of {len(results['runs'])} evaluation runs have not been run yet** "
+                  "(cells 'not run'); rerun the same command without `--report-only` to compute them.", ""]
+    lines += [
         "Metrics: AUC from ranks (ties count one half): global = against all candidate (unknown) pairs, "
         "drug-fixed / miRNA-fixed = against the unknown pairs of the same drug / miRNA. AUPR and the thresholded "
         "metrics pool hidden and candidate pairs; threshold = the F1-maximising one on the pooled scores. "

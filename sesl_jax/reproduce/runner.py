@@ -20,7 +20,7 @@ import pandas as pd
 from sesl_jax._io import atomic_write, atomic_write_json
 from sesl_jax.data import DataError, Dataset
 from sesl_jax.evaluation.folds import Folds, kfold_folds, known_pairs, loocv_folds
-from sesl_jax.reproduce.experiments import ExperimentPlan, RunSpec, experiment_rows, unique_runs
+from sesl_jax.reproduce.experiments import ExperimentPlan, RunSpec, execution_order, experiment_rows, unique_runs
 
 RUNS_DIR = "runs"
 
@@ -162,6 +162,7 @@ def run_reproduction(
     data_dir: str | None = None,
     progress: bool = False,
     log: Callable[[str], None] = stderr_log,
+    report_only: bool = False,
 ) -> dict[str, Any]:
     """Run every experiment of ``plan`` on ``datasets`` and write the report directory.
 
@@ -172,6 +173,8 @@ def run_reproduction(
         data_dir: shown in the equivalent ``sesl-jax cv`` commands.
         progress: the engine's progress bar per run.
         log: receives one line per run (``[i/N] ...``) and resume notices.
+        report_only: compute nothing new: finished runs are re-read, the others are reported as
+            "not run" (e.g. to report on a long reproduction that is still running or was stopped).
 
     Returns:
         The results written to ``results.json``.
@@ -182,7 +185,7 @@ def run_reproduction(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = experiment_rows(plan)
-    specs = unique_runs(rows)
+    specs = execution_order(unique_runs(rows))
     similarities = SimilarityCache()
     runs: dict[str, dict[str, Any]] = {}
     started = time.perf_counter()
@@ -194,11 +197,19 @@ def run_reproduction(
             record.update(status="not available", reason=f"not available: dataset {spec.dataset!r} was not loaded")
         else:
             finished = (run_dir / "metrics.json").exists()
-            log(f"[{index}/{len(specs)}] {spec.describe()}" + (" (finished; re-reading)" if finished else ""))
-            tic = time.perf_counter()
-            record.update(execute_run(spec, datasets, run_dir, plan, similarities, progress=progress, log=log))
-            record["seconds"] = time.perf_counter() - tic
-        if record["status"] != "done":
+            if report_only and not finished:
+                try:  # a missing input is still reported as such
+                    similarities.get(datasets[spec.dataset], spec.similarity)
+                    record.update(status="not run", reason="not run yet: rerun the command without --report-only to "
+                                  "compute it (finished chunks are kept)")
+                except unavailable_errors() as error:
+                    record.update(status="not available", reason=unavailable_reason(error))
+            else:
+                log(f"[{index}/{len(specs)}] {spec.describe()}" + (" (finished; re-reading)" if finished else ""))
+                tic = time.perf_counter()
+                record.update(execute_run(spec, datasets, run_dir, plan, similarities, progress=progress, log=log))
+                record["seconds"] = time.perf_counter() - tic
+        if record["status"] not in ("done", "not run"):
             log(f"[{index}/{len(specs)}] {spec.describe()}: {record['reason']}")
         runs[spec.key] = record
     case_studies = None
@@ -214,6 +225,7 @@ def run_reproduction(
         "rows": {str(n): [dataclasses.asdict(row) | {"run_keys": [s.key for s in row.runs]} for row in table]
                  for n, table in rows.items()},
         "case_studies": case_studies,
+        "report_only": report_only,
         "seconds": time.perf_counter() - started,
     }
     write_report(results, rows, out_dir)
