@@ -138,9 +138,12 @@ def test_batched_equals_fold_by_fold():
     A, Sd, Sm = planted_problem(8, 12, seed=6)
     method = METHODS["sesl"].builder(A, Similarities(Sd, Sm, "test"))
     folds = kfold_folds(A, k=5, seed=2)
-    batched = evaluate(method, A, folds, batch_size=5)
+    batched = evaluate(method, A, folds, batch_size=5)  # lax.map over folds on CPU
     single = evaluate(method, A, folds, batch_size=1)
+    vmapped = evaluate(method, A, folds, batch_size=5, fold_batching="vmap")  # the accelerator path
     np.testing.assert_allclose(batched.hidden_scores, single.hidden_scores, atol=1e-10, equal_nan=True)
+    np.testing.assert_allclose(vmapped.hidden_scores, single.hidden_scores, atol=1e-10, equal_nan=True)
+    np.testing.assert_array_equal(vmapped.iterations, single.iterations)
     np.testing.assert_array_equal(batched.iterations, single.iterations)
     np.testing.assert_allclose(batched.candidate_scores, single.candidate_scores, atol=1e-10)
     # and each fold equals an unbatched fit on its training matrix

@@ -98,9 +98,11 @@ def fold_output(
 
 @functools.lru_cache(maxsize=32)
 def make_chunk_function(
-    method: Method, keep_candidates: bool, devices: tuple[jax.Device, ...]
+    method: Method, keep_candidates: bool, devices: tuple[jax.Device, ...], fold_batching: str = "auto"
 ) -> Callable[..., FoldOutput]:
-    """The compiled map from a chunk of folds ``(chunk, max_hidden, 2)`` to ``FoldOutput``.
+    """The compiled map from a chunk of folds ``(chunk, max_hidden, 2)`` to ``FoldOutput``: vmapped
+    over the folds on accelerators, ``lax.map`` (a loop inside the compiled code) on CPU
+    (``fold_batching="auto"``; ``"vmap"`` or ``"map"`` force one).
 
     Cached per method object, so repeated evaluations (resume, benchmarks, reproduction) reuse
     the compiled code instead of tracing again.
@@ -114,7 +116,16 @@ def make_chunk_function(
         )
         return FoldOutput(hidden_scores, n_greater, n_equal, n_candidates, output.iterations, output.status, kept)
 
-    batched = jax.vmap(one_fold, in_axes=(0, None, None, None, None))
+    if fold_batching not in ("auto", "vmap", "map"):
+        raise ValueError(f"fold_batching must be 'auto', 'vmap' or 'map', got {fold_batching!r}")
+    if fold_batching == "map" or (fold_batching == "auto" and all(device.platform == "cpu" for device in devices)):
+        # One fold after another on CPU: vmap gains nothing there (PERF.md), and with jaxlib 0.10.2
+        # the batched LAPACK calls it creates run on XLA's ForEach threads, which hung for good
+        # (every thread in a futex wait) in a 10 x 5-fold SNMF run on FCD.
+        def batched(hidden, *constants):
+            return jax.lax.map(lambda fold: one_fold(fold, *constants), hidden)
+    else:
+        batched = jax.vmap(one_fold, in_axes=(0, None, None, None, None))
     if len(devices) == 1:
         return jax.jit(batched)
     mesh = Mesh(np.asarray(devices), ("folds",))
@@ -177,6 +188,7 @@ def evaluate(
     devices: list[jax.Device] | None = None,
     progress: bool = False,
     dtype: str | None = None,
+    fold_batching: str = "auto",
 ) -> EvaluationRun:
     """Run ``method`` on every fold; resume from ``store`` when it already holds chunks.
 
@@ -192,6 +204,7 @@ def evaluate(
         devices: devices to shard folds over (default: all local devices).
         progress: show a progress bar (folds done, folds/s, ETA).
         dtype: floating dtype of the solve (default: the dtype of the method's similarities).
+        fold_batching: ``"auto"`` (vmap on accelerators, ``lax.map`` on CPU), ``"vmap"`` or ``"map"``.
     """
     devices = list(devices or jax.local_devices())
     associations = np.asarray(associations)
@@ -206,7 +219,7 @@ def evaluate(
     batch_size = int(math.ceil(max(1, batch_size) / len(devices)) * len(devices))
     n_chunks = int(math.ceil(folds.n_folds / batch_size))
 
-    chunk_function = make_chunk_function(method, keep_candidates, tuple(devices))
+    chunk_function = make_chunk_function(method, keep_candidates, tuple(devices), fold_batching)
     constants = (
         jnp.asarray(associations, dtype),
         jnp.asarray(candidates),
