@@ -137,7 +137,9 @@ def test_paired_ttest_between_sesl_and_bnnr(reproduction):
 def test_rerun_resumes_without_recomputing(reproduction):
     out, datasets, first, _ = reproduction
     lines: list[str] = []
+    stamps = {path: path.stat().st_mtime_ns for path in out.glob("runs/*/metrics.json")}
     second = run_reproduction(datasets, out, small_plan(), log=lines.append)
+    assert stamps and all(path.stat().st_mtime_ns == stamp for path, stamp in stamps.items())  # read, not redone
     for key, record in second["runs"].items():
         if record["status"] == "done":
             assert record["summary"]["timing"]["folds_computed"] == 0, key
