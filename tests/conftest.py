@@ -23,6 +23,14 @@ import pytest  # noqa: E402
 from sesl_jax._io import sha256_file  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _float64_after_every_test():
+    """The CLI sets ``jax_enable_x64`` from ``--dtype`` for the whole process; a float32 command in
+    one test must not turn the float64 references of the next ones into float32."""
+    yield
+    jax.config.update("jax_enable_x64", True)
+
+
 @pytest.fixture
 def real_data_dir() -> Path:
     """The shared benchmark data directory from ``$SESL_JAX_DATA``; skips the test when unset."""
