@@ -125,3 +125,18 @@ def test_plot_roc_pr_writes_png(tmp_path):
     path = plot_roc_pr(curves, tmp_path / "figures" / "roc_pr.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(path.parent.glob("*.tmp"))
+
+
+def test_atomic_write_leaves_no_temp_file_and_honours_the_umask(tmp_path):
+    import os
+    import stat
+
+    from sesl_jax._io import atomic_write_text
+
+    previous = os.umask(0o027)
+    try:
+        path = atomic_write_text(tmp_path / "result.json", "{}")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640  # not mkstemp's 0600
+    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
