@@ -140,3 +140,16 @@ def test_atomic_write_leaves_no_temp_file_and_honours_the_umask(tmp_path):
         os.umask(previous)
     assert stat.S_IMODE(path.stat().st_mode) == 0o640  # not mkstemp's 0600
     assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
+
+
+def test_plot_thins_long_curves_for_drawing_only():
+    import numpy as np
+
+    from sesl_jax.evaluation.plots import PLOT_POINTS, _thinned
+
+    x = np.linspace(0, 1, 10 * PLOT_POINTS)
+    thin_x, thin_y = _thinned(x, x**2)
+    assert len(thin_x) <= PLOT_POINTS and thin_x[0] == 0 and thin_x[-1] == 1
+    np.testing.assert_allclose(thin_y, thin_x**2)
+    short = np.arange(5.0)
+    assert _thinned(short)[0] is short
