@@ -22,8 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Hide known pairs fold by fold, refit everything that depends on the associations on each "
             "fold's training matrix, and rank the hidden pairs against the candidate (unknown) pairs: "
-            "globally, within the same drug and within the same miRNA. Folds run batched (vmap) and "
-            "sharded over devices; each finished chunk is saved, so an interrupted run resumes when "
+            "globally, within the same drug and within the same miRNA. Folds run in chunks (vmapped on "
+            "accelerators, looped on CPU) sharded over devices; each finished chunk is saved, so an interrupted run resumes when "
             "rerun with the same arguments. Writes DIR/metrics.json, DIR/scores.{parquet,csv}, "
             "DIR/folds.csv, DIR/manifest.json and DIR/roc_pr.png."
         ),
@@ -102,7 +102,7 @@ def make_folds(args: argparse.Namespace, dataset):
 _FITS = {"--sparse-learning": "sparse learning (X*)", "--gip-kernels": "the GIP kernels"}
 
 
-def transductive_option(args: argparse.Namespace) -> str | None:
+def requested_transductive_option(args: argparse.Namespace) -> str | None:
     """The transductive option given (``"--sparse-learning"`` / ``"--gip-kernels"``), checked
     against the method: each names what that method's variant fits on the full matrix."""
     from sesl_jax.methods import METHODS
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--fold-file is only used with --protocol file")
     dataset = load_dataset_for(args)
     print(data_source_message(dataset), file=sys.stderr)
-    transductive = transductive_option(args)
+    transductive = requested_transductive_option(args)
     if transductive:
         print(
             f"WARNING: {transductive} transductive fits {_FITS[transductive]} once on the FULL association "

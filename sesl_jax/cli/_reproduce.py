@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Run the SESL paper's experiments (1: SESL vs. rivals, all protocols; 2: SESL vs. BNNRSMMA, seven "
             "metrics, repeated 5-fold, paired t-tests; 3: encoder comparison (not available); 4: sparse-learning "
             "ablation; 5: sequence vs. biological similarity; 6: sparsity; 7: case studies) with leakage-free "
-            "per-fold refitting and, for SESL, the published transductive protocol side by side. Writes "
+            "per-fold refitting and, for SESL and the rivals, their published transductive protocols side by side. Writes "
             "DIR/report.md, DIR/results.json, DIR/figures/*.png and one directory per evaluation run under "
             "DIR/runs/; rerunning the same command resumes and skips finished work. --quick: FCD only, "
             "2 x 5-fold, a seeded 20-fold LOOCV subsample, float32 (minutes on a CPU)."

@@ -264,7 +264,7 @@ def evaluate(
             bar.update(stop - start)
     finally:
         bar.close()
-    for index, arrays in chunks.items():  # chunks stored before timings were recorded
+    for arrays in chunks.values():  # chunks stored before timings were recorded
         arrays.setdefault("fold_seconds", np.full(len(arrays["fold"]), np.nan))
     merged = {name: np.concatenate([chunks[i][name] for i in range(n_chunks)]) for name in chunks[0]}
     return EvaluationRun(

@@ -187,8 +187,7 @@ def run_evaluation(
             # every fold's cost, including chunks computed by earlier (interrupted) calls; the first
             # chunk of each call also paid for compilation
             "compute_seconds_all_folds": _finite_sum(run.fold_seconds),
-            "seconds_per_fold_all_folds": _finite_sum(run.fold_seconds) / folds.n_folds
-            if np.isfinite(run.fold_seconds).all() else None,
+            "seconds_per_fold_all_folds": float(run.fold_seconds.mean()) if np.isfinite(run.fold_seconds).all() else None,
         },
     )
     if method.leaks:
