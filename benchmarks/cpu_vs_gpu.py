@@ -30,7 +30,7 @@ def main() -> None:
 
     from sesl_jax.data import load_dataset
     from sesl_jax.evaluation import evaluate, loocv_folds, summarize
-    from sesl_jax.features import dataset_similarities
+    from sesl_jax.similarity import dataset_similarities
     from sesl_jax.methods import sesl_family_method
 
     dataset = load_dataset(args.dataset)

@@ -53,7 +53,7 @@ def main() -> None:
     import reference
     from sesl_jax.data import load_dataset
     from sesl_jax.evaluation import default_batch_size, loocv_folds, training_matrix
-    from sesl_jax.features import dataset_similarities
+    from sesl_jax.similarity import dataset_similarities
     from sesl_jax.methods import sesl_family_method
 
     rows = []

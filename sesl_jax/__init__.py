@@ -1,8 +1,8 @@
 """sesl_jax: SESL drug-miRNA association prediction in JAX, with batched leakage-free evaluation.
 
-Pipeline, one module or package per step: ``data`` -> ``encoders`` -> ``similarity`` /
-``features`` -> ``solvers`` (sparse learning, completion) -> ``model`` / ``methods`` ->
-``evaluation``, plus ``estimator`` (the ``SESL`` class) and ``cli``.
+Pipeline, one module or package per step: ``data`` -> ``encoders`` -> ``similarity`` ->
+``solvers`` (sparse learning, completion) -> ``model`` / ``methods`` -> ``pipeline`` (the one
+method builder) -> ``evaluation``, plus ``estimator`` (the ``SESL`` class) and ``cli``.
 
 The top-level names are imported lazily so that ``sesl-jax --help`` (and the command line's
 process settings, which must precede JAX's start) do not wait for JAX.

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sesl_jax.data import DataError, Dataset
-from sesl_jax.features import dataset_similarities, split_source
+from sesl_jax.similarity import dataset_similarities, split_source
 from sesl_jax.methods import METHODS, Similarities
 from sesl_jax.solvers import Status
 

@@ -73,13 +73,13 @@ def score_new_drug(model, smiles: str) -> np.ndarray:
         )
     if drug_source == "sequence":
         from sesl_jax.encoders import encode, load_pretrained
-        from sesl_jax.features import drug_codes
+        from sesl_jax.similarity import drug_codes
 
         codes, present = drug_codes(dataset)
         new_code = encode(load_pretrained("smiles"), [smiles])[0]
         row = _code_row(codes, present, new_code, model.similarity_map)
     else:
-        from sesl_jax.chemistry import chemical_similarity
+        from sesl_jax.similarity import chemical_similarity
 
         row = chemical_similarity([*dataset.drug_smiles, smiles])[-1, :-1]
     _warn_if_isolated(row, model.similarities_.drug, "molecule", smiles)
@@ -98,7 +98,7 @@ def score_new_mirna(model, sequence: str) -> np.ndarray:
             f"(this one uses {mirna_source!r}); e.g. similarity='drug=biological,mirna=sequence'"
         )
     from sesl_jax.encoders import encode, load_pretrained
-    from sesl_jax.features import mirna_codes
+    from sesl_jax.similarity import mirna_codes
 
     codes, present = mirna_codes(dataset, model.mirna_form)
     new_code = encode(load_pretrained("rna"), [sequence])[0]

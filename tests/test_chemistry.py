@@ -8,7 +8,7 @@ import pytest
 from rdkit import Chem
 from rdkit.Chem import rdFingerprintGenerator
 
-from sesl_jax.chemistry import chemical_similarity, morgan_fingerprints, tanimoto_similarity
+from sesl_jax.similarity import chemical_similarity, morgan_fingerprints, tanimoto_similarity
 
 SMILES = [
     "CCO",

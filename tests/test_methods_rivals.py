@@ -18,7 +18,8 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 from sesl_jax.methods import METHODS, Similarities  # noqa: E402
 from sesl_jax.methods._dcmf import DCMFParams, dcmf_method, wknkn
 from sesl_jax.methods._ekrr import EKRRParams, ekrr_method  # noqa: E402
-from sesl_jax.methods._kernels import gip_kernel, kronecker_rls  # noqa: E402
+from sesl_jax.methods._kernels import kronecker_rls
+from sesl_jax.similarity import gip_kernel  # noqa: E402
 from sesl_jax.methods._rivals import RIVAL_METHODS  # noqa: E402
 from sesl_jax.methods._rpca_gamma import RPCAGammaParams, rpca_gamma_method  # noqa: E402
 from sesl_jax.methods._snmf import SNMFParams, snmf_method  # noqa: E402

@@ -23,7 +23,7 @@ from sesl_jax.evaluation.folds import Folds, write_fold_file
 from sesl_jax.evaluation.metrics import pair_auc_from_counts, pr_curve, roc_curve
 from sesl_jax.evaluation.store import ResultStore
 from sesl_jax.evaluation.summary import summarize
-from sesl_jax.features import dataset_similarities, split_source
+from sesl_jax.similarity import dataset_similarities, split_source
 from sesl_jax.methods import METHODS, Method
 from sesl_jax.provenance import command_line, data_provenance, environment
 

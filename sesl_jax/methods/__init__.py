@@ -12,8 +12,9 @@ from __future__ import annotations
 import functools
 from typing import Callable, NamedTuple
 
-from sesl_jax.methods._base import Method, MethodOutput, Similarities
+from sesl_jax.methods._base import Method, MethodOutput
 from sesl_jax.methods._sesl import sesl_family_method
+from sesl_jax.similarity import Similarities
 
 
 class MethodSpec(NamedTuple):

@@ -13,7 +13,6 @@ import dataclasses
 from typing import Any, Callable, Mapping, NamedTuple
 
 import jax
-import numpy as np
 
 
 class MethodOutput(NamedTuple):
@@ -44,11 +43,3 @@ class Method:
 
     def __call__(self, train_associations: jax.Array) -> MethodOutput:
         return self.predict(train_associations, self.inputs)
-
-
-class Similarities(NamedTuple):
-    """A pair of similarity matrices and where they came from."""
-
-    drug: np.ndarray  # (n_drugs, n_drugs)
-    mirna: np.ndarray  # (n_mirnas, n_mirnas)
-    source: str  # e.g. "biological", "sequence:gaussian:mature", "chemical:morgan2"

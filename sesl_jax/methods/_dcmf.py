@@ -38,8 +38,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sesl_jax.methods._base import Method, MethodOutput, Similarities
-from sesl_jax.methods._kernels import gip_kernels, transductive_gip_variant
+from sesl_jax.methods._base import Method, MethodOutput
+from sesl_jax.methods._kernels import transductive_gip_variant
+from sesl_jax.similarity import Similarities, gip_kernels
 from sesl_jax.solvers import SolverStats, iterate
 
 

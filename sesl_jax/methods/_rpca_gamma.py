@@ -52,7 +52,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sesl_jax.methods._base import Method, Similarities
+from sesl_jax.methods._base import Method
+from sesl_jax.similarity import Similarities
 from sesl_jax.methods._kernels import Integration, check_integration, completion_predict, transductive_gip_variant
 from sesl_jax.solvers import SolverStats, column_shrink, iterate
 

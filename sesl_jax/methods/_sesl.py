@@ -14,7 +14,8 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from sesl_jax.methods._base import Method, MethodOutput, Similarities
+from sesl_jax.methods._base import Method, MethodOutput
+from sesl_jax.similarity import Similarities
 from sesl_jax.model import SESLOptions, SESLParams, default_params, sesl_scores
 from sesl_jax.solvers import lrr_ialm
 

@@ -31,10 +31,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sesl_jax.methods._base import Method, MethodOutput, Similarities
-from sesl_jax.methods._kernels import (
-    Integration, check_integration, integrated_similarities, kronecker_rls, transductive_gip_variant,
-)
+from sesl_jax.methods._base import Method, MethodOutput
+from sesl_jax.methods._kernels import kronecker_rls, transductive_gip_variant
+from sesl_jax.similarity import Integration, Similarities, check_integration, integrated_similarities
 from sesl_jax.solvers import SolverStats, iterate
 
 _EPSILON = 1e-12  # keeps the multiplicative update finite where H H^T H has a zero entry

@@ -189,7 +189,7 @@ class ExperimentPlan:
     def similarity(self, dataset: str, method: str, similarity: str | None) -> str:
         """The similarity a run uses on ``dataset``: the method's (or the given) one, with a biological drug
         similarity replaced where ``drug_similarity_substitutes`` says the dataset has none."""
-        from sesl_jax.features import split_source
+        from sesl_jax.similarity import split_source
 
         resolved = resolved_similarity(method, similarity)
         substitute = dict(self.drug_similarity_substitutes).get(dataset)

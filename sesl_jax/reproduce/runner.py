@@ -81,7 +81,7 @@ class SimilarityCache:
         self._cache: dict[tuple[str, str], Any] = {}
 
     def get(self, dataset: Dataset, source: str):
-        from sesl_jax.features import dataset_similarities, split_source
+        from sesl_jax.similarity import dataset_similarities, split_source
 
         key = (dataset.name, source)
         if key not in self._cache:

@@ -3,7 +3,7 @@
 Sources:
 - ``biological``: the dataset's own integrated similarities (FCD has both; PCD has no drug one).
 - ``sequence``: codes of the shipped LSTM auto-encoders (drug SMILES; miRNA mature or hairpin
-  sequence), Euclidean distances, then a map to [0, 1] (``sesl_jax.similarity``).
+  sequence), Euclidean distances, then a map to [0, 1] (``sesl_jax.similarity._maps``).
 - ``chemical`` (drugs only): RDKit Morgan fingerprints compared by Tanimoto.
 
 Missing inputs: a drug without SMILES (23 in PCD, none with a known pair) or a miRNA without a
@@ -19,8 +19,8 @@ from typing import Literal, Sequence
 import numpy as np
 
 from sesl_jax.data import DataError, Dataset
-from sesl_jax.methods import Similarities
-from sesl_jax.similarity import SimilarityMap, distance_scale, distances_to_similarity, euclidean_distances
+from sesl_jax.similarity._base import Similarities
+from sesl_jax.similarity._maps import SimilarityMap, distance_scale, distances_to_similarity, euclidean_distances
 
 DRUG_SOURCES = ("biological", "sequence", "chemical")
 MIRNA_SOURCES = ("biological", "sequence")
@@ -101,7 +101,7 @@ def drug_similarity(dataset: Dataset, source: str, *, similarity_map: Similarity
         similarity, _ = code_similarity_with_missing(codes, present, similarity_map)
         return _isolated_missing(similarity, present, "drugs (SMILES)", dataset.drug_ids)
     if source == "chemical":
-        from sesl_jax.chemistry import chemical_similarity
+        from sesl_jax.similarity._chemical import chemical_similarity
 
         return np.asarray(chemical_similarity(list(dataset.drug_smiles)))
     raise ValueError(f"unknown drug similarity source {source!r}; choose one of {DRUG_SOURCES}")
