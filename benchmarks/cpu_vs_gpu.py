@@ -36,7 +36,7 @@ def main() -> None:
     dataset = load_dataset(args.dataset)
     A = np.asarray(dataset.associations)
     source = ("biological", "biological") if args.dataset == "fcd" else ("chemical", "biological")
-    sims = dataset_similarities(dataset, *source)
+    sims = dataset_similarities(dataset, "drug={},mirna={}".format(*source))
     method = sesl_family_method("sesl", A, sims, dtype=args.dtype)
     folds = loocv_folds(A)
     folds = dataclasses.replace(folds, hidden=folds.hidden[: args.folds], n_hidden=folds.n_hidden[: args.folds],

@@ -59,7 +59,7 @@ def main() -> None:
     rows = []
     fcd = load_dataset("fcd")
     A = np.asarray(fcd.associations)
-    sims = dataset_similarities(fcd, "biological", "biological")
+    sims = dataset_similarities(fcd, "biological")
     method = sesl_family_method("sesl", A, sims, dtype=args.dtype)
     folds = subset(loocv_folds(A), args.folds)
     batch = args.batch_size or default_batch_size(*A.shape, args.dtype, jax.local_devices())
@@ -88,7 +88,7 @@ def main() -> None:
         P = np.asarray(pcd.associations)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            pcd_sims = dataset_similarities(pcd, "chemical", "biological")
+            pcd_sims = dataset_similarities(pcd, "drug=chemical,mirna=biological")
         pcd_method = sesl_family_method("sesl", P, pcd_sims, dtype=args.dtype)
         pcd_batch = min(args.pcd_folds, args.batch_size or default_batch_size(*P.shape, args.dtype, jax.local_devices()))
         pcd_folds = subset(loocv_folds(P), args.pcd_folds)

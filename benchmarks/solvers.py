@@ -41,7 +41,7 @@ def main() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             source = ("biological", "biological") if name == "fcd" else ("chemical", "biological")
-            sims = dataset_similarities(dataset, *source)
+            sims = dataset_similarities(dataset, "drug={},mirna={}".format(*source))
         for method_name in ("se", "sesl"):
             sparse = method_name == "sesl"
             ref_time, _ = median_time(

@@ -6,6 +6,7 @@
 - GIP kernels of a training association matrix (computed per fold by the methods that use them).
 """
 
+from sesl_jax.similarity._alignment import alignment_similarity
 from sesl_jax.similarity._base import Similarities
 from sesl_jax.similarity._chemical import chemical_similarity, morgan_fingerprints, tanimoto_similarity
 from sesl_jax.similarity._gip import (
@@ -31,12 +32,17 @@ from sesl_jax.similarity._sources import (
     dataset_similarities,
     drug_codes,
     drug_similarity,
+    fuse,
     mirna_codes,
+    mirna_sequences,
     mirna_similarity,
+    parse_side,
+    side_label,
     split_source,
 )
 
 __all__ = [
+    "alignment_similarity", "fuse", "mirna_sequences", "parse_side", "side_label",
     "DRUG_SOURCES", "INTEGRATIONS", "Integration", "MIRNA_SOURCES", "SIMILARITY_MAPS", "Similarities",
     "SimilarityMap", "chemical_similarity", "check_integration", "code_similarity", "dataset_similarities",
     "distance_scale", "distances_to_similarity", "drug_codes", "drug_similarity", "euclidean_distances",

@@ -5,6 +5,13 @@ Sources:
 - ``sequence``: codes of the shipped LSTM auto-encoders (drug SMILES; miRNA mature or hairpin
   sequence), Euclidean distances, then a map to [0, 1] (``sesl_jax.similarity._maps``).
 - ``chemical`` (drugs only): RDKit Morgan fingerprints compared by Tanimoto.
+- ``alignment`` (miRNAs only): normalised Smith-Waterman score of the sequences
+  (``sesl_jax.similarity._alignment``).
+
+A side's source can fuse several: ``0.5*biological+0.5*sequence`` is the weighted mean of the
+two matrices (weights positive, summing to 1), with a unit diagonal. The full source string
+names both sides, ``drug=SIDE,mirna=SIDE``; ``biological`` / ``sequence`` alone mean that source
+on both sides and ``chemical`` means chemical drugs with sequence miRNAs.
 
 Missing inputs: a drug without SMILES (23 in PCD, none with a known pair) or a miRNA without a
 sequence gets similarity 0 to every other item and 1 to itself, with a warning: it then
@@ -23,7 +30,7 @@ from sesl_jax.similarity._base import Similarities
 from sesl_jax.similarity._maps import SimilarityMap, distance_scale, distances_to_similarity, euclidean_distances
 
 DRUG_SOURCES = ("biological", "sequence", "chemical")
-MIRNA_SOURCES = ("biological", "sequence")
+MIRNA_SOURCES = ("biological", "sequence", "alignment")
 MirnaForm = Literal["mature", "hairpin"]
 
 
@@ -120,43 +127,113 @@ def mirna_similarity(
         codes, present = mirna_codes(dataset, mirna_form)
         similarity, _ = code_similarity_with_missing(codes, present, similarity_map)
         return _isolated_missing(similarity, present, f"miRNAs ({mirna_form} sequence)", dataset.mirna_ids)
+    if source == "alignment":
+        from sesl_jax.similarity._alignment import alignment_similarity
+
+        sequences, present = mirna_sequences(dataset, mirna_form)
+        if not np.any(present):
+            raise DataError(f"dataset {dataset.name!r} has no {mirna_form} sequence for any miRNA: the alignment similarity needs them")
+        index = np.flatnonzero(present)
+        similarity = np.eye(dataset.n_mirnas)
+        similarity[np.ix_(index, index)] = alignment_similarity([sequences[i] for i in index])
+        return _isolated_missing(similarity, present, f"miRNAs ({mirna_form} sequence)", dataset.mirna_ids)
     raise ValueError(f"unknown miRNA similarity source {source!r}; choose one of {MIRNA_SOURCES}")
+
+
+def parse_side(text: str, side: str) -> tuple[tuple[str, float], ...]:
+    """``"0.7*biological+0.3*sequence"`` -> ``(("biological", 0.7), ("sequence", 0.3))``.
+
+    A single name has weight 1. Weights must be positive and sum to 1; names must be sources of
+    ``side`` ("drug" or "mirna") and appear once.
+    """
+    choices = DRUG_SOURCES if side == "drug" else MIRNA_SOURCES
+    terms: list[tuple[str, float]] = []
+    for part in text.split("+"):
+        part = part.strip()
+        weight_text, name = part.split("*", 1) if "*" in part else ("1", part)
+        name = name.strip()
+        try:
+            weight = float(weight_text)
+        except ValueError:
+            raise ValueError(f"{side} similarity {text!r}: weight {weight_text!r} is not a number") from None
+        if name not in choices:
+            raise ValueError(f"unknown {side} similarity source {name!r}; choose from {', '.join(choices)}")
+        if not (np.isfinite(weight) and weight > 0):
+            raise ValueError(f"{side} similarity {text!r}: weight of {name} must be positive, got {weight_text}")
+        if name in dict(terms):
+            raise ValueError(f"{side} similarity {text!r}: {name} appears twice")
+        terms.append((name, weight))
+    total = sum(weight for _, weight in terms)
+    if len(terms) > 1 and abs(total - 1.0) > 1e-6:
+        raise ValueError(f"{side} similarity {text!r}: weights sum to {total:g}, not 1")
+    if len(terms) == 1:
+        terms = [(terms[0][0], 1.0)]
+    return tuple(terms)
+
+
+def side_label(terms: tuple[tuple[str, float], ...]) -> str:
+    """The canonical text of a parsed side (inverse of ``parse_side``)."""
+    if len(terms) == 1:
+        return terms[0][0]
+    return "+".join(f"{weight:g}*{name}" for name, weight in terms)
+
+
+def fuse(matrices: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
+    """Weighted mean of similarity matrices with a unit diagonal (symmetric and in [0, 1] when
+    every input is)."""
+    fused = sum(weight * np.asarray(matrix, np.float64) for matrix, weight in zip(matrices, weights))
+    fused = 0.5 * (fused + fused.T)
+    np.fill_diagonal(fused, 1.0)
+    return fused
+
+
+def side_similarity(dataset: Dataset, side: str, terms: tuple[tuple[str, float], ...], *,
+                    similarity_map: SimilarityMap = "gaussian", mirna_form: MirnaForm = "mature") -> np.ndarray:
+    """One side's similarity matrix from its parsed source (fused when it has several terms)."""
+    if side == "drug":
+        matrices = [drug_similarity(dataset, name, similarity_map=similarity_map) for name, _ in terms]
+    else:
+        matrices = [mirna_similarity(dataset, name, similarity_map=similarity_map, mirna_form=mirna_form)
+                    for name, _ in terms]
+    if len(matrices) == 1:
+        return matrices[0]
+    return fuse(matrices, [weight for _, weight in terms])
 
 
 def dataset_similarities(
     dataset: Dataset,
-    drug_source: str,
-    mirna_source: str,
+    source: str,
     *,
     similarity_map: SimilarityMap = "gaussian",
     mirna_form: MirnaForm = "mature",
 ) -> Similarities:
-    """Both similarity matrices of ``dataset`` and a label naming their sources."""
-    drug = drug_similarity(dataset, drug_source, similarity_map=similarity_map)
-    mirna = mirna_similarity(dataset, mirna_source, similarity_map=similarity_map, mirna_form=mirna_form)
-    label = f"drug={drug_source},mirna={mirna_source}"
-    if "sequence" in (drug_source, mirna_source):
+    """Both similarity matrices of ``dataset`` from a source string, and a label naming exactly the
+    sources, weights, map and miRNA form used."""
+    drug_text, mirna_text = split_source(source)
+    drug_terms, mirna_terms = parse_side(drug_text, "drug"), parse_side(mirna_text, "mirna")
+    drug = side_similarity(dataset, "drug", drug_terms, similarity_map=similarity_map)
+    mirna = side_similarity(dataset, "mirna", mirna_terms, similarity_map=similarity_map, mirna_form=mirna_form)
+    names = {name for name, _ in drug_terms} | {name for name, _ in mirna_terms}
+    label = f"drug={side_label(drug_terms)},mirna={side_label(mirna_terms)}"
+    if "sequence" in names:
         label += f",map={similarity_map}"
-    if mirna_source == "sequence":
+    if any(name in ("sequence", "alignment") for name, _ in mirna_terms):
         label += f",mirna_form={mirna_form}"
     return Similarities(drug, mirna, label)
 
 
 def split_source(source: str) -> tuple[str, str]:
-    """``"biological"`` -> both; ``"chemical"`` -> chemical drugs + sequence miRNAs;
-    ``"drug=X,mirna=Y"`` -> explicit."""
+    """``"biological"`` -> both sides; ``"chemical"`` -> chemical drugs + sequence miRNAs;
+    ``"drug=X,mirna=Y"`` -> explicit. Each side is checked with ``parse_side`` and returned in its
+    canonical text."""
+    source = source.strip()
     if "=" in source:
-        parts = dict(part.split("=", 1) for part in source.split(","))
-        unknown = set(parts) - {"drug", "mirna"}
-        if unknown or len(parts) != 2:
+        parts = {key.strip(): value for key, value in (part.split("=", 1) for part in source.split(",") if "=" in part)}
+        if set(parts) != {"drug", "mirna"} or len(source.split(",")) != 2:
             raise ValueError(f"similarity {source!r}: expected 'drug=SOURCE,mirna=SOURCE'")
-        drug, mirna = parts["drug"], parts["mirna"]
+        drug, mirna = parts["drug"].strip(), parts["mirna"].strip()
     elif source == "chemical":
         drug, mirna = "chemical", "sequence"
     else:
         drug = mirna = source
-    if drug not in DRUG_SOURCES:
-        raise ValueError(f"unknown drug similarity source {drug!r}; choose one of {DRUG_SOURCES}")
-    if mirna not in MIRNA_SOURCES:
-        raise ValueError(f"unknown miRNA similarity source {mirna!r}; choose one of {MIRNA_SOURCES}")
-    return drug, mirna
+    return side_label(parse_side(drug, "drug")), side_label(parse_side(mirna, "mirna"))
