@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
@@ -73,3 +74,8 @@ def sha256_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def file_slug(text: str) -> str:
+    """``text`` as a file-name-safe identifier: runs of other characters become one ``-``."""
+    return re.sub(r"[^A-Za-z0-9.-]+", "-", text).strip("-")

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from sesl_jax.data import DataError, Dataset
-from sesl_jax.similarity import dataset_similarities, split_source
-from sesl_jax.methods import METHODS, Similarities
+from sesl_jax.pipeline import MethodConfig, build_method, resolve_similarities
+from sesl_jax.similarity import Similarities, split_source
 from sesl_jax.solvers import Status
 
 
@@ -38,11 +38,15 @@ class SESL:
     Args:
         method: a name in ``sesl_jax.methods.METHODS`` ("sesl", "se", "bnnr", rivals).
         similarity: similarity source ("biological", "sequence", "chemical" or
-            "drug=X,mirna=Y"); default: the method's own default.
+            "drug=X,mirna=Y", each side possibly fused, e.g. "0.5*biological+0.5*sequence");
+            default: the method's own default.
         similarity_map: distance-to-similarity map for sequence codes.
         mirna_form: "mature" or "hairpin" sequences for the RNA encoder.
         dtype: "float32" or "float64" (default: float64 when x64 is enabled).
-        options: method-specific keyword arguments for its builder (e.g. ``options=SESLOptions(...)``).
+        observed: BNNR's observed set for sesl/se/bnnr ("nonzero" or "known").
+        variant: "default", or "published-code" for the rivals that have one.
+        builder_options: method-specific keyword arguments that override those the
+            configuration implies (e.g. ``options=SESLOptions(...)``, ``params=...``).
 
     Example:
         >>> from sesl_jax import SESL, load_dataset          # doctest: +SKIP
@@ -58,6 +62,8 @@ class SESL:
         similarity_map: str = "gaussian",
         mirna_form: str = "mature",
         dtype: str | None = None,
+        observed: str = "nonzero",
+        variant: str = "default",
         **builder_options: Any,
     ):
         self.method = method
@@ -65,7 +71,16 @@ class SESL:
         self.similarity_map = similarity_map
         self.mirna_form = mirna_form
         self.dtype = dtype
+        self.observed = observed
+        self.variant = variant
         self.builder_options = builder_options
+
+    def method_config(self) -> MethodConfig:
+        """The :class:`~sesl_jax.pipeline.MethodConfig` these parameters describe."""
+        return MethodConfig(
+            method=self.method, similarity=self.similarity, similarity_map=self.similarity_map,
+            mirna_form=self.mirna_form, dtype=resolve_dtype(self.dtype), observed=self.observed, variant=self.variant,
+        )
 
     # ------------------------------------------------------------------ fitting
 
@@ -85,21 +100,16 @@ class SESL:
             drug_similarity, mirna_similarity: required with a raw matrix; override the
                 source with a dataset.
         """
-        if self.method not in METHODS:
-            raise ValueError(f"unknown method {self.method!r}; choose one of {sorted(METHODS)}")
-        spec = METHODS[self.method]
+        config = self.method_config()
         if isinstance(data, Dataset):
             dataset = data
             associations = np.asarray(dataset.associations)
             if drug_similarity is None or mirna_similarity is None:
-                drug_source, mirna_source = split_source(self.similarity or spec.default_similarity)
-                resolved = dataset_similarities(
-                    dataset, drug_source, mirna_source, similarity_map=self.similarity_map, mirna_form=self.mirna_form
-                )
+                resolved = resolve_similarities(dataset, config)
                 drug_similarity = resolved.drug if drug_similarity is None else drug_similarity
                 mirna_similarity = resolved.mirna if mirna_similarity is None else mirna_similarity
                 source = resolved.source
-                sources = (drug_source, mirna_source)
+                sources = split_source(config.resolved_similarity)
             else:
                 source, sources = "caller", ("caller", "caller")
             drug_ids, mirna_ids = list(dataset.drug_ids), list(dataset.mirna_ids)
@@ -112,11 +122,12 @@ class SESL:
             drug_ids = list(drug_ids) if drug_ids is not None else [f"drug{i}" for i in range(associations.shape[0])]
             mirna_ids = list(mirna_ids) if mirna_ids is not None else [f"mirna{j}" for j in range(associations.shape[1])]
         _check_inputs(associations, drug_similarity, mirna_similarity, drug_ids, mirna_ids)
-        dtype = resolve_dtype(self.dtype)
+        dtype = config.dtype
         similarities = Similarities(np.asarray(drug_similarity), np.asarray(mirna_similarity), source)
-        method = spec.builder(associations, similarities, dtype=dtype, **self.builder_options)
+        method = build_method(associations, similarities, config, self.builder_options)
         output = jax.jit(method.predict)(jnp.asarray(associations, dtype), method.inputs)
         self.method_ = method
+        self.config_ = config
         self.dataset_ = dataset
         self.similarities_ = similarities
         self.similarity_sources_ = sources
@@ -136,7 +147,7 @@ class SESL:
     def config(self) -> dict[str, Any]:
         """The resolved configuration (method config, similarity source, dtype)."""
         self._check_fitted()
-        return {"method": self.method, **dict(self.method_.config), "dtype": self.dtype_}
+        return {**self.config_.to_dict(), "similarity": self.similarities_.source, "method_config": dict(self.method_.config)}
 
     # ------------------------------------------------------------------ outputs
 

@@ -44,13 +44,35 @@ def _warn_if_isolated(row: np.ndarray, similarity: np.ndarray, what: str, label:
 
 
 def _refit(model, drug_similarity: np.ndarray, mirna_similarity: np.ndarray, associations: np.ndarray) -> np.ndarray:
-    from sesl_jax.methods import METHODS, Similarities
+    from sesl_jax.pipeline import build_method
+    from sesl_jax.similarity import Similarities
 
-    spec = METHODS[model.method]
     similarities = Similarities(drug_similarity, mirna_similarity, model.similarities_.source + "+new")
-    method = spec.builder(associations, similarities, dtype=model.dtype_, **model.builder_options)
+    method = build_method(associations, similarities, model.config_, model.builder_options)
     output = jax.jit(method.predict)(jnp.asarray(associations, model.dtype_), method.inputs)
     return np.asarray(output.scores, dtype=np.float64)
+
+
+def _fused_row(side_source: str, side: str, label: str, term_row) -> np.ndarray:
+    """The new item's similarity row under a (possibly fused) side source.
+
+    ``term_row(name)`` computes the row of one source. A new item has no biological row: the
+    biological term is dropped and the other weights renormalised, or, with no other term, the
+    row falls back to sequence similarity; a warning says so either way.
+    """
+    from sesl_jax.similarity import parse_side
+
+    terms = parse_side(side_source, side)
+    usable = [(name, weight) for name, weight in terms if name != "biological"]
+    if len(usable) < len(terms):
+        fallback = "the other sources of its side" if usable else "sequence similarity"
+        warnings.warn(
+            f"new {label} has no biological similarity row: its {side} similarity uses {fallback} only",
+            stacklevel=4,
+        )
+    usable = usable or [("sequence", 1.0)]
+    total = sum(weight for _, weight in usable)
+    return sum(weight / total * term_row(name) for name, weight in usable)
 
 
 def _grow(similarity: np.ndarray, row: np.ndarray) -> np.ndarray:
@@ -61,27 +83,35 @@ def _grow(similarity: np.ndarray, row: np.ndarray) -> np.ndarray:
     return grown
 
 
+def _check_model(model, side: str) -> str:
+    source = model.similarity_sources_[0 if side == "drug" else 1]
+    if model.dataset_ is None or source == "caller":
+        what = "molecule" if side == "drug" else "miRNA"
+        raise ValueError(
+            f"ranking a new {what} needs a model fitted on a Dataset with named similarity sources (this one "
+            "was fitted on caller-given matrices)"
+        )
+    return source
+
+
 def score_new_drug(model, smiles: str) -> np.ndarray:
     """Scores (n_mirnas,) of a molecule not in the fitted dataset."""
-    drug_source = model.similarity_sources_[0]
     dataset = model.dataset_
-    if dataset is None or drug_source not in ("sequence", "chemical"):
-        raise ValueError(
-            "ranking a new molecule needs a model fitted on a Dataset with drug similarity from "
-            f"'sequence' or 'chemical' (this one uses {drug_source!r}); e.g. SESL(similarity='sequence') "
-            "or similarity='drug=sequence,mirna=biological'"
-        )
-    if drug_source == "sequence":
-        from sesl_jax.encoders import encode, load_pretrained
-        from sesl_jax.similarity import drug_codes
+    drug_source = _check_model(model, "drug")
 
-        codes, present = drug_codes(dataset)
-        new_code = encode(load_pretrained("smiles"), [smiles])[0]
-        row = _code_row(codes, present, new_code, model.similarity_map)
-    else:
+    def term_row(name: str) -> np.ndarray:
+        if name == "sequence":
+            from sesl_jax.encoders import encode, load_pretrained
+            from sesl_jax.similarity import drug_codes
+
+            codes, present = drug_codes(dataset)
+            new_code = encode(load_pretrained("smiles"), [smiles])[0]
+            return _code_row(codes, present, new_code, model.similarity_map)
         from sesl_jax.similarity import chemical_similarity
 
-        row = chemical_similarity([*dataset.drug_smiles, smiles])[-1, :-1]
+        return chemical_similarity([*dataset.drug_smiles, smiles])[-1, :-1]
+
+    row = _fused_row(drug_source, "drug", f"molecule {smiles!r}", term_row)
     _warn_if_isolated(row, model.similarities_.drug, "molecule", smiles)
     associations = np.vstack([model.associations_, np.zeros((1, model.associations_.shape[1]))])
     scores = _refit(model, _grow(model.similarities_.drug, row), model.similarities_.mirna, associations)
@@ -90,19 +120,28 @@ def score_new_drug(model, smiles: str) -> np.ndarray:
 
 def score_new_mirna(model, sequence: str) -> np.ndarray:
     """Scores (n_drugs,) of a miRNA sequence not in the fitted dataset."""
-    mirna_source = model.similarity_sources_[1]
     dataset = model.dataset_
-    if dataset is None or mirna_source != "sequence":
-        raise ValueError(
-            "ranking a new miRNA needs a model fitted on a Dataset with miRNA similarity from 'sequence' "
-            f"(this one uses {mirna_source!r}); e.g. similarity='drug=biological,mirna=sequence'"
-        )
-    from sesl_jax.encoders import encode, load_pretrained
-    from sesl_jax.similarity import mirna_codes
+    mirna_source = _check_model(model, "mirna")
 
-    codes, present = mirna_codes(dataset, model.mirna_form)
-    new_code = encode(load_pretrained("rna"), [sequence])[0]
-    row = _code_row(codes, present, new_code, model.similarity_map)
+    def term_row(name: str) -> np.ndarray:
+        from sesl_jax.similarity import mirna_sequences
+
+        sequences, present = mirna_sequences(dataset, model.mirna_form)
+        if name == "alignment":
+            from sesl_jax.similarity import alignment_similarity
+
+            row = np.zeros(dataset.n_mirnas)
+            index = np.flatnonzero(present)
+            row[index] = alignment_similarity([sequence], [sequences[i] for i in index])[0]
+            return row
+        from sesl_jax.encoders import encode, load_pretrained
+        from sesl_jax.similarity import mirna_codes
+
+        codes, present = mirna_codes(dataset, model.mirna_form)
+        new_code = encode(load_pretrained("rna"), [sequence])[0]
+        return _code_row(codes, present, new_code, model.similarity_map)
+
+    row = _fused_row(mirna_source, "mirna", f"miRNA {sequence!r}", term_row)
     _warn_if_isolated(row, model.similarities_.mirna, "miRNA", sequence)
     associations = np.hstack([model.associations_, np.zeros((model.associations_.shape[0], 1))])
     scores = _refit(model, model.similarities_.drug, _grow(model.similarities_.mirna, row), associations)

@@ -20,6 +20,7 @@ from sesl_jax.evaluation import (
 )
 from sesl_jax.evaluation.metrics import local_rank_counts
 from sesl_jax.evaluation.runner import run_evaluation
+from sesl_jax.pipeline import MethodConfig
 from sesl_jax.methods import METHODS, Method, MethodOutput, Similarities
 from synthetic import planted_problem
 
@@ -184,7 +185,8 @@ def test_four_simulated_devices_give_the_same_numbers_as_one(tmp_path):
 
 
 def _run(dataset, folds, out_dir, **kwargs):
-    return run_evaluation(dataset, folds, out_dir=out_dir, method_name="sesl", similarity="biological", batch_size=2, **kwargs)
+    config = MethodConfig("sesl", similarity="biological")
+    return run_evaluation(dataset, folds, out_dir=out_dir, config=config, batch_size=2, **kwargs)
 
 
 def test_interrupted_run_resumes_to_identical_metrics(tmp_path, monkeypatch):

@@ -50,10 +50,13 @@ def test_invalid_smiles_names_the_molecule(small_model):
         small_model.rank_mirnas(smiles="C1CC")
 
 
-def test_biological_model_cannot_rank_a_new_molecule(small_data_dir):
+def test_biological_model_falls_back_to_sequence_for_a_new_molecule(small_data_dir):
+    # A new molecule has no biological row: the drug side falls back to sequence similarity, with a warning.
     model = SESL("sesl", similarity="biological", dtype="float64").fit(load_dataset("fcd", small_data_dir))
-    with pytest.raises(ValueError, match="needs a model fitted"):
-        model.rank_mirnas(smiles="CCO")
+    with pytest.warns(UserWarning, match="sequence"):
+        table = model.rank_mirnas(smiles="CCO")
+    assert len(table) == model.dataset_.n_mirnas
+    assert np.all(np.isfinite(table["score"].to_numpy()))
 
 
 def test_cli_rank_smiles(small_data_dir, capsys):

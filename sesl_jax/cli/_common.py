@@ -77,7 +77,9 @@ def add_method_options(parser: argparse.ArgumentParser, *, default_method: str =
         "--similarity",
         default=None,
         help="similarity source: biological, sequence, chemical (drugs; miRNAs by sequence) or "
-        "'drug=SOURCE,mirna=SOURCE' (default: the method's own; sesl/se use sequence, others biological)",
+        "'drug=SIDE,mirna=SIDE' where a side is one source or a weighted mean such as "
+        "'0.5*biological+0.5*sequence' (drug sources: biological, sequence, chemical; miRNA sources: "
+        "biological, sequence, alignment). Default: the method's own (see README)",
     )
     parser.add_argument(
         "--similarity-map",
@@ -98,15 +100,30 @@ def add_method_options(parser: argparse.ArgumentParser, *, default_method: str =
         help="BNNR's observed set: every nonzero entry of T (default, public BNNR code) or the "
         "similarities plus known pairs only (the paper's wording)",
     )
+    parser.add_argument(
+        "--variant",
+        default="default",
+        choices=("default", "published-code"),
+        help="rivals tspn and rpca-gamma: 'published-code' follows their authors' public code "
+        "(see docs/results.md); default: this project's implementation",
+    )
 
 
-def method_builder_options(args: argparse.Namespace) -> dict:
-    """Builder keyword arguments that the chosen method understands."""
-    if args.method in ("sesl", "se", "bnnr"):
-        from sesl_jax.model import SESLOptions
+def method_config(args: argparse.Namespace, *, transductive: bool = False):
+    """The :class:`~sesl_jax.pipeline.MethodConfig` of the method options; a bad value is a usage error."""
+    from sesl_jax.pipeline import MethodConfig
+    from sesl_jax.similarity import split_source
 
-        return {"options": SESLOptions(sparse_learning=args.method == "sesl", observed=args.observed)}
-    return {}
+    try:
+        if args.similarity is not None:
+            split_source(args.similarity)  # checked here so the message names the option
+        return MethodConfig(
+            method=args.method, similarity=args.similarity, similarity_map=args.similarity_map,
+            mirna_form=args.mirna_form, dtype=args.dtype, observed=args.observed,
+            variant=getattr(args, "variant", "default"), transductive=transductive,
+        )
+    except ValueError as error:
+        raise CommandError(f"--similarity/--method options: {error}") from None
 
 
 def load_dataset_for(args: argparse.Namespace):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sesl_jax.cli._common import (
     CommandError, add_data_options, add_method_options, add_precision_option, configure_jax, data_source_message,
-    load_dataset_for, method_builder_options, stdout_is_terminal,
+    load_dataset_for, method_config, stdout_is_terminal,
 )
 
 PROTOCOL_CHOICES = ("loocv", "kfold", "new-drug", "new-mirna", "file")
@@ -140,13 +140,7 @@ def run(args: argparse.Namespace) -> int:
         dataset,
         folds,
         out_dir=Path(args.out),
-        method_name=args.method,
-        similarity=args.similarity,
-        similarity_map=args.similarity_map,
-        mirna_form=args.mirna_form,
-        dtype=args.dtype,
-        builder_options=method_builder_options(args),
-        transductive=transductive is not None,
+        config=method_config(args, transductive=transductive is not None),
         batch_size=args.batch_size,
         threshold=args.threshold,
         progress=not args.quiet and stdout_is_terminal(),

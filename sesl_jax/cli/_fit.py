@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sesl_jax.cli._common import (
     add_data_options, add_method_options, add_precision_option, configure_jax, data_source_message,
-    load_dataset_for, method_builder_options,
+    load_dataset_for, method_config,
 )
 
 
@@ -32,15 +32,12 @@ def fit_model(args: argparse.Namespace):
     configure_jax(args.dtype)
     from sesl_jax.estimator import SESL
 
+    config = method_config(args)  # option mistakes are reported before any data is read
     dataset = load_dataset_for(args)
     print(data_source_message(dataset), file=sys.stderr)
     model = SESL(
-        args.method,
-        similarity=args.similarity,
-        similarity_map=args.similarity_map,
-        mirna_form=args.mirna_form,
-        dtype=args.dtype,
-        **method_builder_options(args),
+        config.method, similarity=config.similarity, similarity_map=config.similarity_map, mirna_form=config.mirna_form,
+        dtype=config.dtype, observed=config.observed, variant=config.variant,
     ).fit(dataset)
     return dataset, model
 

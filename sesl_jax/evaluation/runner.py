@@ -23,34 +23,9 @@ from sesl_jax.evaluation.folds import Folds, write_fold_file
 from sesl_jax.evaluation.metrics import pair_auc_from_counts, pr_curve, roc_curve
 from sesl_jax.evaluation.store import ResultStore
 from sesl_jax.evaluation.summary import summarize
-from sesl_jax.similarity import dataset_similarities, split_source
-from sesl_jax.methods import METHODS, Method
+from sesl_jax.methods import Method
+from sesl_jax.pipeline import MethodConfig, build_dataset_method
 from sesl_jax.provenance import command_line, data_provenance, environment
-
-
-def build_method(
-    dataset: Dataset,
-    method_name: str,
-    *,
-    similarity: str | None = None,
-    similarity_map: str = "gaussian",
-    mirna_form: str = "mature",
-    dtype: str = "float64",
-    builder_options: dict | None = None,
-    transductive: bool = False,
-) -> Method:
-    """A registered method over the dataset's similarities from the named source."""
-    if method_name not in METHODS:
-        raise ValueError(f"unknown method {method_name!r}; choose one of {sorted(METHODS)}")
-    spec = METHODS[method_name]
-    drug_source, mirna_source = split_source(similarity or spec.default_similarity)
-    similarities = dataset_similarities(
-        dataset, drug_source, mirna_source, similarity_map=similarity_map, mirna_form=mirna_form
-    )
-    kwargs = dict(builder_options or {})
-    if transductive:
-        kwargs["transductive"] = True
-    return spec.builder(np.asarray(dataset.associations), similarities, dtype=dtype, **kwargs)
 
 
 def _finite_sum(values: np.ndarray) -> float | None:
@@ -68,6 +43,30 @@ def inputs_digest(associations: np.ndarray, method: Method) -> str:
     parts = [np.ascontiguousarray(associations, dtype=np.float64).tobytes()]
     parts += [np.ascontiguousarray(np.asarray(leaf)).tobytes() for leaf in jax.tree_util.tree_leaves(method.inputs)]
     return sha256_bytes(b"".join(parts))
+
+
+def run_manifest(
+    dataset: Dataset,
+    folds: Folds,
+    method: Method,
+    config: MethodConfig,
+    *,
+    batch_size: int,
+    threshold: float | None = None,
+    seed: int | None = None,
+) -> dict[str, Any]:
+    """What a result store records and fingerprints: configuration, folds, data and input digests."""
+    return {
+        "method": dict(method.config, name=method.name, leaks=method.leaks),
+        "config": config.to_dict(),
+        "protocol": folds.protocol,
+        "folds": {"n_folds": folds.n_folds, "n_repeats": folds.n_repeats, "seed": seed, "digest": folds_digest(folds)},
+        "batch_size": batch_size,
+        "threshold": threshold,
+        "dtype": config.dtype,
+        "data": data_provenance(dataset),
+        "inputs_digest": inputs_digest(dataset.associations, method),
+    }
 
 
 def pair_table(run: EvaluationRun, folds: Folds, dataset: Dataset) -> pd.DataFrame:
@@ -109,13 +108,7 @@ def run_evaluation(
     folds: Folds,
     *,
     out_dir: str | Path,
-    method_name: str = "sesl",
-    similarity: str | None = None,
-    similarity_map: str = "gaussian",
-    mirna_form: str = "mature",
-    dtype: str = "float64",
-    builder_options: dict | None = None,
-    transductive: bool = False,
+    config: MethodConfig = MethodConfig(),
     batch_size: int | None = None,
     threshold: float | None = None,
     progress: bool = False,
@@ -129,30 +122,23 @@ def run_evaluation(
     Rerunning with the same arguments and ``out_dir`` resumes; a different configuration or
     different data refuses to reuse ``out_dir`` (``ResumeMismatchError``).
 
+    Args:
+        config: what to build (see ``sesl_jax.pipeline``); ``method``, when given, is the method
+            already built from it (e.g. over cached similarities).
+
     Returns:
         The summary written to ``out_dir/metrics.json``.
     """
     out_dir = Path(out_dir)
+    dtype = config.dtype
     if method is None:
-        method = build_method(
-            dataset, method_name, similarity=similarity, similarity_map=similarity_map, mirna_form=mirna_form,
-            dtype=dtype, builder_options=builder_options, transductive=transductive,
-        )
+        method = build_dataset_method(dataset, config)
     devices = list(devices or jax.local_devices())
     if batch_size is None:
         batch_size = default_batch_size(dataset.n_drugs, dataset.n_mirnas, dtype, devices)
     batch_size = -(-batch_size // len(devices)) * len(devices)
-    manifest = {
-        "method": dict(method.config, name=method.name, leaks=method.leaks),
-        "protocol": folds.protocol,
-        "folds": {"n_folds": folds.n_folds, "n_repeats": folds.n_repeats, "seed": seed, "digest": folds_digest(folds)},
-        "batch_size": batch_size,
-        "threshold": threshold,
-        "dtype": dtype,
-        "data": data_provenance(dataset),
-        "inputs_digest": inputs_digest(dataset.associations, method),
-    }
-    store = ResultStore(out_dir, manifest)
+    store = ResultStore(out_dir, run_manifest(dataset, folds, method, config, batch_size=batch_size,
+                                              threshold=threshold, seed=seed))
     n_chunks = -(-folds.n_folds // batch_size)
     finished = out_dir / "metrics.json"
     if store.resumed and finished.is_file() and len(store.completed_chunks()) == n_chunks:

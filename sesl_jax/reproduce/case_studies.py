@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from sesl_jax._io import atomic_write_json
+from sesl_jax._io import atomic_write_json, file_slug
 from sesl_jax.data import Dataset
 from sesl_jax.reproduce.experiments import ExperimentPlan, resolved_similarity
 
@@ -28,9 +28,8 @@ CASE_METHOD = "sesl"
 
 def _fit(dataset: Dataset, similarities, dtype: str):
     from sesl_jax.estimator import SESL
-    from sesl_jax.reproduce.runner import builder_options
 
-    model = SESL(CASE_METHOD, dtype=dtype, **builder_options(CASE_METHOD))
+    model = SESL(CASE_METHOD, dtype=dtype)
     return model.fit(dataset, drug_similarity=similarities.drug, mirna_similarity=similarities.mirna)
 
 
@@ -105,7 +104,7 @@ def run_case_studies(
         except unavailable_errors() as error:
             result["by_similarity"][source] = {"status": "not available", "reason": unavailable_reason(error)}
             continue
-        path = out_dir / f"{name}_{source}.json"
+        path = out_dir / f"{name}_{file_slug(source)}.json"
         fingerprint = _fingerprint(dataset, similarities, plan)
         if path.exists():
             stored = json.loads(path.read_text(encoding="utf-8"))

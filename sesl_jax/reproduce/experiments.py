@@ -16,6 +16,8 @@ import dataclasses
 import re
 import shlex
 
+from sesl_jax._io import file_slug
+
 EXPERIMENTS = {
     1: "SESL vs. rival methods, all four protocols",
     2: "SESL vs. BNNRSMMA, all seven metrics, repeated 5-fold CV with paired t-tests",
@@ -66,7 +68,7 @@ class RunSpec:
     @property
     def key(self) -> str:
         """A file-name-safe identifier; equal specs have equal keys."""
-        parts = [self.dataset, self.method, _slug(self.similarity or "default")]
+        parts = [self.dataset, self.method, file_slug(self.similarity or "default")]
         if self.protocol == "kfold":
             parts.append(f"kfold{self.k}x{self.repeats}-seed{self.seed}")
         else:
@@ -327,10 +329,6 @@ def parse_experiments(text: str) -> tuple[int, ...]:
     if unknown or not numbers:
         raise ValueError(f"--experiments takes numbers from {sorted(EXPERIMENTS)}, got {text!r}")
     return numbers
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9.-]+", "-", text).strip("-")
 
 
 __all__ = [

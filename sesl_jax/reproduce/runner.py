@@ -81,12 +81,12 @@ class SimilarityCache:
         self._cache: dict[tuple[str, str], Any] = {}
 
     def get(self, dataset: Dataset, source: str):
-        from sesl_jax.similarity import dataset_similarities, split_source
+        from sesl_jax.similarity import dataset_similarities
 
         key = (dataset.name, source)
         if key not in self._cache:
             try:
-                self._cache[key] = dataset_similarities(dataset, *split_source(source))
+                self._cache[key] = dataset_similarities(dataset, source)
             except unavailable_errors() as error:
                 self._cache[key] = error
         value = self._cache[key]
@@ -95,23 +95,11 @@ class SimilarityCache:
         return value
 
 
-def builder_options(method: str) -> dict:
-    """The builder options ``sesl-jax cv`` passes for ``method`` with its default flags."""
-    import argparse
+def run_config(spec: RunSpec, dtype: str):
+    """The :class:`~sesl_jax.pipeline.MethodConfig` of a run (the command line's defaults otherwise)."""
+    from sesl_jax.pipeline import MethodConfig
 
-    from sesl_jax.cli._common import method_builder_options
-
-    return method_builder_options(argparse.Namespace(method=method, observed="nonzero"))
-
-
-def build_run_method(dataset: Dataset, spec: RunSpec, similarities, dtype: str):
-    """The method of a run, as ``run_evaluation`` would build it, over cached similarities."""
-    from sesl_jax.methods import METHODS
-
-    options = builder_options(spec.method)
-    if spec.transductive:
-        options["transductive"] = True
-    return METHODS[spec.method].builder(np.asarray(dataset.associations), similarities, dtype=dtype, **options)
+    return MethodConfig(method=spec.method, similarity=spec.similarity, dtype=dtype, transductive=spec.transductive)
 
 
 def unavailable_reason(error: BaseException) -> str:
@@ -132,9 +120,12 @@ def execute_run(
     """One evaluation run; returns ``{"status": "done", "summary": ...}`` or ``{"status": "not available", "reason"}``."""
     from sesl_jax.evaluation.runner import run_evaluation
 
+    from sesl_jax.pipeline import build_dataset_method
+
     dataset, kept = reduced_dataset(datasets[spec.dataset], spec.keep_fraction, spec.keep_seed)
+    config = run_config(spec, plan.dtype)
     try:
-        method = build_run_method(dataset, spec, similarities.get(dataset, spec.similarity), plan.dtype)
+        method = build_dataset_method(dataset, config, similarities=similarities.get(dataset, config.resolved_similarity))
     except unavailable_errors() as error:
         return {"status": "not available", "reason": unavailable_reason(error)}
     if spec.protocol == "kfold":
@@ -147,8 +138,7 @@ def execute_run(
                               "mirna_id": np.asarray(dataset.mirna_ids, dtype=object)[kept[:, 1]]})
         atomic_write(run_dir / "kept_pairs.csv", lambda tmp: frame.to_csv(tmp, index=False))
     summary = run_evaluation(
-        dataset, folds, out_dir=run_dir, method=method, method_name=spec.method, similarity=spec.similarity,
-        dtype=plan.dtype, transductive=spec.transductive, batch_size=plan.batch_size, progress=progress,
+        dataset, folds, out_dir=run_dir, config=config, method=method, batch_size=plan.batch_size, progress=progress,
         seed=spec.seed if spec.protocol == "kfold" else None, log=log,
     )
     return {"status": "done", "summary": summary}
