@@ -1,0 +1,253 @@
+"""Choosing a configuration by nested cross-validation, never on the folds it is scored on.
+
+``select_configuration`` runs an inner k-fold CV of every candidate on one association matrix
+and picks the best global AUC (ties: the first candidate, so the grid order is the preference).
+``nested_cross_validation`` estimates how well that *procedure* ranks unseen pairs: for every
+outer fold, the selection sees only the outer training matrix (outer hidden pairs are unknowns
+to it, exactly as in real use), and the chosen candidate's scores on the outer hidden pairs are
+what the outer metrics pool. Every candidate (and any reference method) is also scored on the
+same outer folds, for the table.
+
+Leakage: the candidates' ``Method`` objects are built once from the full matrix; the only thing a
+SESL-family builder takes from it is the static rank bound of the LRR reduction, which is a valid
+bound for every training matrix and changes no score (the reduction is exact). Transductive
+variants, which do fit on the full matrix, are refused as candidates.
+
+Results go to ``out_dir``: ``inner/`` (a result store, one chunk per outer fold plus one for the
+final selection on all pairs), ``outer/<candidate>/`` (one result store per candidate and
+reference), and ``selection.json``. Every part resumes when rerun with the same arguments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from sesl_jax._io import atomic_write_json, file_slug
+from sesl_jax.data import Dataset
+from sesl_jax.evaluation.engine import EvaluationRun, default_batch_size, evaluate
+from sesl_jax.evaluation.folds import Folds, kfold_folds
+from sesl_jax.evaluation.runner import folds_digest, inputs_digest, run_manifest
+from sesl_jax.evaluation.store import ResultStore
+from sesl_jax.evaluation.summary import summarize
+from sesl_jax.methods import Method
+from sesl_jax.pipeline import MethodConfig, build_method, resolve_similarities
+from sesl_jax.provenance import data_provenance
+
+FINAL = "final selection on all known pairs"
+
+
+def candidate_label(config: MethodConfig) -> str:
+    """``method: similarity`` (plus the map or observed set where they differ from the defaults)."""
+    label = f"{config.method}: {config.resolved_similarity}"
+    extras = [f"map={config.similarity_map}" if config.similarity_map != "gaussian" else "",
+              f"observed={config.observed}" if config.observed != "nonzero" else "",
+              f"variant={config.variant}" if config.variant != "default" else ""]
+    return label + "".join(f", {extra}" for extra in extras if extra)
+
+
+def _global_auc(run: EvaluationRun, folds: Folds, stages: tuple[str, ...]) -> float:
+    value = summarize(run, folds, stages)["metrics"]["global"]["auc"]
+    return float(value["mean"] if isinstance(value, dict) else value)
+
+
+def inner_scores(
+    associations: np.ndarray,
+    methods: Sequence[Method],
+    *,
+    k: int,
+    repeats: int,
+    seed: int,
+    batch_size: int | None = None,
+) -> np.ndarray:
+    """Global k-fold AUC (mean over repeats) of each method on ``associations`` alone.
+
+    Returns:
+        (n_methods,) AUCs; NaN where a method failed on every fold.
+    """
+    folds = kfold_folds(associations, k=k, repeats=repeats, seed=seed)
+    scores = []
+    for method in methods:
+        run = evaluate(method, associations, folds, batch_size=batch_size, keep_candidates=False)
+        scores.append(_global_auc(run, folds, method.stages))
+    return np.asarray(scores, dtype=np.float64)
+
+
+def choose(scores: np.ndarray) -> int:
+    """Index of the best score; ties (and NaN-free ties) go to the first candidate."""
+    scores = np.where(np.isnan(scores), -np.inf, scores)
+    return int(np.flatnonzero(scores == scores.max())[0])
+
+
+def _build(dataset: Dataset, configs: Sequence[MethodConfig]) -> list[Method]:
+    cache: dict[tuple[str, str, str], Any] = {}
+    methods = []
+    for config in configs:
+        if config.transductive:
+            raise ValueError(f"{candidate_label(config)}: transductive variants fit on the full matrix and cannot be selected")
+        key = (config.resolved_similarity, config.similarity_map, config.mirna_form)
+        if key not in cache:
+            cache[key] = resolve_similarities(dataset, config)
+        methods.append(build_method(np.asarray(dataset.associations), cache[key], config))
+    return methods
+
+
+def select_configuration(
+    dataset: Dataset,
+    candidates: Sequence[MethodConfig],
+    *,
+    inner_k: int = 5,
+    inner_repeats: int = 1,
+    seed: int = 0,
+    batch_size: int | None = None,
+) -> tuple[int, np.ndarray]:
+    """The candidate that an inner CV on all of ``dataset``'s known pairs prefers, and every AUC."""
+    scores = inner_scores(np.asarray(dataset.associations), _build(dataset, candidates), k=inner_k,
+                          repeats=inner_repeats, seed=seed, batch_size=batch_size)
+    return choose(scores), scores
+
+
+def _training_matrix(associations: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+    train = np.array(associations, dtype=np.float64)
+    valid = hidden[hidden[:, 0] >= 0]
+    train[valid[:, 0], valid[:, 1]] = 0.0
+    return train
+
+
+def _selected_run(runs: Sequence[EvaluationRun], chosen: np.ndarray) -> EvaluationRun:
+    """Fold f's outputs from ``runs[chosen[f]]``: what the selection procedure scored."""
+    def pick(name: str):
+        arrays = [getattr(run, name) for run in runs]
+        if any(array is None for array in arrays):
+            return None
+        return np.stack([arrays[c][f] for f, c in enumerate(chosen)])
+
+    return EvaluationRun(
+        hidden_scores=pick("hidden_scores"), n_greater=pick("n_greater"), n_equal=pick("n_equal"),
+        n_candidates=pick("n_candidates"), iterations=pick("iterations"), status=pick("status"),
+        candidate_scores=pick("candidate_scores"), candidate_pairs=runs[0].candidate_pairs,
+        seconds=float(sum(run.seconds for run in runs)), folds_computed=int(sum(run.folds_computed for run in runs)),
+        fold_seconds=pick("fold_seconds"),
+    )
+
+
+def _metrics(summary: dict[str, Any]) -> dict[str, Any]:
+    return {"metrics": summary["metrics"], "solver": summary["solver"], "excluded_folds": summary["excluded_folds"]}
+
+
+def nested_cross_validation(
+    dataset: Dataset,
+    candidates: Sequence[MethodConfig],
+    outer_folds: Folds,
+    *,
+    out_dir: str | Path,
+    inner_k: int = 5,
+    inner_repeats: int = 1,
+    seed: int = 0,
+    references: Sequence[MethodConfig] = (),
+    batch_size: int | None = None,
+    progress: bool = False,
+    log: Callable[[str], None] = lambda message: None,
+) -> dict[str, Any]:
+    """Nested CV of the selection over ``candidates``, plus the final selection on all pairs.
+
+    Args:
+        dataset: the benchmark; its association matrix is the outer CV's.
+        candidates: configurations to choose from (one method family: equal solver stages).
+        outer_folds: the outer split (e.g. ``kfold_folds(A, 5, repeats=10, seed=0)``).
+        out_dir: where every part is stored (resumable).
+        inner_k, inner_repeats: the inner k-fold CV run inside each outer training matrix.
+        seed: inner split of outer fold ``f`` uses ``seed + 1 + f``; the final selection ``seed``.
+        references: methods scored on the same outer folds for comparison (never selected).
+
+    Returns:
+        The summary written to ``out_dir/selection.json``.
+    """
+    if not candidates:
+        raise ValueError("nested selection needs at least one candidate")
+    labels = [candidate_label(config) for config in candidates]
+    if len(set(labels)) != len(labels):
+        raise ValueError("candidates must differ: " + "; ".join(labels))
+    out_dir = Path(out_dir)
+    associations = np.asarray(dataset.associations)
+    methods = _build(dataset, candidates)
+    if len({method.stages for method in methods}) != 1:
+        raise ValueError("candidates must share solver stages (one method family)")
+    reference_methods = _build(dataset, references)
+
+    manifest = {
+        "candidates": [config.to_dict() for config in candidates],
+        "inputs_digests": [inputs_digest(associations, method) for method in methods],
+        "outer_folds": {"n_folds": outer_folds.n_folds, "n_repeats": outer_folds.n_repeats, "digest": folds_digest(outer_folds)},
+        "inner": {"k": inner_k, "repeats": inner_repeats, "seed": seed},
+        "batch_size": batch_size,
+        "data": data_provenance(dataset),
+    }
+    inner_store = ResultStore(out_dir / "inner", manifest)
+    done = inner_store.completed_chunks()
+    chosen = np.zeros(outer_folds.n_folds, dtype=np.int64)
+    inner_auc = np.zeros((outer_folds.n_folds, len(candidates)))
+    for fold in range(outer_folds.n_folds):
+        if fold in done:
+            stored = inner_store.read_chunk(fold)
+        else:
+            train = _training_matrix(associations, outer_folds.hidden[fold])
+            scores = inner_scores(train, methods, k=inner_k, repeats=inner_repeats, seed=seed + 1 + fold,
+                                  batch_size=batch_size)
+            stored = {"inner_auc": scores, "selected": np.asarray(choose(scores))}
+            inner_store.write_chunk(fold, stored)
+            log(f"outer fold {fold + 1}/{outer_folds.n_folds}: selected {labels[int(stored['selected'])]} "
+                f"(inner AUC {float(np.max(scores)):.4f})")
+        inner_auc[fold], chosen[fold] = stored["inner_auc"], int(stored["selected"])
+
+    import jax
+
+    chunk = batch_size or default_batch_size(dataset.n_drugs, dataset.n_mirnas, candidates[0].dtype, jax.local_devices())
+    outer_runs, summaries = [], {}
+    for config, method in zip([*candidates, *references], [*methods, *reference_methods]):
+        label = candidate_label(config)
+        store = ResultStore(out_dir / "outer" / file_slug(label),
+                            run_manifest(dataset, outer_folds, method, config, batch_size=chunk))
+        log(f"outer folds: {label}")
+        run = evaluate(method, associations, outer_folds, batch_size=chunk, store=store, progress=progress)
+        summary = summarize(run, outer_folds, method.stages)
+        store.write_json("metrics", summary)
+        summaries[label] = summary
+        if config in candidates:
+            outer_runs.append(run)
+
+    nested = summarize(_selected_run(outer_runs, chosen), outer_folds, methods[0].stages)
+    final_index = len(outer_folds.hidden)
+    if final_index in done:
+        final_scores = inner_store.read_chunk(final_index)["inner_auc"]
+    else:
+        final_scores = inner_scores(associations, methods, k=inner_k, repeats=inner_repeats, seed=seed,
+                                    batch_size=batch_size)
+        inner_store.write_chunk(final_index, {"inner_auc": final_scores, "selected": np.asarray(choose(final_scores))})
+    final = choose(final_scores)
+    result = {
+        "dataset": dataset.name,
+        "protocol": {"outer": f"{outer_folds.n_repeats} x {len(np.unique(outer_folds.fold_in_repeat))}-fold",
+                     "inner": f"{inner_repeats} x {inner_k}-fold inside each outer training matrix",
+                     "seed": seed, "score": "global AUC (mean over inner repeats)"},
+        "candidates": [
+            {"label": label, "config": config.to_dict(), "outer": _metrics(summaries[label]),
+             "times_selected": int(np.sum(chosen == index)), "inner_auc_all_pairs": float(final_scores[index])}
+            for index, (label, config) in enumerate(zip(labels, candidates))
+        ],
+        "references": [{"label": candidate_label(config), "config": config.to_dict(),
+                        "outer": _metrics(summaries[candidate_label(config)])} for config in references],
+        "nested": _metrics(nested),
+        "selected_per_outer_fold": [labels[c] for c in chosen],
+        "selected": {"label": labels[final], "config": candidates[final].to_dict(), "inner_auc": float(final_scores[final]),
+                     "how": FINAL},
+        "data": data_provenance(dataset),
+    }
+    atomic_write_json(out_dir / "selection.json", result)
+    return result
+
+
+__all__ = ["candidate_label", "choose", "inner_scores", "nested_cross_validation", "select_configuration"]

@@ -1,0 +1,114 @@
+"""Nested selection: the inner CV sees only the outer training matrix, and the nested metrics are
+the chosen candidates' outer scores."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from sesl_jax.evaluation import kfold_folds
+from sesl_jax.evaluation import selection
+from sesl_jax.evaluation.selection import choose, nested_cross_validation, select_configuration
+from sesl_jax.pipeline import MethodConfig
+from synthetic import planted_problem
+from test_evaluation_engine import synthetic_dataset
+
+CANDIDATES = (
+    MethodConfig("se", similarity="biological"),
+    MethodConfig("se", similarity="biological", observed="known"),
+)
+
+
+@pytest.fixture
+def problem():
+    A, Sd, Sm = planted_problem(8, 12, seed=3)
+    return synthetic_dataset(A, Sd, Sm), kfold_folds(A, k=3, repeats=2, seed=1)
+
+
+def test_inner_cv_never_sees_outer_hidden_pairs(problem, tmp_path, monkeypatch):
+    dataset, outer = problem
+    A = np.asarray(dataset.associations)
+    calls = []
+    real_evaluate = selection.evaluate
+
+    def spy(method, associations, folds, **kwargs):
+        calls.append((np.array(associations), kwargs.get("store")))
+        return real_evaluate(method, associations, folds, **kwargs)
+
+    monkeypatch.setattr(selection, "evaluate", spy)
+    nested_cross_validation(dataset, CANDIDATES, outer, out_dir=tmp_path, inner_k=3, seed=0, batch_size=4)
+    inner = [associations for associations, store in calls if store is None]
+    # one inner CV per candidate per outer fold, then one per candidate on all pairs
+    assert len(inner) == len(CANDIDATES) * (outer.n_folds + 1)
+    for index, associations in enumerate(inner[: len(CANDIDATES) * outer.n_folds]):
+        hidden = outer.hidden[index // len(CANDIDATES)]
+        hidden = hidden[hidden[:, 0] >= 0]
+        assert np.all(associations[hidden[:, 0], hidden[:, 1]] == 0), "an inner CV saw an outer hidden pair"
+        expected = A.copy()
+        expected[hidden[:, 0], hidden[:, 1]] = 0
+        np.testing.assert_array_equal(associations, expected)
+    for associations in inner[len(CANDIDATES) * outer.n_folds:]:
+        np.testing.assert_array_equal(associations, A)
+
+
+def test_nested_metrics_are_the_chosen_candidates_outer_scores(problem, tmp_path, monkeypatch):
+    dataset, outer = problem
+    # force a known choice per outer fold: candidate 1 on even folds, 0 on odd ones
+    forced = iter([1, 0] * outer.n_folds + [0])
+    monkeypatch.setattr(selection, "choose", lambda scores: next(forced))
+    result = nested_cross_validation(dataset, CANDIDATES, outer, out_dir=tmp_path, inner_k=3, seed=0, batch_size=4)
+    assert [entry["times_selected"] for entry in result["candidates"]] == [outer.n_folds // 2, outer.n_folds // 2]
+
+    from sesl_jax.evaluation.engine import evaluate
+    from sesl_jax.evaluation.summary import summarize
+    from sesl_jax.evaluation.metrics import loocv_auc
+    from sesl_jax.pipeline import build_dataset_method
+
+    runs = [evaluate(build_dataset_method(dataset, config), dataset.associations, outer, batch_size=4) for config in CANDIDATES]
+    choice = [1 if f % 2 == 0 else 0 for f in range(outer.n_folds)]
+    per_repeat = []
+    for repeat in range(outer.n_repeats):
+        counts = [[], [], []]
+        for f in np.flatnonzero(outer.repeat == repeat):
+            run = runs[choice[f]]
+            valid = ~np.isnan(run.hidden_scores[f])
+            for array, name in zip(counts, ("n_greater", "n_equal", "n_candidates")):
+                array.append(getattr(run, name)[f][valid][:, 0])
+        per_repeat.append(loocv_auc(*(np.concatenate(array) for array in counts)))
+    assert result["nested"]["metrics"]["global"]["auc"]["mean"] == pytest.approx(np.mean(per_repeat), abs=1e-12)
+    # and each candidate's own outer AUC is that of a plain k-fold run
+    for entry, run in zip(result["candidates"], runs):
+        own = summarize(run, outer, ("bnnr",))
+        assert entry["outer"]["metrics"]["global"]["auc"]["mean"] == pytest.approx(own["metrics"]["global"]["auc"]["mean"], abs=1e-12)
+
+
+def test_nested_selection_resumes_without_recomputing(problem, tmp_path, monkeypatch):
+    dataset, outer = problem
+    first = nested_cross_validation(dataset, CANDIDATES, outer, out_dir=tmp_path, inner_k=3, seed=0, batch_size=4)
+    calls = []
+    real_evaluate = selection.evaluate
+    monkeypatch.setattr(selection, "evaluate", lambda *a, **k: calls.append(k.get("store")) or real_evaluate(*a, **k))
+    second = nested_cross_validation(dataset, CANDIDATES, outer, out_dir=tmp_path, inner_k=3, seed=0, batch_size=4)
+    assert all(store is not None for store in calls), "an inner CV was recomputed on resume"
+    assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+
+
+def test_select_configuration_picks_the_best_inner_auc(problem):
+    dataset, _ = problem
+    index, scores = select_configuration(dataset, CANDIDATES, inner_k=3, seed=2, batch_size=4)
+    assert index == int(np.argmax(scores))
+    assert np.all((scores > 0.5) & (scores <= 1.0))
+
+
+def test_choose_prefers_the_first_of_ties_and_skips_nan():
+    assert choose(np.array([0.7, 0.9, 0.9])) == 1
+    assert choose(np.array([np.nan, 0.6, 0.5])) == 1
+
+
+def test_transductive_candidates_are_refused(problem, tmp_path):
+    dataset, outer = problem
+    with pytest.raises(ValueError, match="transductive"):
+        nested_cross_validation(dataset, [MethodConfig("sesl", similarity="biological", transductive=True)], outer,
+                                out_dir=tmp_path)
