@@ -112,3 +112,49 @@ def test_transductive_candidates_are_refused(problem, tmp_path):
     with pytest.raises(ValueError, match="transductive"):
         nested_cross_validation(dataset, [MethodConfig("sesl", similarity="biological", transductive=True)], outer,
                                 out_dir=tmp_path)
+
+
+def test_cli_select_on_fixture_data(small_data_dir, tmp_path, capsys):
+    from sesl_jax.cli import main
+
+    out = tmp_path / "select"
+    argv = ["select", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--method", "se",
+            "--candidate", "biological", "--candidate", "drug=sequence,mirna=0.5*biological+0.5*alignment",
+            "--reference", "bnnr", "--outer-k", "2", "--outer-repeats", "1", "--inner-k", "2",
+            "--dtype", "float64", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    result = json.loads((out / "selection.json").read_text())
+    labels = [c["label"] for c in result["candidates"]]
+    assert labels == ["se: biological", "se: drug=sequence,mirna=0.5*biological+0.5*alignment, map=gaussian"]
+    assert result["selected"]["label"] in labels and result["selected"]["label"] in printed
+    assert sum(c["times_selected"] for c in result["candidates"]) == 2
+    assert "bnnr: biological (reference)" in printed and "nested" in printed
+    # A rerun resumes from the stores and prints the same table.
+    assert main(argv) == 0
+    assert capsys.readouterr().out == printed
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--candidate", "foo"], "--candidate 'foo'"),
+    (["--reference", "nope"], "--reference 'nope'"),
+    (["--inner-k", "1"], "--inner-k must be >= 2"),
+])
+def test_cli_select_bad_options(small_data_dir, tmp_path, capsys, extra, message):
+    from sesl_jax.cli import main
+
+    out = tmp_path / "select"
+    code = main(["select", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--out", str(out), *extra])
+    assert code == 1
+    assert message in capsys.readouterr().err and not out.exists()
+
+
+def test_parse_candidate():
+    config = selection.parse_candidate("drug=sequence, mirna=biological, map=inverse", "sesl", "float64")
+    assert (config.similarity, config.similarity_map, config.dtype) == ("drug=sequence,mirna=biological", "inverse", "float64")
+    assert selection.candidate_label(config) == "sesl: drug=sequence,mirna=biological, map=inverse"
+    assert selection.parse_candidate("biological").similarity_map == "gaussian"
+    for text in selection.SIMILARITY_GRID:
+        selection.parse_candidate(text)
+    with pytest.raises(ValueError):
+        selection.parse_candidate("drug=sequence,mirna=biological,map=sharp")

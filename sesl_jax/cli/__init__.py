@@ -13,7 +13,7 @@ import os
 import sys
 
 # Order here is the order in ``sesl-jax --help``.
-COMMAND_MODULES = ("_data", "_fit", "_rank", "_cv", "_encoder", "_reproduce")
+COMMAND_MODULES = ("_data", "_fit", "_rank", "_cv", "_select", "_encoder", "_reproduce")
 
 
 def build_parser() -> argparse.ArgumentParser:

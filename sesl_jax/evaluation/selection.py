@@ -39,11 +39,41 @@ from sesl_jax.provenance import data_provenance
 
 FINAL = "final selection on all known pairs"
 
+# The configurations `sesl-jax select` compares by default: SESL with sequence codes on the drug
+# side (so that a new molecule is placed from its SMILES alone), a source string plus an optional
+# ",map=MAP" for the sequence codes. Order is the preference on ties. The grid came from an
+# exploratory 5-fold x 2 screen on FCD (docs/results.md); the nested CV is what decides.
+SIMILARITY_GRID: tuple[str, ...] = (
+    "drug=sequence,mirna=sequence,map=gaussian",
+    "drug=sequence,mirna=sequence,map=inverse",
+    "drug=sequence,mirna=alignment,map=inverse",
+    "drug=sequence,mirna=biological,map=inverse",
+    "drug=sequence,mirna=0.5*biological+0.5*alignment,map=inverse",
+    "drug=0.5*chemical+0.5*sequence,mirna=biological,map=gaussian",
+    "drug=0.5*chemical+0.5*sequence,mirna=biological,map=inverse",
+)
+
+
+def parse_candidate(text: str, method: str = "sesl", dtype: str = "float32") -> MethodConfig:
+    """``"drug=sequence,mirna=biological,map=inverse"`` -> a :class:`MethodConfig`.
+
+    The source is as for ``--similarity``; optional ``map=`` and ``mirna_form=`` parts set the
+    sequence codes' map and miRNA form. Raises ValueError on anything else.
+    """
+    parts = [part.strip() for part in text.split(",")]
+    extras = {key: value for key, _, value in (part.partition("=") for part in parts) if key in ("map", "mirna_form")}
+    source = ",".join(part for part in parts if part.partition("=")[0] not in ("map", "mirna_form"))
+    from sesl_jax.similarity import split_source
+
+    split_source(source)
+    return MethodConfig(method=method, similarity=source, similarity_map=extras.get("map", "gaussian"),
+                        mirna_form=extras.get("mirna_form", "mature"), dtype=dtype)
+
 
 def candidate_label(config: MethodConfig) -> str:
     """``method: similarity`` (plus the map or observed set where they differ from the defaults)."""
     label = f"{config.method}: {config.resolved_similarity}"
-    extras = [f"map={config.similarity_map}" if config.similarity_map != "gaussian" else "",
+    extras = [f"map={config.similarity_map}" if "sequence" in config.resolved_similarity else "",
               f"observed={config.observed}" if config.observed != "nonzero" else "",
               f"variant={config.variant}" if config.variant != "default" else ""]
     return label + "".join(f", {extra}" for extra in extras if extra)
@@ -250,4 +280,4 @@ def nested_cross_validation(
     return result
 
 
-__all__ = ["candidate_label", "choose", "inner_scores", "nested_cross_validation", "select_configuration"]
+__all__ = ["SIMILARITY_GRID", "candidate_label", "choose", "parse_candidate", "inner_scores", "nested_cross_validation", "select_configuration"]

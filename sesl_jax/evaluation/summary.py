@@ -92,6 +92,15 @@ def summarize(run: EvaluationRun, folds: Folds, stages: tuple[str, ...], *, thre
     return summary
 
 
+def format_value(value: Any) -> str:
+    """``0.8742 ± 0.0029 (n=10)`` for a mean over repeats, ``0.8742`` for a single value."""
+    if isinstance(value, dict):
+        if value.get("std") is None or value.get("n", 0) < 2 or value["std"] != value["std"]:
+            return f"{value['mean']:.4f} (n={value.get('n', 1)})"
+        return f"{value['mean']:.4f} ± {value['std']:.4f} (n={value['n']})"
+    return "n/a" if value is None else f"{value:.4f}"
+
+
 def metrics_table(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
     """Rows (scope, metric, value text) for printing."""
     rows = []

@@ -1,0 +1,123 @@
+"""``sesl-jax select``: choose similarity sources by nested cross-validation."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sesl_jax.cli._common import (
+    CommandError, add_data_options, add_precision_option, configure_jax, data_source_message, load_dataset_for,
+    stdout_is_terminal,
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from sesl_jax.evaluation.selection import SIMILARITY_GRID
+
+    parser = subparsers.add_parser(
+        "select",
+        help="choose similarity sources by nested cross-validation",
+        description=(
+            "Nested cross-validation of a choice among similarity configurations: inside every outer "
+            "training matrix an inner k-fold CV picks the candidate with the best global AUC, and that "
+            "candidate's scores on the outer hidden pairs are what the nested metrics pool (the outer "
+            "hidden pairs never reach the choice). Every candidate and reference is also scored on the "
+            "same outer folds, and a final inner CV on all known pairs names the configuration to use. "
+            "Writes DIR/selection.json plus resumable stores under DIR/inner and DIR/outer."
+        ),
+    )
+    add_data_options(parser)
+    parser.add_argument("--method", default="sesl", choices=("sesl", "se", "bnnr"),
+                        help="method whose similarity sources are chosen (default sesl)")
+    parser.add_argument(
+        "--candidate", action="append", default=None, metavar="SIMILARITY",
+        help="a configuration to choose from: a --similarity source, optionally followed by ',map=MAP' "
+        "(gaussian, inverse, linear) and ',mirna_form=FORM' (repeat the option); default grid: "
+        + "; ".join(SIMILARITY_GRID),
+    )
+    parser.add_argument(
+        "--reference", action="append", default=None, metavar="METHOD[:CONFIGURATION]",
+        help="a method scored on the same outer folds for comparison, never selected (repeat; default: bnnr)",
+    )
+    parser.add_argument("--outer-k", type=int, default=5, help="outer folds per repeat (default 5)")
+    parser.add_argument("--outer-repeats", type=int, default=10, help="outer repeats (default 10, the paper's protocol)")
+    parser.add_argument("--inner-k", type=int, default=5, help="inner folds (default 5)")
+    parser.add_argument("--inner-repeats", type=int, default=1, help="inner repeats (default 1)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the outer split; inner splits derive from it")
+    add_precision_option(parser, default="float32")
+    parser.add_argument("--out", required=True, help="output directory (rerun with the same arguments to resume)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def _positive(name: str, value: int, minimum: int) -> None:
+    if value < minimum:
+        raise CommandError(f"{name} must be >= {minimum}, got {value}")
+
+
+def parse_configs(args: argparse.Namespace):
+    """Candidate and reference :class:`MethodConfig` objects; a bad value is a usage error."""
+    from sesl_jax.evaluation.selection import SIMILARITY_GRID, parse_candidate
+    from sesl_jax.pipeline import MethodConfig
+
+    def config(method: str, text: str | None, option: str) -> MethodConfig:
+        try:
+            if text is None:
+                return MethodConfig(method=method, dtype=args.dtype)
+            return parse_candidate(text, method, args.dtype)
+        except ValueError as error:
+            raise CommandError(f"{option} {text or method!r}: {error}") from None
+
+    candidates = [config(args.method, text, "--candidate") for text in (args.candidate or SIMILARITY_GRID)]
+    references = []
+    for text in args.reference if args.reference is not None else ["bnnr"]:
+        method, _, similarity = text.partition(":")
+        references.append(config(method.strip(), similarity.strip() or None, "--reference"))
+    return candidates, references
+
+
+def format_selection(result: dict) -> str:
+    from sesl_jax.evaluation.report import format_table
+    from sesl_jax.evaluation.summary import format_value
+
+    auc = lambda entry: format_value(entry["metrics"]["global"]["auc"])  # noqa: E731
+    rows = [(c["label"], auc(c["outer"]), str(c["times_selected"]), f"{c['inner_auc_all_pairs']:.4f}")
+            for c in result["candidates"]]
+    rows += [(f"{r['label']} (reference)", auc(r["outer"]), "-", "-") for r in result["references"]]
+    rows.append(("nested: the selection procedure", auc(result["nested"]), "-", "-"))
+    protocol = result["protocol"]
+    return "\n\n".join([
+        f"similarity selection on {result['dataset'].upper()}: outer {protocol['outer']}, inner {protocol['inner']}",
+        format_table(rows, ("configuration", "outer global AUC", "times selected", "inner AUC, all pairs")),
+        f"selected (inner CV on all known pairs): {result['selected']['label']}",
+    ])
+
+
+def run(args: argparse.Namespace) -> int:
+    _positive("--outer-k", args.outer_k, 2)
+    _positive("--outer-repeats", args.outer_repeats, 1)
+    _positive("--inner-k", args.inner_k, 2)
+    _positive("--inner-repeats", args.inner_repeats, 1)
+    candidates, references = parse_configs(args)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {out} is a file, not a directory")
+    configure_jax(args.dtype)
+    from sesl_jax.evaluation import kfold_folds
+    from sesl_jax.evaluation.selection import nested_cross_validation
+
+    dataset = load_dataset_for(args)
+    print(data_source_message(dataset), file=sys.stderr)
+    folds = kfold_folds(dataset.associations, k=args.outer_k, repeats=args.outer_repeats, seed=args.seed)
+    try:
+        result = nested_cross_validation(
+            dataset, candidates, folds, out_dir=out, inner_k=args.inner_k, inner_repeats=args.inner_repeats,
+            seed=args.seed, references=references, progress=not args.quiet and stdout_is_terminal(),
+            log=lambda message: print(message, file=sys.stderr),
+        )
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    print(format_selection(result))
+    print(f"results: {out / 'selection.json'}", file=sys.stderr)
+    return 0
