@@ -189,3 +189,13 @@ def http_server_root(tmp_path: Path):
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture
+def fresh_user_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A first run after install: no ``$SESL_JAX_DATA`` / ``$SESL_JAX_DATA_URL``, an empty user cache
+    (under ``tmp_path``, never the real one). Returns the data folder the downloader will fill."""
+    monkeypatch.delenv("SESL_JAX_DATA", raising=False)
+    monkeypatch.delenv("SESL_JAX_DATA_URL", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    return tmp_path / "xdg" / "sesl_jax" / "data"

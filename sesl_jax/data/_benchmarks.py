@@ -1,7 +1,8 @@
 """The two SM2miR-derived benchmarks: PCD (AMCSMMA dataset 1) and FCD (dataset 2).
 
 Files are read from ``<data dir>/amcsmma/dataset1`` and ``.../dataset2`` (the layout of the shared
-data directory, which the download cache mirrors) and from ``<data dir>/sequences``.
+data directory, which the download cache mirrors) and from ``<data dir>/sequences``; without the
+latter, SMILES and sequences come from the tables shipped with the package (see ``_sequences``).
 
 * PCD: 831 drugs x 541 miRNAs, 664 known pairs; miRNA similarity only (the 831 x 831 drug
   similarity was never published in a retrievable form, so ``drug_similarity`` is ``None``
@@ -29,7 +30,7 @@ from sesl_jax.data._dataset import Dataset
 from sesl_jax.data._errors import DataError
 from sesl_jax.data._fetch import resolve_data_location, verify_cached_checksums
 from sesl_jax.data._files import FileReader
-from sesl_jax.data._sequences import read_drug_smiles, read_mirna_sequences
+from sesl_jax.data._sequences import SHIPPED_PREFIX, read_drug_smiles, read_mirna_sequences
 from sesl_jax.data._tables import read_id_list, read_whitespace_matrix
 from sesl_jax.data._validate import (
     check_binary,
@@ -79,8 +80,8 @@ FCD_FILES = BenchmarkFiles(
 BENCHMARKS = {"pcd": PCD_FILES, "fcd": FCD_FILES}
 
 _NO_SEQUENCE_DOWNLOAD = (
-    "SMILES and miRNA sequences have no pinned public source to download from; point data_dir or "
-    "$SESL_JAX_DATA at a directory holding sequences/ to get them."
+    "SMILES and miRNA sequences of other IDs have no pinned public source to download from; point "
+    "data_dir or $SESL_JAX_DATA at a directory holding sequences/ to get them."
 )
 
 
@@ -94,9 +95,10 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *, downlo
         download: whether the cache may be filled from the pinned URLs (``None``: yes, if needed).
 
     Returns:
-        A :class:`Dataset`; ``associations`` is ``(n_drugs, n_mirnas)``. Missing sequence files
-        leave the sequence fields ``None`` with a warning; missing required files, or any invalid
-        entry, raise :class:`DataError` naming the file and entry.
+        A :class:`Dataset`; ``associations`` is ``(n_drugs, n_mirnas)``. Without sequence files in
+        the data directory, SMILES and sequences come from the tables shipped with the package
+        (checksum-verified); IDs listed nowhere get ``None`` with a warning. Missing required files,
+        a corrupted shipped table, or any invalid entry raise :class:`DataError` naming the file.
     """
     key = str(name).strip().lower()
     if key not in BENCHMARKS:
@@ -136,8 +138,15 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *, downlo
         mirna_hairpin=mirna_hairpin,
         mirna_mature=mirna_mature,
         checksums=reader.checksums,
-        source=f"download cache: {root}" if from_cache else str(root),
+        source=_source(root, from_cache=from_cache, checksums=reader.checksums),
     )
+
+
+def _source(root: Path, *, from_cache: bool, checksums: dict[str, str]) -> str:
+    source = f"download cache: {root}" if from_cache else str(root)
+    if any(key.startswith(SHIPPED_PREFIX) for key in checksums):
+        source += "; SMILES and sequences: tables shipped with sesl_jax"
+    return source
 
 
 def _read_associations(reader: FileReader, files: BenchmarkFiles) -> tuple[np.ndarray, np.ndarray]:

@@ -35,7 +35,8 @@ class Dataset:
         drug_smiles: ``(n_drugs,)`` SMILES aligned to ``drug_ids``, ``None`` where missing.
         mirna_hairpin: ``(n_mirnas,)`` precursor (hairpin) sequences, RNA alphabet ACGU.
         mirna_mature: ``(n_mirnas,)`` mature sequences: the 5p arm where annotated, else the 3p arm.
-        checksums: sha256 of every file read, keyed by path relative to the data directory.
+        checksums: sha256 of every file read, keyed by path relative to the data directory
+            (tables shipped with the package: ``package:data/<file name>``).
         source: the directory (or ``"download cache: ..."``) the data came from.
     """
 

@@ -26,6 +26,10 @@ DATA_DIR_ENV = "SESL_JAX_DATA"
 BASE_URL_ENV = "SESL_JAX_DATA_URL"
 DOWNLOAD_TIMEOUT_S = 60
 MANIFEST_PATH = Path(__file__).resolve().parents[1] / "resources" / "benchmark_manifest.json"
+OFFLINE_HINT = (
+    f"Without network access, pass --data-dir (data_dir= in Python) or set ${DATA_DIR_ENV} to a directory "
+    "holding the benchmark files (laid out as amcsmma/dataset1, amcsmma/dataset2)"
+)
 
 
 def default_cache_dir() -> Path:
@@ -105,9 +109,9 @@ def _download_verified(url: str, entry: dict[str, Any]) -> bytes:
             data = response.read()
             content_type = response.headers.get_content_type()
     except urllib.error.HTTPError as error:
-        raise DataError(f"{name}: download from {url} failed: HTTP {error.code} {error.reason}") from None
+        raise DataError(f"{name}: download from {url} failed: HTTP {error.code} {error.reason}. {OFFLINE_HINT}") from None
     except (urllib.error.URLError, OSError) as error:
-        raise DataError(f"{name}: download from {url} failed: {getattr(error, 'reason', error)}") from None
+        raise DataError(f"{name}: download from {url} failed: {getattr(error, 'reason', error)}. {OFFLINE_HINT}") from None
     if not data:
         raise DataError(f"{name}: download from {url} returned an empty file")
     head = data[:512].lstrip().lower()
