@@ -59,8 +59,9 @@ Choices (the paper's exact constants were not available; all are parameters):
         Y = Y + mu (L - T + E);  mu = rho mu  (no cap)
         stop when ||T - E - L||_F / ||T||_F < tol
 
-with ``gamma = 0.01``, ``mu0 = 18`` (the code's comment: "18 for Dataset 2"; 8 for dataset 1),
-``rho = 1.1``, ``lambda = 1e-3``, ``tol = 1e-3``. Two differences from the default that
+with ``gamma = 0.01``, ``mu0 = 18``, ``rho = 1.1``, ``lambda = 1e-3``, ``tol = 1e-3``. ``mu0`` is
+the code's FCD value ("18 for Dataset 2"); it uses 8 on PCD (its dataset 1), which is
+``params=RPCAGammaPublishedParams(mu0=8.0)`` here. Two differences from the default that
 matter: the DC iteration starts from 0, so at ``x = 0`` every singular value below
 ``(1 + gamma) / (gamma mu)`` (5.6 at the first iteration) is set to 0 and stays there, while
 the larger ones barely shrink; and ``mu0`` is absolute, not scaled by ``||T||_2``. On FCD the
