@@ -247,3 +247,58 @@ def test_other_methods_reject_published_code_clearly(name):
     A, sims = small_problem()
     with pytest.raises(ValueError, match=name):
         build_method(A, sims, MethodConfig(method=name, variant="published-code"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reproduction: both variants, labelled
+# ---------------------------------------------------------------------------------------------
+
+
+def test_published_code_methods_are_the_builders_that_take_a_variant():
+    import inspect
+
+    from sesl_jax.reproduce.experiments import PUBLISHED_CODE_METHODS
+
+    takes_variant = {name for name, spec in METHODS.items() if "variant" in inspect.signature(spec.builder).parameters}
+    assert takes_variant == set(PUBLISHED_CODE_METHODS)
+
+
+def test_reproduction_plans_both_variants_labelled():
+    from sesl_jax.reproduce import default_plan, experiment_rows, unique_runs
+    from sesl_jax.reproduce.runner import run_config
+
+    rows = experiment_rows(default_plan())[1]
+    specs = unique_runs({1: rows})
+    for method in ("tspn", "rpca-gamma"):
+        for protocol in ("loocv", "kfold"):
+            found = {(s.code_variant, s.transductive) for s in specs
+                     if s.method == method and s.protocol == protocol and s.dataset == "fcd"}
+            assert found == {(v, t) for v in ("default", "published-code") for t in (False, True)}, (method, protocol)
+    assert not any(s.code_variant != "default" for s in specs if s.method not in ("tspn", "rpca-gamma"))
+    published = next(s for s in specs if s.method == "tspn" and s.code_variant == "published-code" and not s.transductive)
+    default = next(s for s in specs if s.method == "tspn" and s.code_variant == "default" and not s.transductive
+                   and s.protocol == published.protocol and s.dataset == published.dataset)
+    assert published.key == default.key + "_published-code"  # default keys unchanged (resumes still find them)
+    assert "published code" in published.variant and "published code" not in default.variant
+    assert "--variant published-code" in published.cv_command(None, "float64", "DIR")
+    assert "--variant" not in default.cv_command(None, "float64", "DIR")
+    assert run_config(published, "float64").variant == "published-code"
+    labels = [row.label for row in rows if row.dataset == "fcd" and row.runs[0].method == "rpca-gamma"]
+    assert labels == ["rpca-gamma", "rpca-gamma - transductive (published protocol)", "rpca-gamma - authors' published code",
+                      "rpca-gamma - authors' published code - transductive (published protocol)"]
+    assert not any(s.code_variant != "default" for s in unique_runs(experiment_rows(default_plan(published_code=False))))
+
+
+def test_reproduction_report_shows_both_rpca_variants(tmp_path):
+    from sesl_jax.reproduce import ExperimentPlan, run_reproduction
+    from tests.test_reproduce import synthetic_dataset
+
+    plan = ExperimentPlan(datasets=("fcd",), methods=("rpca-gamma",), experiments=(1,), k=3, repeats=1, loocv_subsample=3,
+                          dtype="float64", batch_size=3, quick=True)
+    results = run_reproduction({"fcd": synthetic_dataset("fcd")}, tmp_path, plan, log=lambda line: None)
+    done = {(r["spec"]["code_variant"], r["spec"]["transductive"]) for r in results["runs"].values() if r["status"] == "done"}
+    assert done == {(v, t) for v in ("default", "published-code") for t in (False, True)}
+    report = (tmp_path / "report.md").read_text()
+    assert "per-fold (leakage-free), authors' published code" in report
+    assert "transductive (published protocol), authors' published code" in report
+    assert "--variant published-code" in report
