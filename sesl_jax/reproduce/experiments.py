@@ -27,6 +27,8 @@ EXPERIMENTS = {
     6: "Sparsity: keep 50% and 10% of the known pairs",
     7: "Case studies: top novel pairs; new-drug runs",
 }
+PUBLISHED_CODE_METHODS = ("rpca-gamma", "tspn")  # rivals whose builders take variant="published-code"
+PUBLISHED_CODE = "published-code"
 NO_TRANSFORMER_REASON = (
     "sesl_jax has no transformer (BERT-style) sequence encoder, only the LSTM auto-encoders of the "
     "paper's step 1; the comparison needs a second encoder trained on the same corpora"
@@ -50,6 +52,8 @@ class RunSpec:
         loocv_subsample: evaluate only this many LOOCV folds, drawn with ``subsample_seed``
             (``None`` = all known pairs).
         subsample_seed: seed of the LOOCV subsample.
+        code_variant: ``"default"`` (this project's implementation) or ``"published-code"`` (the
+            update rules of the authors' public code; TSPN and RPCAΓNR).
     """
 
     dataset: str
@@ -64,6 +68,7 @@ class RunSpec:
     keep_seed: int = 0
     loocv_subsample: int | None = None
     subsample_seed: int = 0
+    code_variant: str = "default"
 
     @property
     def key(self) -> str:
@@ -76,11 +81,14 @@ class RunSpec:
         if self.keep_fraction < 1.0:
             parts.append(f"keep{round(self.keep_fraction * 100)}-seed{self.keep_seed}")
         parts.append("transductive" if self.transductive else "per-fold")
+        if self.code_variant != "default":
+            parts.append(self.code_variant)
         return "_".join(parts)
 
     @property
     def variant(self) -> str:
-        return "transductive (published protocol)" if self.transductive else "per-fold (leakage-free)"
+        protocol = "transductive (published protocol)" if self.transductive else "per-fold (leakage-free)"
+        return protocol + (", authors' published code" if self.code_variant == PUBLISHED_CODE else "")
 
     @property
     def protocol_label(self) -> str:
@@ -116,6 +124,8 @@ class RunSpec:
             words += ["--protocol", "loocv"]
         else:
             words += ["--protocol", "file", "--fold-file", f"{run_dir}/folds.csv"]
+        if self.code_variant != "default":
+            words += ["--variant", self.code_variant]
         if self.transductive:
             words += [transductive_option(self.method), "transductive"]
         if batch_size is not None:
@@ -159,6 +169,8 @@ class ExperimentPlan:
         sparsity_fractions: experiment 6's kept fractions.
         case_top: how many pairs each case study lists.
         case_drugs: drug IDs of the new-drug case studies.
+        published_code: experiment 1 also runs the ``"published-code"`` variant of the rivals that
+            have one (``PUBLISHED_CODE_METHODS``), labelled, beside this project's implementation.
         dtype: precision of every solve.
         batch_size: folds per chunk (``None``: from device memory, as ``sesl-jax cv``); small
             problems want a small one, since a chunk is padded to full size.
@@ -180,6 +192,7 @@ class ExperimentPlan:
     case_top: int = 20
     case_drugs: tuple[str, ...] = ("CID:3229", "CID:5757")
     case_drug_names: tuple[str, ...] = ("enoxacin", "estradiol")
+    published_code: bool = True
     dtype: str = "float64"
     batch_size: int | None = None
     quick: bool = False
@@ -200,14 +213,15 @@ class ExperimentPlan:
             return resolved
         return f"drug={substitute},mirna={mirna}"
 
-    def loocv(self, dataset: str, method: str, similarity: str | None = None, transductive: bool = False) -> RunSpec:
+    def loocv(self, dataset: str, method: str, similarity: str | None = None, transductive: bool = False,
+              code_variant: str = "default") -> RunSpec:
         return RunSpec(dataset, method, self.similarity(dataset, method, similarity), "loocv", transductive=transductive,
-                       loocv_subsample=self.loocv_subsample, subsample_seed=self.subsample_seed)
+                       loocv_subsample=self.loocv_subsample, subsample_seed=self.subsample_seed, code_variant=code_variant)
 
     def kfold(self, dataset: str, method: str, similarity: str | None = None, transductive: bool = False,
-              keep_fraction: float = 1.0) -> RunSpec:
+              keep_fraction: float = 1.0, code_variant: str = "default") -> RunSpec:
         return RunSpec(dataset, method, self.similarity(dataset, method, similarity), "kfold", k=self.k, repeats=self.repeats, seed=self.seed,
-                       transductive=transductive, keep_fraction=keep_fraction, keep_seed=self.keep_seed)
+                       transductive=transductive, keep_fraction=keep_fraction, keep_seed=self.keep_seed, code_variant=code_variant)
 
 
 def resolved_similarity(method: str, similarity: str | None) -> str:
@@ -247,16 +261,22 @@ def _variants(plan: ExperimentPlan, method: str) -> tuple[bool, ...]:
     return (False, True) if transductive_option(method) else (False,)
 
 
-def _method_label(method: str, similarity: str | None, transductive: bool) -> str:
+def _code_variants(plan: ExperimentPlan, method: str) -> tuple[str, ...]:
+    return ("default", PUBLISHED_CODE) if plan.published_code and method in PUBLISHED_CODE_METHODS else ("default",)
+
+
+def _method_label(method: str, similarity: str | None, transductive: bool, code_variant: str = "default") -> str:
     label = method + (f" ({similarity} similarity)" if similarity else "")
+    label += " - authors' published code" if code_variant == PUBLISHED_CODE else ""
     return label + (" - transductive (published protocol)" if transductive else "")
 
 
 def four_protocol_row(plan: ExperimentPlan, dataset: str, method: str, similarity: str | None = None,
-                      transductive: bool = False) -> Row:
+                      transductive: bool = False, code_variant: str = "default") -> Row:
     """One LOOCV run (global, drug-fixed, miRNA-fixed) and one repeated k-fold run."""
-    runs = (plan.loocv(dataset, method, similarity, transductive), plan.kfold(dataset, method, similarity, transductive))
-    return Row(_method_label(method, similarity, transductive), dataset, runs)
+    runs = (plan.loocv(dataset, method, similarity, transductive, code_variant),
+            plan.kfold(dataset, method, similarity, transductive, code_variant=code_variant))
+    return Row(_method_label(method, similarity, transductive, code_variant), dataset, runs)
 
 
 def experiment_rows(plan: ExperimentPlan) -> dict[int, list[Row]]:
@@ -268,8 +288,9 @@ def experiment_rows(plan: ExperimentPlan) -> dict[int, list[Row]]:
         if number == 1:
             for dataset in plan.datasets:
                 for method in plan.methods:
-                    for transductive in _variants(plan, method):
-                        table.append(four_protocol_row(plan, dataset, method, None, transductive))
+                    for code_variant in _code_variants(plan, method):
+                        for transductive in _variants(plan, method):
+                            table.append(four_protocol_row(plan, dataset, method, None, transductive, code_variant))
                 if "sesl" in plan.methods and plan.sesl_biological:  # SESL's default is sequence similarity; also show it on biological
                     for transductive in _variants(plan, "sesl"):
                         table.append(four_protocol_row(plan, dataset, "sesl", "biological", transductive))
@@ -332,6 +353,6 @@ def parse_experiments(text: str) -> tuple[int, ...]:
 
 
 __all__ = [
-    "EXPERIMENTS", "ExperimentPlan", "Row", "RunSpec", "default_plan", "execution_order", "experiment_rows", "parse_experiments",
+    "EXPERIMENTS", "PUBLISHED_CODE_METHODS", "ExperimentPlan", "Row", "RunSpec", "default_plan", "execution_order", "experiment_rows", "parse_experiments",
     "quick_plan", "resolved_similarity", "unique_runs",
 ]

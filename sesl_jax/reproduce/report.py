@@ -318,7 +318,10 @@ def _header(results: dict[str, Any]) -> str:
         "so SESL / SE with sequence similarity are not the published model; SESL on the datasets' biological "
         "similarity is shown too.",
         "- **Rival methods are re-implementations** in sesl_jax (see `sesl_jax/methods`), run on exactly the "
-        "same folds as SESL; GISMMA and TLHNSMMA are not implemented.",
+        "same folds as SESL; GISMMA and TLHNSMMA are not implemented. TSPN and RPCAΓNR appear twice: this "
+        "project's implementation, and rows labelled \"authors' published code\" that follow the update rules "
+        "and constants of the authors' public code (`--variant published-code`; TSPN: fixed-weight SVT in three "
+        "passes, S kept where nonzero; RPCAΓNR: 0.2 S + 0.8 GIP, DC prox from 0, on FCD close to a truncated SVD).",
     ]
     if plan["quick"]:
         lines.append(

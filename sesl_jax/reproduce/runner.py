@@ -99,7 +99,8 @@ def run_config(spec: RunSpec, dtype: str):
     """The :class:`~sesl_jax.pipeline.MethodConfig` of a run (the command line's defaults otherwise)."""
     from sesl_jax.pipeline import MethodConfig
 
-    return MethodConfig(method=spec.method, similarity=spec.similarity, dtype=dtype, transductive=spec.transductive)
+    return MethodConfig(method=spec.method, similarity=spec.similarity, dtype=dtype, transductive=spec.transductive,
+                        variant=spec.code_variant)
 
 
 def unavailable_reason(error: BaseException) -> str:

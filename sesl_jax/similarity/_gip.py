@@ -15,8 +15,8 @@ from typing import Literal
 import jax
 import jax.numpy as jnp
 
-Integration = Literal["mean_where_nonzero", "mean", "fill_zeros", "biological", "gip"]
-INTEGRATIONS: tuple[str, ...] = ("mean_where_nonzero", "mean", "fill_zeros", "biological", "gip")
+Integration = Literal["mean_where_nonzero", "mean", "fill_zeros", "weighted", "biological", "gip"]
+INTEGRATIONS: tuple[str, ...] = ("mean_where_nonzero", "mean", "fill_zeros", "weighted", "biological", "gip")
 
 
 def gip_kernel(profiles: jax.Array, bandwidth: jax.Array | float = 1.0) -> jax.Array:
@@ -54,13 +54,17 @@ def gip_kernels(
     return gip_kernel(associations, bandwidth), gip_kernel(associations.T, bandwidth)
 
 
-def integrate_similarity(similarity: jax.Array, gip: jax.Array, rule: Integration = "mean_where_nonzero") -> jax.Array:
+def integrate_similarity(
+    similarity: jax.Array, gip: jax.Array, rule: Integration = "mean_where_nonzero", weight: jax.Array | float = 0.5
+) -> jax.Array:
     """Merge a biological similarity with a GIP kernel (static ``rule``).
 
     - ``"mean_where_nonzero"`` (default of every rival here): ``(S + K) / 2`` where ``S != 0``,
       ``K`` where ``S == 0`` (the integration of Chen et al.'s SM-miRNA models);
     - ``"mean"``: ``(S + K) / 2`` everywhere;
-    - ``"fill_zeros"``: ``S`` where ``S != 0``, ``K`` elsewhere;
+    - ``"fill_zeros"``: ``S`` where ``S != 0``, ``K`` elsewhere (TSPN's public code);
+    - ``"weighted"``: ``w S + (1 - w) K`` everywhere, ``w = weight`` (traced; RPCAΓNR's public
+      code uses 0.2); the other rules ignore ``weight``;
     - ``"biological"``: ``S`` alone (no GIP); ``"gip"``: ``K`` alone.
     """
     if rule == "mean_where_nonzero":
@@ -69,6 +73,8 @@ def integrate_similarity(similarity: jax.Array, gip: jax.Array, rule: Integratio
         return 0.5 * (similarity + gip)
     if rule == "fill_zeros":
         return jnp.where(similarity != 0, similarity, gip)
+    if rule == "weighted":
+        return weight * similarity + (1.0 - weight) * gip
     if rule == "biological":
         return similarity
     if rule == "gip":
@@ -88,11 +94,16 @@ def integrated_similarities(
     bandwidth: jax.Array | float = 1.0,
     rule: Integration = "mean_where_nonzero",
     full_gip: tuple[jax.Array, jax.Array] | None = None,
+    weight: jax.Array | float = 0.5,
 ) -> tuple[jax.Array, jax.Array]:
-    """Drug and miRNA similarities augmented with GIP kernels (see ``gip_kernels``).
+    """Drug and miRNA similarities augmented with GIP kernels (see ``gip_kernels``); ``weight``
+    is the similarity's share under the ``"weighted"`` rule (see ``integrate_similarity``).
 
     Returns:
         ``(drug, mirna)``, shapes (n_drugs, n_drugs) and (n_mirnas, n_mirnas).
     """
     drug_gip, mirna_gip = gip_kernels(associations, bandwidth, full_gip)
-    return integrate_similarity(drug_similarity, drug_gip, rule), integrate_similarity(mirna_similarity, mirna_gip, rule)
+    return (
+        integrate_similarity(drug_similarity, drug_gip, rule, weight),
+        integrate_similarity(mirna_similarity, mirna_gip, rule, weight),
+    )
