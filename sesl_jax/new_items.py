@@ -106,7 +106,7 @@ def score_new_drug(model, smiles: str) -> np.ndarray:
 
             codes, present = drug_codes(dataset)
             new_code = encode(load_pretrained("smiles"), [smiles])[0]
-            return _code_row(codes, present, new_code, model.similarity_map)
+            return _code_row(codes, present, new_code, model.config_.similarity_map)
         from sesl_jax.similarity import chemical_similarity
 
         return chemical_similarity([*dataset.drug_smiles, smiles])[-1, :-1]
@@ -126,7 +126,7 @@ def score_new_mirna(model, sequence: str) -> np.ndarray:
     def term_row(name: str) -> np.ndarray:
         from sesl_jax.similarity import mirna_sequences
 
-        sequences, present = mirna_sequences(dataset, model.mirna_form)
+        sequences, present = mirna_sequences(dataset, model.config_.mirna_form)
         if name == "alignment":
             from sesl_jax.similarity import alignment_similarity
 
@@ -137,9 +137,9 @@ def score_new_mirna(model, sequence: str) -> np.ndarray:
         from sesl_jax.encoders import encode, load_pretrained
         from sesl_jax.similarity import mirna_codes
 
-        codes, present = mirna_codes(dataset, model.mirna_form)
+        codes, present = mirna_codes(dataset, model.config_.mirna_form)
         new_code = encode(load_pretrained("rna"), [sequence])[0]
-        return _code_row(codes, present, new_code, model.similarity_map)
+        return _code_row(codes, present, new_code, model.config_.similarity_map)
 
     row = _fused_row(mirna_source, "mirna", f"miRNA {sequence!r}", term_row)
     _warn_if_isolated(row, model.similarities_.mirna, "miRNA", sequence)

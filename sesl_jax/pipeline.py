@@ -9,18 +9,25 @@ resolved from the named sources). The config is what every result records beside
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import Any, Mapping
 
 import numpy as np
 
 from sesl_jax.data import Dataset
 from sesl_jax.methods import METHODS, Method
-from sesl_jax.similarity import SIMILARITY_MAPS, Similarities, dataset_similarities
+from sesl_jax.similarity import SIMILARITY_MAPS, Similarities, dataset_similarities, split_configuration, split_source
 
 SESL_FAMILY = ("sesl", "se", "bnnr")
 OBSERVED_CHOICES = ("nonzero", "known")
 VARIANTS = ("default", "published-code")
 MIRNA_FORMS = ("mature", "hairpin")
+
+
+def methods_with_variants() -> tuple[str, ...]:
+    """Methods whose builder takes ``variant=`` (the rivals with a ``published-code`` variant)."""
+    return tuple(name for name, spec in METHODS.items()
+                 if "variant" in inspect.signature(spec.builder).parameters)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,9 +37,13 @@ class MethodConfig:
     Attributes:
         method: a name in ``sesl_jax.methods.METHODS``.
         similarity: similarity source ("biological", "sequence", "chemical",
-            "drug=SOURCE,mirna=SOURCE", see ``sesl_jax.similarity``); ``None`` = the method's default.
-        similarity_map: distance-to-similarity map of sequence codes.
-        mirna_form: which miRNA sequence the RNA encoder reads ("mature" or "hairpin").
+            "drug=SOURCE,mirna=SOURCE", fused sides such as "0.5*chemical+0.5*sequence", see
+            ``sesl_jax.similarity``), optionally with ",map=MAP" / ",mirna_form=FORM" parts;
+            ``None`` = the method's default configuration. Stored without those parts.
+        similarity_map: distance-to-similarity map of sequence codes; ``None`` = the map part of
+            the similarity string (given or the method's default), else "gaussian".
+        mirna_form: which miRNA sequence the RNA encoder reads; ``None`` = the string's part,
+            else "mature".
         dtype: "float32" or "float64".
         observed: BNNR's observed set for the SESL family ("nonzero" or "known").
         transductive: the labelled published protocol (fits part of the method on the full matrix).
@@ -41,8 +52,8 @@ class MethodConfig:
 
     method: str = "sesl"
     similarity: str | None = None
-    similarity_map: str = "gaussian"
-    mirna_form: str = "mature"
+    similarity_map: str | None = None
+    mirna_form: str | None = None
     dtype: str = "float64"
     observed: str = "nonzero"
     transductive: bool = False
@@ -51,6 +62,13 @@ class MethodConfig:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"unknown method {self.method!r}; choose one of {', '.join(sorted(METHODS))}")
+        text = self.similarity if self.similarity is not None else METHODS[self.method].default_similarity
+        source, extras = split_configuration(text)
+        split_source(source)  # raises ValueError naming a bad source
+        if self.similarity is not None:
+            object.__setattr__(self, "similarity", source)
+        object.__setattr__(self, "similarity_map", self.similarity_map or extras.get("map", "gaussian"))
+        object.__setattr__(self, "mirna_form", self.mirna_form or extras.get("mirna_form", "mature"))
         for name, value, choices in (
             ("similarity_map", self.similarity_map, SIMILARITY_MAPS),
             ("mirna_form", self.mirna_form, MIRNA_FORMS),
@@ -60,11 +78,15 @@ class MethodConfig:
         ):
             if value not in choices:
                 raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+        if self.variant != "default" and self.method not in methods_with_variants():
+            raise ValueError(f"variant {self.variant!r} exists only for {', '.join(methods_with_variants())}, "
+                             f"not for method {self.method!r}")
 
     @property
     def resolved_similarity(self) -> str:
-        """The similarity source used: the given one, else the method's default."""
-        return self.similarity if self.similarity is not None else METHODS[self.method].default_similarity
+        """The similarity source used: the given one, else the method's default (without map parts)."""
+        text = self.similarity if self.similarity is not None else METHODS[self.method].default_similarity
+        return split_configuration(text)[0]
 
     def to_dict(self) -> dict[str, Any]:
         return dict(dataclasses.asdict(self), similarity=self.resolved_similarity)

@@ -237,11 +237,6 @@ def test_pipeline_builds_published_code_variants():
         assert method.name == f"{name}-published-code"
 
 
-@pytest.mark.xfail(
-    strict=True, raises=TypeError,
-    reason="pipeline.builder_options passes variant= to every builder; only tspn and rpca-gamma take it, so the "
-    "others raise TypeError (unexpected keyword) - the check belongs in pipeline.py, outside this change",
-)
 @pytest.mark.parametrize("name", sorted(set(METHODS) - {"tspn", "rpca-gamma"}))
 def test_other_methods_reject_published_code_clearly(name):
     A, sims = small_problem()

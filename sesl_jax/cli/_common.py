@@ -83,13 +83,14 @@ def add_method_options(parser: argparse.ArgumentParser, *, default_method: str =
     )
     parser.add_argument(
         "--similarity-map",
-        default="gaussian",
+        default=None,
         choices=("gaussian", "inverse", "linear"),
-        help="distance-to-similarity map for sequence codes (default gaussian, scale = median distance)",
+        help="distance-to-similarity map for sequence codes: gaussian (scale = median distance), inverse "
+        "1/(1+d) or linear (default: the map of the default configuration, else gaussian)",
     )
     parser.add_argument(
         "--mirna-form",
-        default="mature",
+        default=None,
         choices=("mature", "hairpin"),
         help="which miRNA sequence the RNA encoder reads (default mature)",
     )

@@ -52,19 +52,9 @@ SIMILARITY_GRID: tuple[str, ...] = (
 
 
 def parse_candidate(text: str, method: str = "sesl", dtype: str = "float32") -> MethodConfig:
-    """``"drug=sequence,mirna=biological,map=inverse"`` -> a :class:`MethodConfig`.
-
-    The source is as for ``--similarity``; optional ``map=`` and ``mirna_form=`` parts set the
-    sequence codes' map and miRNA form. Raises ValueError on anything else.
-    """
-    parts = [part.strip() for part in text.split(",")]
-    extras = {key: value for key, _, value in (part.partition("=") for part in parts) if key in ("map", "mirna_form")}
-    source = ",".join(part for part in parts if part.partition("=")[0] not in ("map", "mirna_form"))
-    from sesl_jax.similarity import split_source
-
-    split_source(source)
-    return MethodConfig(method=method, similarity=source, similarity_map=extras.get("map", "gaussian"),
-                        mirna_form=extras.get("mirna_form", "mature"), dtype=dtype)
+    """``"drug=sequence,mirna=biological,map=inverse"`` -> a :class:`MethodConfig` (the source as
+    for ``--similarity``, optional ``map=`` / ``mirna_form=`` parts). Raises ValueError."""
+    return MethodConfig(method=method, similarity=text, dtype=dtype)
 
 
 def candidate_label(config: MethodConfig) -> str:

@@ -204,11 +204,18 @@ def dataset_similarities(
     dataset: Dataset,
     source: str,
     *,
-    similarity_map: SimilarityMap = "gaussian",
-    mirna_form: MirnaForm = "mature",
+    similarity_map: SimilarityMap | None = None,
+    mirna_form: MirnaForm | None = None,
 ) -> Similarities:
     """Both similarity matrices of ``dataset`` from a source string, and a label naming exactly the
-    sources, weights, map and miRNA form used."""
+    sources, weights, map and miRNA form used.
+
+    ``source`` may carry ``map=`` / ``mirna_form=`` parts (``split_configuration``); the keyword
+    arguments, when given, take precedence. Defaults: gaussian map, mature miRNAs.
+    """
+    source, extras = split_configuration(source)
+    similarity_map = similarity_map or extras.get("map", "gaussian")
+    mirna_form = mirna_form or extras.get("mirna_form", "mature")
     drug_text, mirna_text = split_source(source)
     drug_terms, mirna_terms = parse_side(drug_text, "drug"), parse_side(mirna_text, "mirna")
     drug = side_similarity(dataset, "drug", drug_terms, similarity_map=similarity_map)
@@ -220,6 +227,25 @@ def dataset_similarities(
     if any(name in ("sequence", "alignment") for name, _ in mirna_terms):
         label += f",mirna_form={mirna_form}"
     return Similarities(drug, mirna, label)
+
+
+CONFIGURATION_KEYS = ("map", "mirna_form")
+
+
+def split_configuration(text: str) -> tuple[str, dict[str, str]]:
+    """``"drug=sequence,mirna=biological,map=inverse"`` -> ``("drug=sequence,mirna=biological",
+    {"map": "inverse"})``: a source string with optional ``map=`` and ``mirna_form=`` parts (how
+    the sequence codes become similarities), as run labels and ``sesl-jax select`` write them."""
+    parts = [part.strip() for part in text.split(",")]
+    extras = {}
+    for part in parts:
+        key, _, value = part.partition("=")
+        if key.strip() in CONFIGURATION_KEYS:
+            if key.strip() in extras:
+                raise ValueError(f"similarity {text!r}: {key.strip()} appears twice")
+            extras[key.strip()] = value.strip()
+    source = ",".join(part for part in parts if part.partition("=")[0].strip() not in CONFIGURATION_KEYS)
+    return source, extras
 
 
 def split_source(source: str) -> tuple[str, str]:
