@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
@@ -49,16 +50,34 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+    """Write ``obj`` as strict JSON (see :func:`json_text`)."""
+    return atomic_write_text(path, json_text(obj, indent=2) + "\n")
 
 
-def _json_default(obj: Any) -> Any:
+def json_text(obj: Any, **options: Any) -> str:
+    """Strict JSON of ``obj``: keys sorted, NumPy values as Python ones, and an undefined number
+    (NaN, +-inf, e.g. the standard deviation of a single repeat) as ``null``, never as the
+    ``NaN``/``Infinity`` tokens that other JSON readers reject."""
+    return json.dumps(json_ready(obj), sort_keys=True, allow_nan=False, **options)
+
+
+def json_ready(obj: Any) -> Any:
+    """``obj`` with NumPy scalars and arrays as Python values, paths as strings, tuples as lists
+    and non-finite floats as ``None``; raises ``TypeError`` for anything else JSON cannot hold."""
     import numpy as np
 
-    if isinstance(obj, np.generic):
-        return obj.item()
+    if isinstance(obj, Mapping):
+        return {key: json_ready(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_ready(value) for value in obj]
     if isinstance(obj, np.ndarray):
-        return obj.tolist()
+        return json_ready(obj.tolist())
+    if isinstance(obj, np.generic):
+        return json_ready(obj.item())
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if obj is None or isinstance(obj, (str, int, bool)):
+        return obj
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")

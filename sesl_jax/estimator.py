@@ -17,6 +17,7 @@ import pandas as pd
 from sesl_jax.data import DataError, Dataset
 from sesl_jax.pipeline import MethodConfig, build_method, resolve_similarities
 from sesl_jax.similarity import Similarities, split_source
+from sesl_jax.similarity._base import check_method_inputs
 from sesl_jax.solvers import Status
 
 
@@ -118,6 +119,7 @@ class SESL:
             associations = np.asarray(data, dtype=np.float64)
             if drug_similarity is None or mirna_similarity is None:
                 raise ValueError("fitting on a raw association matrix needs drug_similarity and mirna_similarity")
+            check_method_inputs(associations, drug_similarity, mirna_similarity)
             source, sources = "caller", ("caller", "caller")
             drug_ids = list(drug_ids) if drug_ids is not None else [f"drug{i}" for i in range(associations.shape[0])]
             mirna_ids = list(mirna_ids) if mirna_ids is not None else [f"mirna{j}" for j in range(associations.shape[1])]
@@ -228,13 +230,11 @@ def _ranked(scores: np.ndarray, known: np.ndarray, ids: list[str], id_column: st
 
 
 def _check_inputs(associations, drug_similarity, mirna_similarity, drug_ids, mirna_ids) -> None:
+    # the matrices themselves are checked by check_method_inputs (raw input) and build_method
     n_drugs, n_mirnas = associations.shape
     checks = [
-        (np.asarray(drug_similarity).shape == (n_drugs, n_drugs), f"drug_similarity must be {n_drugs} x {n_drugs}"),
-        (np.asarray(mirna_similarity).shape == (n_mirnas, n_mirnas), f"mirna_similarity must be {n_mirnas} x {n_mirnas}"),
         (len(drug_ids) == n_drugs, f"{len(drug_ids)} drug IDs for {n_drugs} rows"),
         (len(mirna_ids) == n_mirnas, f"{len(mirna_ids)} miRNA IDs for {n_mirnas} columns"),
-        (np.isin(associations, (0.0, 1.0)).all(), "associations must hold only 0 and 1"),
     ]
     for ok, message in checks:
         if not ok:

@@ -17,6 +17,7 @@ import numpy as np
 from sesl_jax.data import Dataset
 from sesl_jax.methods import METHODS, Method
 from sesl_jax.similarity import SIMILARITY_MAPS, Similarities, dataset_similarities, split_configuration, split_source
+from sesl_jax.similarity._base import check_method_inputs
 
 SESL_FAMILY = ("sesl", "se", "bnnr")
 OBSERVED_CHOICES = ("nonzero", "known")
@@ -124,7 +125,12 @@ def build_method(
         config: what to build.
         overrides: builder keyword arguments that replace those ``config`` implies (e.g.
             ``options=SESLOptions(...)`` or ``params=...`` from the Python API).
+
+    Raises:
+        DataError: (a ``ValueError``) for inputs the data layer would refuse: associations not a
+            2-D 0/1 matrix, a similarity of the wrong shape, non-finite, outside [0, 1] or asymmetric.
     """
+    check_method_inputs(associations, similarities.drug, similarities.mirna)
     options = {**builder_options(config), **dict(overrides or {})}
     return METHODS[config.method].builder(np.asarray(associations), similarities, dtype=config.dtype, **options)
 

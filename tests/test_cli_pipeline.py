@@ -76,9 +76,10 @@ def test_cv_transductive_warns_and_is_labelled(small_data_dir, tmp_path, capsys)
 def test_cv_transductive_option_must_match_the_method(small_data_dir, tmp_path, capsys):
     base = ["cv", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--similarity", "biological", "--quiet",
             "--protocol", "kfold", "--k", "2"]
-    assert main([*base, "--method", "dcmf", "--sparse-learning", "transductive", "--out", str(tmp_path / "a")]) == 1
+    # a usage mistake: exit code 2 (was 1 before the CLI split usage from data errors)
+    assert main([*base, "--method", "dcmf", "--sparse-learning", "transductive", "--out", str(tmp_path / "a")]) == 2
     assert "--gip-kernels transductive" in capsys.readouterr().err
-    assert main([*base, "--method", "bnnr", "--gip-kernels", "transductive", "--out", str(tmp_path / "b")]) == 1
+    assert main([*base, "--method", "bnnr", "--gip-kernels", "transductive", "--out", str(tmp_path / "b")]) == 2
     assert "no transductive variant" in capsys.readouterr().err
     out = tmp_path / "c"
     assert main([*base, "--method", "snmf", "--gip-kernels", "transductive", "--out", str(out)]) == 0

@@ -68,7 +68,7 @@ def test_conflicting_and_invalid_sequences(tmp_path):
     with pytest.raises(DataError, match=r"line 3: 'm' has sequence 'ACGG' but line 2 gave 'ACGU'"):
         load_pairs(path)
     path = write(tmp_path / "bad.csv", "drug_id,mirna_id,sequence\nD,m,ACXU\n")
-    with pytest.raises(DataError, match=r"bad.csv: line 2: sequence 'ACXU' holds 'X'"):
+    with pytest.raises(DataError, match=r"bad.csv: line 2: miRNA 'm': sequence 'ACXU' holds 'X'"):
         load_pairs(path)
 
 
@@ -131,3 +131,42 @@ def test_sm2mir_real_file_covers_the_fcd_drugs(real_data_dir):
     # the first benchmark pair is in SM2miR too: CID:2578 - miR-200c
     assert dataset.associations[dataset.drug_index("CID:2578"), dataset.mirna_index("hsa-mir-200c")] == 1
     assert os.fspath(real_data_dir / "schemnet") == dataset.source
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("D,m1,C1CC\n", r"pairs.csv: line 2: drug 'D': SMILES 'C1CC' is not a valid molecule"),
+        ("D,m1,CCO\nd,m2,CCO\n", r"pairs.csv: line 3: drug ID 'd' differs only in letter case from 'D' on line 2"),
+        ("D,hsa-mir-21,\nE,hsa-miR-21,\n", r"line 3: miRNA ID 'hsa-miR-21' differs only in letter case from 'hsa-mir-21'"),
+    ],
+)
+def test_pairs_refuse_bad_smiles_and_case_variant_ids(tmp_path, body, message):
+    path = write(tmp_path / "pairs.csv", "drug_id,mirna_id,smiles\n" + body)
+    with pytest.raises(DataError, match=message):
+        load_pairs(path)
+
+
+def test_input_tables_fill_smiles_and_sequences(tmp_path):
+    from sesl_jax.data._user_pairs import with_input_tables
+
+    pairs = write(tmp_path / "pairs.csv", "drug_id,mirna_id,smiles\nD1,m1,CCO\nD2,m2,\nD3,m1,\n")
+    smiles = write(tmp_path / "smiles.tsv", "drug_id\tsmiles\nD2\tCCN\nD1\tCCO\nOTHER\tC\n")
+    sequences = write(tmp_path / "mirnas.csv", "mirna_id,sequence\nm2,ugagguag\n")
+    dataset = with_input_tables(load_pairs(pairs), smiles_table=smiles, sequence_table=sequences)
+    assert dataset.drug_smiles == ("CCO", "CCN", None)
+    assert dataset.mirna_mature == (None, "UGAGGUAG") and dataset.mirna_hairpin == (None, None)
+    assert set(dataset.checksums) == {"pairs.csv", "smiles.tsv", "mirnas.csv"}
+
+    conflicting = write(tmp_path / "conflict.csv", "drug_id,smiles\nD1,CCCC\n")
+    with pytest.raises(DataError, match=r"conflict.csv: line 2: drug 'D1' has smiles 'CCCC' but dataset 'pairs' already"):
+        with_input_tables(load_pairs(pairs), smiles_table=conflicting)
+    unrelated = write(tmp_path / "unrelated.csv", "drug_id,smiles\nX,C\n")
+    with pytest.raises(DataError, match=r"unrelated.csv: none of its drug_id values is an ID of dataset 'pairs'"):
+        with_input_tables(load_pairs(pairs), smiles_table=unrelated)
+    case = write(tmp_path / "case.csv", "drug_id,smiles\nd2,C\n")
+    with pytest.raises(DataError, match=r"case.csv: line 2: drug ID 'd2' is not in the dataset but 'D2' is"):
+        with_input_tables(load_pairs(pairs), smiles_table=case)
+    bad = write(tmp_path / "bad.csv", "mirna_id,sequence\nm1,ACGX\n")
+    with pytest.raises(DataError, match=r"bad.csv: line 2: miRNA 'm1': sequence 'ACGX' holds 'X'"):
+        with_input_tables(load_pairs(pairs), sequence_table=bad)

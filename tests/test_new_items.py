@@ -65,5 +65,5 @@ def test_cli_rank_smiles(small_data_dir, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "rank,mirna_id,score,known" and len(lines) == 3
     code = main(["rank", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--smiles", "C1CC"])
-    assert code == 1
+    assert code == 2  # a bad option value (checked with RDKit before any fit), not a data error
     assert "C1CC" in capsys.readouterr().err

@@ -16,8 +16,28 @@ import sys
 COMMAND_MODULES = ("_data", "_fit", "_rank", "_cv", "_select", "_encoder", "_reproduce")
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose errors are one line, ``PROG: error: MESSAGE (see 'PROG --help')``, exit code 2
+    (sub-command parsers inherit the class)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def package_version() -> str:
+    """The installed distribution's version, else the source tree's ``__version__``."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sesl_jax")
+    except PackageNotFoundError:
+        from sesl_jax import __version__
+
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="sesl-jax",
         description=(
             "Predict drug-miRNA associations with SESL (sequence encoding + sparse learning) "
@@ -26,9 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
             "into the user cache."
         ),
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"sesl_jax.cli.{name}").register(subparsers)
+    parser.command_parsers = subparsers.choices  # sub-command name -> its parser, for main's errors
     return parser
 
 
@@ -43,9 +65,16 @@ def _limit_blas_threads() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``sesl-jax`` and return its exit code (0 done, 1 data error, 2 usage error, 130 interrupted)."""
     _limit_blas_threads()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # reported by the sub-command's parser, whose usage it is
+            parser_of_command = parser.command_parsers.get(args.command, parser)
+            parser_of_command.error(f"unrecognized arguments: {' '.join(unknown)}")
+    except SystemExit as stop:  # --help, --version, or a usage error argparse has printed
+        return stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -1,28 +1,105 @@
-"""Options and error handling shared by every sub-command."""
+"""Options, option checks and error handling shared by every sub-command.
+
+Exit codes: 0 done; 1 a data problem (a file, an ID, an output directory holding another run);
+2 a usage mistake (a bad option value or combination); 130 interrupted. An error is one line on
+stderr, ``sesl-jax COMMAND: error: MESSAGE``, naming the option, file or ID, and a warning is one
+line too; a traceback means a bug. Options are checked before any data is read, and IDs before
+any fit, so a mistake never leaves files behind.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
+import warnings
+from pathlib import Path
 
 
 class CommandError(Exception):
     """An error the user can fix; printed without a traceback, exit code 1."""
 
 
+class UsageError(Exception):
+    """A bad option value or combination; printed without a traceback, exit code 2."""
+
+
+# ---------------------------------------------------------------- option value types (argparse)
+
+
+def int_at_least(minimum: int):
+    """An argparse ``type``: an integer >= ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def finite_float(text: str) -> float:
+    """An argparse ``type``: a finite number (``nan`` and ``inf`` are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+# ---------------------------------------------------------------- shared options
+
+
 def add_data_options(parser: argparse.ArgumentParser, *, dataset_required: bool = True) -> None:
-    parser.add_argument(
+    """Where the associations come from: a benchmark (``--dataset``) or the user's own pairs."""
+    source = parser.add_mutually_exclusive_group(required=dataset_required)
+    source.add_argument(
         "--dataset",
         choices=("fcd", "pcd"),
-        required=dataset_required,
         help="benchmark dataset: fcd (39 drugs x 286 miRNAs) or pcd (831 x 541)",
+    )
+    source.add_argument(
+        "--pairs",
+        metavar="FILE",
+        help="your own known pairs instead of a benchmark: a CSV/TSV with a header and columns drug_id, "
+        "mirna_id and optionally smiles (the drug's) and sequence (the miRNA's, in the --mirna-form form)",
+    )
+    source.add_argument(
+        "--sm2mir",
+        metavar="FILE",
+        help="known pairs of one --species from an SM2miR download (e.g. SM2miR3_2015.txt); the file holds "
+        "no SMILES or sequences: give them with --smiles-table and --sequence-table",
     )
     parser.add_argument(
         "--data-dir",
         default=None,
-        help="directory holding the benchmark files (default: $SESL_JAX_DATA, else the user cache, "
-        "downloading on first use)",
+        help="with --dataset: directory holding the benchmark files (default: $SESL_JAX_DATA, else the user "
+        "cache, downloading on first use)",
+    )
+    parser.add_argument(
+        "--species",
+        default=None,
+        help="with --sm2mir: keep the records of this species (default 'Homo sapiens'; 'all' keeps every species)",
+    )
+    parser.add_argument(
+        "--smiles-table",
+        metavar="FILE",
+        default=None,
+        help="with --pairs or --sm2mir: a CSV/TSV with columns drug_id, smiles giving the drugs' SMILES",
+    )
+    parser.add_argument(
+        "--sequence-table",
+        metavar="FILE",
+        default=None,
+        help="with --pairs or --sm2mir: a CSV/TSV with columns mirna_id, sequence giving the miRNAs' sequences "
+        "(the --mirna-form form)",
     )
 
 
@@ -42,32 +119,6 @@ def configure_jax(dtype: str) -> None:
     jax.config.update("jax_enable_x64", dtype == "float64")
 
 
-def run_command(args: argparse.Namespace) -> int:
-    from sesl_jax.data import DataError
-    from sesl_jax.evaluation.store import ResumeMismatchError
-
-    user_errors: tuple[type[Exception], ...] = (CommandError, DataError, ResumeMismatchError)
-    try:
-        from sesl_jax.encoders import CheckpointError, SequenceError
-
-        user_errors += (CheckpointError, SequenceError)
-    except ImportError:  # pragma: no cover - encoders are part of the package
-        pass
-    try:
-        result = args.func(args)
-    except user_errors as error:
-        print(f"sesl-jax {args.command}: error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"sesl-jax {args.command}: interrupted; finished results are kept", file=sys.stderr)
-        return 130
-    return int(result or 0)
-
-
-def stdout_is_terminal() -> bool:
-    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
-
-
 def add_method_options(parser: argparse.ArgumentParser, *, default_method: str = "sesl") -> None:
     from sesl_jax.methods import METHODS
 
@@ -79,7 +130,8 @@ def add_method_options(parser: argparse.ArgumentParser, *, default_method: str =
         help="similarity source: biological, sequence, chemical (drugs; miRNAs by sequence) or "
         "'drug=SIDE,mirna=SIDE' where a side is one source or a weighted mean such as "
         "'0.5*biological+0.5*sequence' (drug sources: biological, sequence, chemical; miRNA sources: "
-        "biological, sequence, alignment). Default: the method's own (see README)",
+        "biological, sequence, alignment). Default: the method's own (see README). Your own data "
+        "(--pairs, --sm2mir) has no biological similarities",
     )
     parser.add_argument(
         "--similarity-map",
@@ -110,27 +162,238 @@ def add_method_options(parser: argparse.ArgumentParser, *, default_method: str =
     )
 
 
+# ---------------------------------------------------------------- running a command
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Check the option values, run the sub-command, and turn user mistakes into one-line errors."""
+    from sesl_jax.data import DataError
+    from sesl_jax.evaluation.store import ResumeMismatchError
+
+    user_errors: tuple[type[Exception], ...] = (CommandError, DataError, ResumeMismatchError, OSError)
+    try:
+        from sesl_jax.encoders import CheckpointError, SequenceError
+
+        user_errors += (CheckpointError, SequenceError)
+    except ImportError:  # pragma: no cover - encoders are part of the package
+        pass
+    prefix = f"sesl-jax {args.command}"
+
+    def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"{prefix}: warning: {_one_line(message)}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show_warning  # one line, not the file and source line of the warning
+        try:
+            check_option_values(args)
+            result = args.func(args)
+        except UsageError as error:
+            print(f"{prefix}: error: {_one_line(error)}", file=sys.stderr)
+            return 2
+        except user_errors as error:
+            print(f"{prefix}: error: {_one_line(error)}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print(f"{prefix}: interrupted; finished results are kept", file=sys.stderr)
+            return 130
+    return int(result or 0)
+
+
+def _one_line(message: object) -> str:
+    return " ".join(str(message).split("\n")).strip()
+
+
+def check_option_values(args: argparse.Namespace) -> None:
+    """Checks of options that several sub-commands share, by name, before anything runs.
+
+    ``--out`` (a directory), ``--output`` (a file), ``--drug``/``--mirna`` (non-empty IDs),
+    ``--smiles`` (a molecule RDKit parses), ``--sequence`` (an RNA sequence), ``--top`` (>= 1)
+    and the data options' combinations; each mistake is a :class:`UsageError` naming the option.
+    """
+    values = vars(args)
+    if values.get("out") is not None:
+        _check_writable(Path(values["out"]), "--out", directory=True)
+    if values.get("output") is not None:
+        _check_writable(Path(values["output"]), "--output", directory=False)
+    for option, kind, example in (("drug", "drug", "CID:3229"), ("mirna", "miRNA", "hsa-mir-21")):
+        if values.get(option) is not None and not values[option].strip():
+            raise UsageError(f"argument --{option}: empty {kind} ID; give an ID of the data, e.g. --{option} {example}")
+    if values.get("smiles") is not None:
+        _check_new_item("smiles", values["smiles"])
+    if values.get("sequence") is not None:
+        _check_new_item("sequence", values["sequence"])
+    if values.get("top") is not None and values["top"] < 1:
+        raise UsageError(f"argument --top: must be an integer >= 1, got {values['top']}")
+    if "pairs" in values:
+        _check_data_options(args)
+
+
+def _check_writable(path: Path, option: str, *, directory: bool) -> None:
+    if directory and path.exists() and not path.is_dir():
+        raise UsageError(f"argument {option}: {str(path)!r} is a file, not a directory")
+    if not directory and path.is_dir():
+        raise UsageError(f"argument {option}: {str(path)!r} is a directory; give a file name")
+    existing = path if directory else path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"argument {option}: {str(existing)!r} is a file, so {str(path)!r} cannot be created")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"argument {option}: {str(existing)!r} is not writable")
+
+
+def _check_new_item(option: str, text: str) -> None:
+    from sesl_jax.data import DataError
+    from sesl_jax.data._sequences import normalise_rna
+    from sesl_jax.data._validate import check_smiles
+
+    what = "the SMILES of a new molecule, e.g. --smiles 'CC(=O)Oc1ccccc1C(=O)O'" if option == "smiles" else \
+        "the sequence of a new miRNA (A, C, G, U), e.g. --sequence UAGCUUAUCAGACUGAUGUUGA"
+    if not text.strip():
+        raise UsageError(f"argument --{option}: empty; give {what}")
+    try:
+        (check_smiles if option == "smiles" else normalise_rna)(text, label=f"argument --{option}")
+    except DataError as error:
+        raise UsageError(str(error)) from None
+
+
+def _check_data_options(args: argparse.Namespace) -> None:
+    own = args.pairs is not None or args.sm2mir is not None
+    if own and args.data_dir is not None:
+        raise UsageError("argument --data-dir: only applies to --dataset; --pairs and --sm2mir name their own file")
+    if args.species is not None and args.sm2mir is None:
+        raise UsageError("argument --species: only applies to --sm2mir")
+    for option in ("smiles_table", "sequence_table"):
+        if getattr(args, option) is not None and not own:
+            raise UsageError(f"argument --{option.replace('_', '-')}: only applies to --pairs or --sm2mir "
+                             "(the benchmarks come with their SMILES and sequences)")
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+# ---------------------------------------------------------------- method and data
+
+
+def uses_own_data(args: argparse.Namespace) -> bool:
+    """Whether the associations come from the user's file (``--pairs``/``--sm2mir``), not a benchmark."""
+    return getattr(args, "pairs", None) is not None or getattr(args, "sm2mir", None) is not None
+
+
 def method_config(args: argparse.Namespace, *, transductive: bool = False):
     """The :class:`~sesl_jax.pipeline.MethodConfig` of the method options; a bad value is a usage error."""
-    from sesl_jax.pipeline import MethodConfig
-    from sesl_jax.similarity import split_source
+    from sesl_jax.pipeline import MethodConfig, builder_options
+    from sesl_jax.similarity import parse_side, split_configuration, split_source
 
+    if args.similarity is not None:
+        try:
+            split_source(split_configuration(args.similarity)[0])
+        except ValueError as error:
+            raise UsageError(f"argument --similarity: {error}") from None
     try:
-        if args.similarity is not None:
-            split_source(args.similarity)  # checked here so the message names the option
-        return MethodConfig(
+        config = MethodConfig(
             method=args.method, similarity=args.similarity, similarity_map=args.similarity_map,
             mirna_form=args.mirna_form, dtype=args.dtype, observed=args.observed,
             variant=getattr(args, "variant", "default"), transductive=transductive,
         )
+        builder_options(config)  # combinations the method refuses, e.g. --observed known for a rival
     except ValueError as error:
-        raise CommandError(f"--similarity/--method options: {error}") from None
+        raise UsageError(f"argument --method {args.method}: {error}") from None
+    if uses_own_data(args):
+        sides = split_source(config.resolved_similarity)
+        if any(name == "biological" for side, text in zip(("drug", "mirna"), sides) for name, _ in parse_side(text, side)):
+            given = f"--similarity {args.similarity}" if args.similarity is not None else \
+                f"--method {args.method}'s default similarity ({config.resolved_similarity})"
+            raise UsageError(
+                f"argument --similarity: {given} uses biological similarities, which only the benchmarks "
+                "(--dataset) have; with --pairs or --sm2mir use sequence, chemical (drugs) or alignment (miRNAs), "
+                "e.g. --similarity sequence"
+            )
+    return config
 
 
 def load_dataset_for(args: argparse.Namespace):
-    from sesl_jax.data import load_dataset
+    """The dataset the data options name, checked for what the command needs before any fit.
 
-    return load_dataset(args.dataset, args.data_dir)
+    The IDs of ``--drug``/``--mirna`` must be in it (``DataError`` with close matches). With your own
+    data, the SMILES and sequences that the similarity needs are checked: none at all is an error
+    saying how to add them; items without them are named in a warning (the similarity layer isolates
+    them: similarity 0 to every other item).
+    """
+    from sesl_jax.data import load_dataset, load_pairs, load_sm2mir
+    from sesl_jax.data._user_pairs import with_input_tables
+
+    mirna_form = _mirna_form(args)
+    if getattr(args, "pairs", None) is not None:
+        dataset = load_pairs(args.pairs, sequence_kind=mirna_form)
+    elif getattr(args, "sm2mir", None) is not None:
+        species = args.species or "Homo sapiens"
+        dataset = load_sm2mir(args.sm2mir, species=None if species.strip().lower() == "all" else species)
+    else:
+        return _check_ids(args, load_dataset(args.dataset, args.data_dir))
+    dataset = with_input_tables(dataset, smiles_table=args.smiles_table, sequence_table=args.sequence_table,
+                                sequence_kind=mirna_form)
+    if hasattr(args, "similarity"):  # commands that compute similarities (not ``data check``)
+        _check_similarity_inputs(args, dataset)
+    return _check_ids(args, dataset)
+
+
+def _mirna_form(args: argparse.Namespace) -> str:
+    """The miRNA form the method options resolve to (``data check`` has no method: mature)."""
+    if hasattr(args, "similarity"):
+        return method_config(args).mirna_form
+    return getattr(args, "mirna_form", None) or "mature"
+
+
+def _check_ids(args: argparse.Namespace, dataset):
+    if getattr(args, "drug", None) is not None:
+        dataset.drug_index(args.drug)
+    if getattr(args, "mirna", None) is not None:
+        dataset.mirna_index(args.mirna)
+    return dataset
+
+
+def _check_similarity_inputs(args: argparse.Namespace, dataset) -> None:
+    """Own data: the SMILES / sequences each side's similarity reads (see :func:`load_dataset_for`)."""
+    import numpy as np
+
+    from sesl_jax.data import DataError
+    from sesl_jax.similarity import parse_side, split_source
+
+    source = method_config(args).resolved_similarity
+    file = Path(args.pairs if args.pairs is not None else args.sm2mir).name
+    sides = (
+        ("drug", ("sequence", "chemical"), "SMILES", dataset.has_smiles, dataset.drug_ids,
+         "--smiles-table", "drug_id", "smiles"),
+        ("miRNA", ("sequence", "alignment"), f"{_mirna_form(args)} sequence",
+         dataset.has_mature if _mirna_form(args) == "mature" else dataset.has_hairpin, dataset.mirna_ids,
+         "--sequence-table", "mirna_id", "sequence"),
+    )
+    lacking, remedies = [], []
+    for (kind, reading, inputs, present, ids, option, id_column, column), text in zip(sides, split_source(source)):
+        if not any(name in reading for name, _ in parse_side(text, kind.lower())):
+            continue
+        present = np.asarray(present)
+        if not present.any():
+            lacking.append(f"no {kind} has a {inputs}")
+            remedies.append((option, id_column, column))
+            continue
+        missing = [ids[i] for i in np.flatnonzero(~present)]
+        if missing:
+            shown = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
+            warnings.warn(f"{file}: {len(missing)} of {len(ids)} {kind}s have no {inputs} ({shown}): the {kind} "
+                          f"similarity '{text}' isolates them (0 to every other {kind})", UserWarning, stacklevel=2)
+    if lacking:
+        tables = " and ".join(f"{option} FILE (columns {id_column}, {column})" for option, id_column, column in remedies)
+        columns = " and ".join(f"a {column} column" for _, _, column in remedies)
+        how = (f"give {tables}; an SM2miR file has no SMILES or sequences" if args.sm2mir is not None
+               else f"add {columns} to {file} or give {tables}")
+        raise DataError(f"{file}: {' and '.join(lacking)}, which the similarity '{source}' is computed from: {how}")
+    # The similarity layer would note the same items again, by index or five names at most; run_command's
+    # warnings context drops these filters when the command ends.
+    warnings.filterwarnings("ignore", message=r"\d+ (drugs|miRNAs) \(.*\) have no input")
+    warnings.filterwarnings("ignore", message=r"no SMILES for drugs \[")
 
 
 def data_source_message(dataset) -> str:

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from sesl_jax.cli._common import (
-    CommandError, add_data_options, add_method_options, add_precision_option, configure_jax, data_source_message,
-    load_dataset_for, method_config, stdout_is_terminal,
+    UsageError, add_data_options, add_method_options, add_precision_option, configure_jax, data_source_message,
+    finite_float, int_at_least, load_dataset_for, method_config, stdout_is_terminal,
 )
 
 PROTOCOL_CHOICES = ("loocv", "kfold", "new-drug", "new-mirna", "file")
@@ -32,12 +32,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_method_options(parser)
     add_precision_option(parser, default="float64")
     parser.add_argument("--protocol", default="loocv", choices=PROTOCOL_CHOICES, help="evaluation protocol (default loocv)")
-    parser.add_argument("--k", type=int, default=5, help="folds per repeat for kfold (default 5)")
-    parser.add_argument("--repeats", type=int, default=1, help="repeats for kfold (default 1; the paper uses 10)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the k-fold split (default 0)")
+    parser.add_argument("--k", type=int_at_least(2), default=5, help="folds per repeat for kfold (default 5)")
+    parser.add_argument("--repeats", type=int_at_least(1), default=1, help="repeats for kfold (default 1; the paper uses 10)")
+    parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the k-fold split (default 0)")
     parser.add_argument("--fold-file", default=None, help="CSV of folds (repeat, fold, drug_id, mirna_id) for --protocol file")
-    parser.add_argument("--batch-size", type=int, default=None, help="folds per chunk (default: from device memory)")
-    parser.add_argument("--threshold", type=float, default=None, help="fixed score threshold (default: F1-maximising)")
+    parser.add_argument("--batch-size", type=int_at_least(1), default=None,
+                        help="folds per chunk (default: from device memory); a resumed run keeps its stored one")
+    parser.add_argument("--threshold", type=finite_float, default=None, help="fixed score threshold (default: F1-maximising)")
     parser.add_argument(
         "--sparse-learning",
         default="per-fold",
@@ -55,7 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--cpu-devices",
-        default="1",
+        type=cpu_devices,
+        default=1,
         help="on CPU, split the host into N JAX devices and shard folds over them ('auto' = number of "
         "cores). Default 1: with jaxlib 0.10 on a 2-core host, 2 devices deadlocked on FCD-sized "
         "problems (see docs/notes.md)",
@@ -65,11 +67,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def configure_cpu_devices(value: str) -> int:
+def cpu_devices(text: str) -> int:
+    """The argparse ``type`` of ``--cpu-devices``: ``auto`` (the number of cores) or an integer >= 1."""
+    if text.strip() == "auto":
+        return os.cpu_count() or 1
+    return int_at_least(1)(text)
+
+
+def configure_cpu_devices(count: int) -> int:
     """Split the host CPU into devices before JAX starts its backend (PERF.md: 1.5-2.5x on 2 cores)."""
-    count = (os.cpu_count() or 1) if value == "auto" else int(value)
-    if count < 1:
-        raise CommandError(f"--cpu-devices must be >= 1, got {value}")
     if count > 1:
         import jax
 
@@ -89,13 +95,14 @@ def make_folds(args: argparse.Namespace, dataset):
     if args.protocol == "loocv":
         return loocv_folds(associations)
     if args.protocol == "kfold":
-        return kfold_folds(associations, k=args.k, repeats=args.repeats, seed=args.seed)
+        try:
+            return kfold_folds(associations, k=args.k, repeats=args.repeats, seed=args.seed)
+        except ValueError as error:  # more folds than known pairs
+            raise UsageError(f"argument --k: {error}") from None
     if args.protocol == "new-drug":
         return new_drug_folds(associations)
     if args.protocol == "new-mirna":
         return new_mirna_folds(associations)
-    if not args.fold_file:
-        raise CommandError("--protocol file needs --fold-file")
     return read_fold_file(args.fold_file, associations, dataset.drug_ids, dataset.mirna_ids)
 
 
@@ -114,20 +121,23 @@ def requested_transductive_option(args: argparse.Namespace) -> str | None:
     expected = METHODS[args.method].transductive_option
     if len(given) > 1 or given[0] != expected:
         what = f"its transductive variant is {expected} transductive" if expected else "it has no transductive variant"
-        raise CommandError(f"{' and '.join(g + ' transductive' for g in given)} does not apply to --method {args.method}: {what}")
+        raise UsageError(f"{' and '.join(g + ' transductive' for g in given)} does not apply to --method {args.method}: {what}")
     return given[0]
 
 
 def run(args: argparse.Namespace) -> int:
-    configure_cpu_devices(args.cpu_devices)
+    configure_cpu_devices(args.cpu_devices)  # before anything starts JAX's backend
     configure_jax(args.dtype)
+    if args.protocol != "file" and args.fold_file:
+        raise UsageError("argument --fold-file: only used with --protocol file")
+    if args.protocol == "file" and not args.fold_file:
+        raise UsageError("argument --protocol: file needs --fold-file FILE")
+    transductive = requested_transductive_option(args)
+    config = method_config(args, transductive=transductive is not None)  # option mistakes before any data is read
     from sesl_jax.evaluation.runner import run_evaluation
 
-    if args.protocol != "file" and args.fold_file:
-        raise CommandError("--fold-file is only used with --protocol file")
     dataset = load_dataset_for(args)
     print(data_source_message(dataset), file=sys.stderr)
-    transductive = requested_transductive_option(args)
     if transductive:
         print(
             f"WARNING: {transductive} transductive fits {_FITS[transductive]} once on the FULL association "
@@ -140,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
         dataset,
         folds,
         out_dir=Path(args.out),
-        config=method_config(args, transductive=transductive is not None),
+        config=config,
         batch_size=args.batch_size,
         threshold=args.threshold,
         progress=not args.quiet and stdout_is_terminal(),
@@ -150,4 +160,5 @@ def run(args: argparse.Namespace) -> int:
     from sesl_jax.evaluation.report import format_summary
 
     print(format_summary(summary))
+    print(f"results: {Path(args.out)} (metrics.json, scores, folds.csv, manifest.json)")
     return 0

@@ -1,17 +1,17 @@
-"""``sesl-jax data check|fetch``: validate a benchmark, or pre-download it into the cache."""
+"""``sesl-jax data check|fetch``: validate a benchmark or your own pairs, or pre-download the benchmarks."""
 
 from __future__ import annotations
 
 import argparse
 
-from sesl_jax.cli._common import add_data_options
+from sesl_jax.cli._common import add_data_options, load_dataset_for
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("data", help="check or download the benchmark data")
     actions = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)
 
-    check = actions.add_parser("check", help="validate a benchmark dataset and print a summary")
+    check = actions.add_parser("check", help="validate a benchmark dataset (or your --pairs / --sm2mir file) and print a summary")
     add_data_options(check)
     check.set_defaults(func=run_check)
 
@@ -26,9 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from sesl_jax.data import load_dataset
-
-    dataset = load_dataset(args.dataset, args.data_dir)
+    dataset = load_dataset_for(args)
     print(format_summary(dataset.summary()))
     print(f"{len(dataset.checksums)} files read and valid")
     return 0

@@ -1,9 +1,12 @@
-"""User association data: a CSV/TSV list of (drug, miRNA) pairs with optional sequences."""
+"""User association data: a CSV/TSV list of (drug, miRNA) pairs with optional SMILES and sequences,
+and ID tables that add SMILES or sequences to any dataset (e.g. one read from SM2miR)."""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +14,11 @@ import numpy as np
 from sesl_jax._io import sha256_file
 from sesl_jax.data._dataset import Dataset
 from sesl_jax.data._errors import DataError
-from sesl_jax.data._sequences import check_smiles_text, normalise_rna
+from sesl_jax.data._sequences import normalise_rna
+from sesl_jax.data._validate import check_case_variants, check_smiles
 
 SEQUENCE_KINDS = ("hairpin", "mature")
+Cell = Callable[[str | None], str]
 
 
 def load_pairs(
@@ -37,8 +42,9 @@ def load_pairs(
     ``sequence_kind="mature"``, to ``mirna_mature``.
 
     Raises:
-        DataError: naming the line for an empty ID, a repeated pair, a drug given two different
-            SMILES or a miRNA two different sequences, or a sequence outside A/C/G/U/T.
+        DataError: naming the file, line and ID for an empty ID, a repeated pair, two IDs that
+            differ only in letter case, a SMILES that RDKit cannot parse, a sequence outside
+            A/C/G/U/T, or a drug given two different SMILES (a miRNA two different sequences).
 
     Returns:
         A :class:`Dataset` without similarities; ``associations`` is ``(n_drugs, n_mirnas)``.
@@ -46,47 +52,31 @@ def load_pairs(
     path = Path(path)
     if sequence_kind not in SEQUENCE_KINDS:
         raise DataError(f"sequence_kind must be one of {SEQUENCE_KINDS}, got {sequence_kind!r}")
-    if not path.is_file():
-        raise DataError(f"{path}: pair file not found")
     label = path.name
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        header_line = handle.readline()
-        handle.seek(0)
-        reader = csv.reader(handle, delimiter=_delimiter(path, header_line))
-        header = [column.strip() for column in next(reader, [])]
-        for column in (drug_col, mirna_col):
-            if column not in header:
-                raise DataError(f"{label}: no column {column!r} in the header (columns: {', '.join(header)})")
-        column_of = {column: position for position, column in enumerate(header)}
-        drug_rows: dict[str, int] = {}
-        mirna_columns: dict[str, int] = {}
-        pair_lines: dict[tuple[str, str], int] = {}
-        smiles: dict[str, tuple[str, int]] = {}
-        sequences: dict[str, tuple[str, int]] = {}
-        for cells in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue
-
-            def cell(column: str | None) -> str:
-                position = column_of.get(column) if column else None
-                return cells[position].strip() if position is not None and position < len(cells) else ""
-
-            drug, mirna = cell(drug_col), cell(mirna_col)
-            if not drug or not mirna:
-                raise DataError(f"{label}: line {line}: empty {drug_col if not drug else mirna_col}")
-            if (drug, mirna) in pair_lines:
-                earlier = pair_lines[drug, mirna]
-                raise DataError(f"{label}: line {line}: pair ({drug}, {mirna}) already listed on line {earlier}")
-            pair_lines[drug, mirna] = line
-            drug_rows.setdefault(drug, len(drug_rows))
-            mirna_columns.setdefault(mirna, len(mirna_columns))
-            if cell(smiles_col):
-                _record_once(smiles, drug, check_smiles_text(cell(smiles_col), label=f"{label}: line {line}"),
-                             line, label=label, what="SMILES")
-            if cell(sequence_col):
-                _record_once(sequences, mirna, normalise_rna(cell(sequence_col), label=f"{label}: line {line}"),
-                             line, label=label, what="sequence")
+    drug_rows: dict[str, int] = {}
+    mirna_columns: dict[str, int] = {}
+    spellings: dict[str, dict[str, tuple[str, int]]] = {"drug": {}, "miRNA": {}}
+    pair_lines: dict[tuple[str, str], int] = {}
+    smiles: dict[str, tuple[str, int]] = {}
+    sequences: dict[str, tuple[str, int]] = {}
+    for line, cell in _records(path, (drug_col, mirna_col), what="pair file"):
+        drug, mirna = cell(drug_col), cell(mirna_col)
+        if not drug or not mirna:
+            raise DataError(f"{label}: line {line}: empty {drug_col if not drug else mirna_col}")
+        if (drug, mirna) in pair_lines:
+            earlier = pair_lines[drug, mirna]
+            raise DataError(f"{label}: line {line}: pair ({drug}, {mirna}) already listed on line {earlier}")
+        check_case_variants(drug, spellings["drug"], line, label=label, kind="drug")
+        check_case_variants(mirna, spellings["miRNA"], line, label=label, kind="miRNA")
+        pair_lines[drug, mirna] = line
+        drug_rows.setdefault(drug, len(drug_rows))
+        mirna_columns.setdefault(mirna, len(mirna_columns))
+        if cell(smiles_col):
+            _record_once(smiles, drug, _valid_input(cell(smiles_col), "SMILES", label, line, drug), line,
+                         label=label, what="SMILES")
+        if cell(sequence_col):
+            _record_once(sequences, mirna, _valid_input(cell(sequence_col), "sequence", label, line, mirna), line,
+                         label=label, what="sequence")
     if not pair_lines:
         raise DataError(f"{label}: no pairs")
     associations = np.zeros((len(drug_rows), len(mirna_columns)), dtype=np.float64)
@@ -104,6 +94,116 @@ def load_pairs(
         checksums={path.name: sha256_file(path)},
         source=str(path.parent),
     )
+
+
+def with_input_tables(
+    dataset: Dataset,
+    *,
+    smiles_table: str | os.PathLike | None = None,
+    sequence_table: str | os.PathLike | None = None,
+    sequence_kind: str = "mature",
+) -> Dataset:
+    """``dataset`` with SMILES and miRNA sequences filled in from ID tables.
+
+    A SMILES table is a CSV/TSV with columns ``drug_id, smiles``; a sequence table has columns
+    ``mirna_id, sequence`` (the ``sequence_kind`` form: "mature" or "hairpin"), as in a pair file.
+    Rows of IDs that are not in the dataset are ignored; items without a row keep what they had
+    (possibly nothing). The tables' checksums join the dataset's.
+
+    Raises:
+        DataError: naming the table, line and ID for an invalid SMILES or sequence, an ID listed
+            twice with different values or only differing in letter case from a dataset ID, a value
+            that contradicts the one the dataset already has, or a table sharing no ID with the dataset.
+    """
+    if sequence_kind not in SEQUENCE_KINDS:
+        raise DataError(f"sequence_kind must be one of {SEQUENCE_KINDS}, got {sequence_kind!r}")
+    changes: dict[str, object] = {}
+    checksums = dict(dataset.checksums)
+    for path, id_col, value_col, ids, field, kind in (
+        (smiles_table, "drug_id", "smiles", dataset.drug_ids, "drug_smiles", "drug"),
+        (sequence_table, "mirna_id", "sequence", dataset.mirna_ids, f"mirna_{sequence_kind}", "miRNA"),
+    ):
+        if path is None:
+            continue
+        path = Path(path)
+        table = _read_id_table(path, id_col, value_col, ids, kind=kind)
+        if not table:
+            raise DataError(f"{path.name}: none of its {id_col} values is an ID of dataset {dataset.name!r} "
+                            f"(whose IDs look like {ids[0]!r})")
+        values = list(getattr(dataset, field))
+        for index, identifier in enumerate(ids):
+            if identifier not in table:
+                continue
+            value, line = table[identifier]
+            if values[index] is not None and values[index] != value:
+                raise DataError(f"{path.name}: line {line}: {kind} {identifier!r} has {value_col} {value!r} but "
+                                f"dataset {dataset.name!r} already gives {values[index]!r}")
+            values[index] = value
+        changes[field] = tuple(values)
+        checksums[path.name if path.name not in checksums else str(path)] = sha256_file(path)
+    return dataclasses.replace(dataset, **changes, checksums=checksums) if changes else dataset
+
+
+def _read_id_table(path: Path, id_col: str, value_col: str, ids, *, kind: str) -> dict[str, tuple[str, int]]:
+    """``{ID: (value, line)}`` of the table rows whose ID is in ``ids``, values validated."""
+    label = path.name
+    wanted = set(ids)
+    dataset_spelling = {identifier.casefold(): identifier for identifier in ids}
+    spellings: dict[str, tuple[str, int]] = {}
+    table: dict[str, tuple[str, int]] = {}
+    what = "SMILES" if value_col == "smiles" else "sequence"
+    for line, cell in _records(path, (id_col, value_col), what=f"{what} table"):
+        identifier, value = cell(id_col), cell(value_col)
+        if not identifier:
+            raise DataError(f"{label}: line {line}: empty {id_col}")
+        check_case_variants(identifier, spellings, line, label=label, kind=kind)
+        if identifier not in wanted:
+            other = dataset_spelling.get(identifier.casefold())
+            if other is not None:
+                raise DataError(f"{label}: line {line}: {kind} ID {identifier!r} is not in the dataset but {other!r} "
+                                "is; IDs are case-sensitive")
+            continue
+        if value:
+            _record_once(table, identifier, _valid_input(value, what, label, line, identifier), line,
+                         label=label, what=what)
+    return table
+
+
+def _records(path: Path, required: tuple[str, ...], *, what: str) -> Iterator[tuple[int, Cell]]:
+    """``(line, cell)`` for each non-blank row of a CSV/TSV file with a header naming ``required``;
+    ``cell(column)`` is the stripped value ("" when the column or the cell is absent)."""
+    if not path.is_file():
+        raise DataError(f"{path}: {what} not found")
+    label = path.name
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            header_line = handle.readline()
+            handle.seek(0)
+            reader = csv.reader(handle, delimiter=_delimiter(path, header_line))
+            header = [column.strip() for column in next(reader, [])]
+            for column in required:
+                if column not in header:
+                    raise DataError(f"{label}: no column {column!r} in the header (columns: {', '.join(header)})")
+            column_of = {column: position for position, column in enumerate(header)}
+            for cells in reader:
+                if not any(cell.strip() for cell in cells):
+                    continue
+
+                def cell(column: str | None, cells: list[str] = cells) -> str:
+                    position = column_of.get(column) if column else None
+                    return cells[position].strip() if position is not None and position < len(cells) else ""
+
+                yield reader.line_num, cell
+    except UnicodeDecodeError as error:
+        raise DataError(f"{label}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except csv.Error as error:
+        raise DataError(f"{label}: not a readable CSV/TSV file ({error})") from None
+
+
+def _valid_input(value: str, what: str, label: str, line: int, identifier: str) -> str:
+    """A checked SMILES or (normalised) RNA sequence; errors name the file, line and ID."""
+    where = f"{label}: line {line}: {'drug' if what == 'SMILES' else 'miRNA'} {identifier!r}"
+    return check_smiles(value, label=where) if what == "SMILES" else normalise_rna(value, label=where)
 
 
 def _delimiter(path: Path, header_line: str) -> str:

@@ -135,6 +135,40 @@ def check_pairs_match_associations(
         )
 
 
+def check_smiles(smiles: str, *, label: str) -> str:
+    """A SMILES that RDKit parses into a molecule (one token, no whitespace); returned unchanged.
+
+    RDKit's own parse messages are silenced: the :class:`DataError` names ``label`` and the text.
+    """
+    from rdkit import Chem, RDLogger
+
+    from sesl_jax.data._sequences import check_smiles_text
+
+    check_smiles_text(smiles, label=label)
+    RDLogger.DisableLog("rdApp.*")
+    try:
+        molecule = Chem.MolFromSmiles(smiles)
+    finally:
+        RDLogger.EnableLog("rdApp.*")
+    if molecule is None:
+        raise DataError(f"{label}: SMILES {smiles!r} is not a valid molecule (RDKit cannot parse it)")
+    return smiles
+
+
+def check_case_variants(identifier: str, seen: dict[str, tuple[str, int]], line: int, *, label: str, kind: str) -> None:
+    """Refuse ``identifier`` when an ID differing only in letter case was seen first.
+
+    Args:
+        seen: ``casefold(ID) -> (ID, line of first use)``; updated with ``identifier``.
+    """
+    first, first_line = seen.setdefault(identifier.casefold(), (identifier, line))
+    if first != identifier:
+        raise DataError(
+            f"{label}: line {line}: {kind} ID {identifier!r} differs only in letter case from {first!r} "
+            f"on line {first_line}; IDs are case-sensitive, so write one spelling"
+        )
+
+
 def unknown_id_error(identifier: str, known: Sequence[str], *, kind: str, dataset: str) -> DataError:
     """The error for an ID that is not in a dataset, with close matches as a hint."""
     close = difflib.get_close_matches(identifier, known, n=3)

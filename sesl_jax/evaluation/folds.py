@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sesl_jax._io import atomic_write
+from sesl_jax.data import DataError
 
 PROTOCOLS = ("loocv", "kfold", "new-drug", "new-mirna", "file")
 PADDING = -1
@@ -154,23 +155,35 @@ def read_fold_file(
 
     Folds are ordered by ``(repeat, fold)`` value and renumbered densely from 0 (so labels 1..5
     become ``fold_in_repeat`` 0..4); pairs keep their file order. Every pair must be a known pair
-    and may appear only once per fold; errors name the CSV line (header = line 1) and the IDs.
+    and may appear only once per fold.
+
+    Raises:
+        DataError: (a ``ValueError``) naming the file, and for a bad row its CSV line (header =
+            line 1) and IDs: a missing or unreadable file, missing columns, non-integer fold or
+            repeat labels, an unknown ID, a pair that is not known, a pair twice in one fold.
     """
     path = Path(path)
     matrix = _as_matrix(associations)
-    frame = pd.read_csv(path, dtype={"drug_id": str, "mirna_id": str})
+    if not path.is_file():
+        raise DataError(f"{path}: fold file not found")
+    try:
+        frame = pd.read_csv(path, dtype={"drug_id": str, "mirna_id": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as error:
+        raise DataError(f"{path}: not a readable CSV fold file ({str(error).strip().splitlines()[0]})") from None
+    frame.columns = [str(column).strip() for column in frame.columns]
     missing = [c for c in ("fold", "drug_id", "mirna_id") if c not in frame.columns]
     if missing:
-        raise ValueError(
-            f"{path}: missing column(s) {missing}; expected columns fold, drug_id, mirna_id (optional repeat)"
+        raise DataError(
+            f"{path}: missing column(s) {', '.join(missing)}; expected columns fold, drug_id, mirna_id "
+            f"(optional repeat), found {', '.join(map(str, frame.columns))}"
         )
     if frame.empty:
-        raise ValueError(f"{path}: no folds in the file")
+        raise DataError(f"{path}: no folds in the file")
     if "repeat" not in frame.columns:
         frame["repeat"] = 0
     for column in ("fold", "repeat"):
         if frame[column].isna().any() or not pd.api.types.is_integer_dtype(frame[column]):
-            raise ValueError(f"{path}: column {column!r} must hold integers")
+            raise DataError(f"{path}: column {column!r} must hold integers")
 
     drug_index = {str(d): i for i, d in enumerate(drug_ids)}
     mirna_index = {str(m): j for j, m in enumerate(mirna_ids)}
@@ -181,17 +194,17 @@ def read_fold_file(
     ):
         line = row + 2
         if drug_id not in drug_index:
-            raise ValueError(f"{path}, line {line}: unknown drug_id {drug_id!r}")
+            raise DataError(f"{path}, line {line}: unknown drug_id {drug_id!r}")
         if mirna_id not in mirna_index:
-            raise ValueError(f"{path}, line {line}: unknown mirna_id {mirna_id!r}")
+            raise DataError(f"{path}, line {line}: unknown mirna_id {mirna_id!r}")
         i, j = drug_index[drug_id], mirna_index[mirna_id]
         if not matrix[i, j]:
-            raise ValueError(
+            raise DataError(
                 f"{path}, line {line}: ({drug_id}, {mirna_id}) is not a known pair; only known pairs can be hidden"
             )
         key = (int(repeat), int(fold), i, j)
         if key in seen:
-            raise ValueError(
+            raise DataError(
                 f"{path}, line {line}: ({drug_id}, {mirna_id}) appears twice in fold {fold} (repeat {repeat})"
             )
         seen.add(key)

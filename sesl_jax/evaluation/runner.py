@@ -7,7 +7,6 @@ JAX flags (the caller sets precision and devices).
 from __future__ import annotations
 
 import json
-
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -21,7 +20,7 @@ from sesl_jax.data import Dataset
 from sesl_jax.evaluation.engine import SCOPES, EvaluationRun, default_batch_size, evaluate
 from sesl_jax.evaluation.folds import Folds, write_fold_file
 from sesl_jax.evaluation.metrics import pair_auc_from_counts, pr_curve, roc_curve
-from sesl_jax.evaluation.store import ResultStore
+from sesl_jax.evaluation.store import RECORDED_KEY, ResultStore
 from sesl_jax.evaluation.summary import summarize
 from sesl_jax.methods import Method
 from sesl_jax.pipeline import MethodConfig, build_dataset_method
@@ -45,6 +44,18 @@ def inputs_digest(associations: np.ndarray, method: Method) -> str:
     return sha256_bytes(b"".join(parts))
 
 
+def data_identity(dataset: Dataset) -> dict[str, Any]:
+    """What identifies the data, wherever it was read from: the shape, the sha256 of every file read
+    (without their paths or names) and a digest of the drug and miRNA IDs."""
+    ids = "\n".join([*dataset.drug_ids, "", *dataset.mirna_ids]).encode("utf-8")
+    return {
+        "shape": [dataset.n_drugs, dataset.n_mirnas],
+        "known_pairs": dataset.n_known,
+        "checksums": sorted(dataset.checksums.values()),
+        "ids_digest": sha256_bytes(ids),
+    }
+
+
 def run_manifest(
     dataset: Dataset,
     folds: Folds,
@@ -55,18 +66,38 @@ def run_manifest(
     threshold: float | None = None,
     seed: int | None = None,
 ) -> dict[str, Any]:
-    """What a result store records and fingerprints: configuration, folds, data and input digests."""
+    """What a result store fingerprints (what the results depend on: configuration, folds, data and
+    input digests) and, under ``recorded``, what it only records: the chunk size and where the data
+    was read from."""
     return {
         "method": dict(method.config, name=method.name, leaks=method.leaks),
         "config": config.to_dict(),
         "protocol": folds.protocol,
         "folds": {"n_folds": folds.n_folds, "n_repeats": folds.n_repeats, "seed": seed, "digest": folds_digest(folds)},
-        "batch_size": batch_size,
         "threshold": threshold,
         "dtype": config.dtype,
-        "data": data_provenance(dataset),
+        "data": data_identity(dataset),
         "inputs_digest": inputs_digest(dataset.associations, method),
+        RECORDED_KEY: {"batch_size": batch_size, "data": data_provenance(dataset)},
     }
+
+
+def stored_batch_size(store: ResultStore, batch_size: int, log: Callable[[str], None] = lambda message: None) -> int:
+    """The chunk size to use with ``store``: a resumed store keeps the one its chunks were written
+    with (chunk ``i`` holds folds ``i*B .. (i+1)*B-1``), whatever ``batch_size`` is asked now."""
+    stored = store.manifest.get(RECORDED_KEY, {}).get("batch_size") if store.resumed else None
+    if stored is None or stored == batch_size:
+        return batch_size
+    log(f"{store.out_dir}: resuming with the stored batch size {stored} (not {batch_size})")
+    return int(stored)
+
+
+def check_run_options(batch_size: int | None, threshold: float | None) -> None:
+    """``ValueError`` for a batch size below 1 or a non-finite threshold, before anything is written."""
+    if batch_size is not None and (isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if threshold is not None and not np.isfinite(threshold):
+        raise ValueError(f"threshold must be a finite number, got {threshold!r}")
 
 
 def pair_table(run: EvaluationRun, folds: Folds, dataset: Dataset) -> pd.DataFrame:
@@ -119,16 +150,24 @@ def run_evaluation(
 ) -> dict[str, Any]:
     """Evaluate, store every chunk as it finishes, and write metrics, tables and plots.
 
-    Rerunning with the same arguments and ``out_dir`` resumes; a different configuration or
-    different data refuses to reuse ``out_dir`` (``ResumeMismatchError``).
+    Rerunning with the same configuration and data and the same ``out_dir`` resumes, even when the
+    data files are read from another directory or another ``batch_size`` is given (the stored chunk
+    size is kept); a different configuration or different data refuses to reuse ``out_dir``
+    (``ResumeMismatchError``).
 
     Args:
         config: what to build (see ``sesl_jax.pipeline``); ``method``, when given, is the method
             already built from it (e.g. over cached similarities).
+        batch_size: folds per chunk, at least 1 (default from device memory).
+        threshold: a fixed, finite score threshold (default: F1-maximising).
+
+    Raises:
+        ValueError: a batch size below 1 or a non-finite threshold, before anything is written.
 
     Returns:
         The summary written to ``out_dir/metrics.json``.
     """
+    check_run_options(batch_size, threshold)
     out_dir = Path(out_dir)
     dtype = config.dtype
     if method is None:
@@ -139,6 +178,11 @@ def run_evaluation(
     batch_size = -(-batch_size // len(devices)) * len(devices)
     store = ResultStore(out_dir, run_manifest(dataset, folds, method, config, batch_size=batch_size,
                                               threshold=threshold, seed=seed))
+    batch_size = stored_batch_size(store, batch_size, log)
+    if batch_size % len(devices):
+        # a chunk is split evenly over the devices: use as many as divide the stored chunk size
+        devices = devices[: max(d for d in range(1, len(devices) + 1) if batch_size % d == 0)]
+        log(f"{out_dir}: {len(devices)} device(s) used, as the stored batch size {batch_size} requires")
     n_chunks = -(-folds.n_folds // batch_size)
     finished = out_dir / "metrics.json"
     if store.resumed and finished.is_file() and len(store.completed_chunks()) == n_chunks:

@@ -20,7 +20,6 @@ reference), and ``selection.json``. Every part resumes when rerun with the same 
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -30,8 +29,8 @@ from sesl_jax._io import atomic_write_json, file_slug
 from sesl_jax.data import Dataset
 from sesl_jax.evaluation.engine import EvaluationRun, default_batch_size, evaluate
 from sesl_jax.evaluation.folds import Folds, kfold_folds
-from sesl_jax.evaluation.runner import folds_digest, inputs_digest, run_manifest
-from sesl_jax.evaluation.store import ResultStore
+from sesl_jax.evaluation.runner import data_identity, folds_digest, inputs_digest, run_manifest, stored_batch_size
+from sesl_jax.evaluation.store import RECORDED_KEY, ResultStore
 from sesl_jax.evaluation.summary import summarize
 from sesl_jax.methods import Method
 from sesl_jax.pipeline import MethodConfig, build_method, resolve_similarities
@@ -200,8 +199,8 @@ def nested_cross_validation(
         "inputs_digests": [inputs_digest(associations, method) for method in methods],
         "outer_folds": {"n_folds": outer_folds.n_folds, "n_repeats": outer_folds.n_repeats, "digest": folds_digest(outer_folds)},
         "inner": {"k": inner_k, "repeats": inner_repeats, "seed": seed},
-        "batch_size": batch_size,
-        "data": data_provenance(dataset),
+        "data": data_identity(dataset),
+        RECORDED_KEY: {"batch_size": batch_size, "data": data_provenance(dataset)},
     }
     inner_store = ResultStore(out_dir / "inner", manifest)
     done = inner_store.completed_chunks()
@@ -229,7 +228,8 @@ def nested_cross_validation(
         store = ResultStore(out_dir / "outer" / file_slug(label),
                             run_manifest(dataset, outer_folds, method, config, batch_size=chunk))
         log(f"outer folds: {label}")
-        run = evaluate(method, associations, outer_folds, batch_size=chunk, store=store, progress=progress)
+        run = evaluate(method, associations, outer_folds, batch_size=stored_batch_size(store, chunk, log), store=store,
+                       progress=progress)
         summary = summarize(run, outer_folds, method.stages)
         store.write_json("metrics", summary)
         summaries[label] = summary

@@ -27,9 +27,12 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from sesl_jax._io import _json_default, atomic_write, atomic_write_json
+from sesl_jax._io import atomic_write, atomic_write_json, json_text
 
 VOLATILE_KEYS = ("created", "resumed", "elapsed_seconds")
+# How a run was carried out (chunk size, where the data was read from): kept from the first call,
+# never compared, so the same data read from another directory resumes.
+RECORDED_KEY = "recorded"
 MANIFEST_NAME = "manifest.json"
 CHUNK_DIR = "chunks"
 _CHUNK_NAME = re.compile(r"chunk_(\d+)\.npz")
@@ -40,8 +43,9 @@ class ResumeMismatchError(ValueError):
 
 
 def manifest_fingerprint(manifest: Mapping[str, Any]) -> str:
-    """sha256 of the canonical JSON of ``manifest`` without :data:`VOLATILE_KEYS` and ``fingerprint``."""
-    canonical = json.dumps(_stable_part(manifest), sort_keys=True, separators=(",", ":"), default=_json_default)
+    """sha256 of the canonical JSON of ``manifest`` without :data:`VOLATILE_KEYS`, :data:`RECORDED_KEY`
+    and ``fingerprint``."""
+    canonical = json_text(_stable_part(manifest), separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -51,8 +55,10 @@ class ResultStore:
     Args:
         out_dir: output folder (created if needed).
         manifest: resolved configuration, seed, data checksums, protocol, method, versions; must
-            be JSON-serialisable. Top-level :data:`VOLATILE_KEYS` are recorded but not part of the
-            fingerprint.
+            be JSON-serialisable (non-finite numbers are stored as ``null``). Top-level
+            :data:`VOLATILE_KEYS` and :data:`RECORDED_KEY` are recorded but not part of the
+            fingerprint; on resume the stored ``recorded`` part is kept (it says how the stored
+            chunks were made).
 
     Raises:
         ResumeMismatchError: ``out_dir`` has a manifest with a different fingerprint.
@@ -62,12 +68,15 @@ class ResultStore:
         self.out_dir = Path(out_dir)
         self.chunk_dir = self.out_dir / CHUNK_DIR
         # JSON round trip so the in-memory manifest equals what a later resume reads back
-        manifest = json.loads(json.dumps(dict(manifest), default=_json_default))
+        manifest = json.loads(json_text(dict(manifest)))
         fingerprint = manifest_fingerprint(manifest)
         path = self.out_dir / MANIFEST_NAME
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         if path.exists():
-            stored = json.loads(path.read_text(encoding="utf-8"))
+            try:
+                stored = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+                raise ResumeMismatchError(f"{path} cannot be read ({error}); choose a new --out directory") from None
             if stored.get("fingerprint", manifest_fingerprint(stored)) != fingerprint:
                 differing = _differing_keys(_stable_part(stored), _stable_part(manifest))
                 raise ResumeMismatchError(
@@ -177,7 +186,7 @@ def _loads(path: Path) -> bool:
 
 
 def _stable_part(manifest: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in manifest.items() if k not in VOLATILE_KEYS and k != "fingerprint"}
+    return {k: v for k, v in manifest.items() if k not in (*VOLATILE_KEYS, RECORDED_KEY, "fingerprint")}
 
 
 def _differing_keys(old: Any, new: Any, prefix: str = "") -> list[str]:

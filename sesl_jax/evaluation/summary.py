@@ -102,15 +102,20 @@ def format_value(value: Any) -> str:
 
 
 def metrics_table(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """Rows (scope, metric, value text) for printing."""
+    """Rows (scope, metric, value text) for printing; an undefined value (``None`` as read from
+    ``metrics.json``, or NaN, e.g. the std of a single repeat) prints as ``n/a``."""
     rows = []
     for scope, values in summary["metrics"].items():
         for metric, value in values.items():
             if metric == "threshold":
                 continue
             if isinstance(value, dict):
-                text = f"{value['mean']:.4f} ± {value['std']:.4f} (n={value['n']})"
+                text = f"{_number(value['mean'])} ± {_number(value['std'])} (n={value['n']})"
             else:
-                text = f"{value:.4f}"
+                text = _number(value)
             rows.append((scope, metric, text))
     return rows
+
+
+def _number(value: float | None) -> str:
+    return f"{value:.4f}" if value is not None and np.isfinite(value) else "n/a"

@@ -13,7 +13,6 @@ tests shrink it further.
 from __future__ import annotations
 
 import dataclasses
-import re
 import shlex
 
 from sesl_jax._io import file_slug

@@ -1,0 +1,129 @@
+"""Every user mistake on the command line: one line naming it, exit code 2 (usage) or 1 (data),
+no traceback, and nothing written to the output directory."""
+
+from __future__ import annotations
+
+import pytest
+
+import sesl_jax
+from sesl_jax.cli import main
+
+FCD = ["--dataset", "fcd", "--data-dir", "{data}"]
+CV = ["cv", *FCD, "--similarity", "biological", "--quiet", "--out", "{out}"]
+RANK = ["rank", *FCD, "--similarity", "biological", "--output", "{out}/ranked.csv"]
+
+# (case, argv, exit code, text of the one error line)
+CASES = [
+    ("empty smiles", ["rank", *FCD, "--smiles", "", "--output", "{out}/r.csv"], 2,
+     "argument --smiles: empty; give the SMILES of a new molecule"),
+    ("invalid smiles", [*RANK, "--smiles", "C1CC"], 2,
+     "argument --smiles: SMILES 'C1CC' is not a valid molecule (RDKit cannot parse it)"),
+    ("invalid sequence", [*RANK, "--sequence", "ACGX"], 2, "argument --sequence: sequence 'ACGX' holds 'X'"),
+    ("empty drug", [*RANK, "--drug", ""], 2, "argument --drug: empty drug ID"),
+    ("empty mirna", [*RANK, "--mirna", " "], 2, "argument --mirna: empty miRNA ID"),
+    ("unknown drug", [*RANK, "--drug", "CID:999"], 1, "fcd: unknown drug ID 'CID:999'; close matches"),
+    ("unknown mirna", [*RANK, "--mirna", "hsa-mir-99"], 1, "fcd: unknown miRNA ID 'hsa-mir-99'"),
+    ("top 0", [*RANK, "--drug", "CID:22", "--top", "0"], 2, "argument --top: must be an integer >= 1, got 0"),
+    ("output is a directory", ["rank", *FCD, "--drug", "CID:22", "--output", "{tmp}"], 2,
+     "argument --output: '{tmp}' is a directory"),
+    ("unknown similarity", [*RANK[:-2], "--similarity", "foo", "--drug", "CID:22"], 2,
+     "argument --similarity: unknown drug similarity source 'foo'"),
+    ("bad fused weights", [*CV[:-2], "--similarity", "drug=0.7*biological+0.7*sequence,mirna=biological",
+                           "--out", "{out}"], 2, "argument --similarity: drug similarity"),
+    ("observed for a rival", [*CV, "--method", "tspn", "--observed", "known"], 2,
+     "argument --method tspn: observed='known' only applies to sesl, se, bnnr"),
+    ("variant a method lacks", [*CV, "--variant", "published-code"], 2,
+     "argument --method sesl: variant 'published-code' exists only for rpca-gamma, tspn"),
+    ("k 1", [*CV, "--protocol", "kfold", "--k", "1"], 2, "argument --k: must be an integer >= 2, got 1"),
+    ("k above the known pairs", [*CV, "--protocol", "kfold", "--k", "9"], 2,
+     "argument --k: cannot split 5 known pairs into k=9 non-empty folds"),
+    ("repeats 0", [*CV, "--protocol", "kfold", "--repeats", "0"], 2, "argument --repeats: must be an integer >= 1, got 0"),
+    ("seed -1", [*CV, "--seed", "-1"], 2, "argument --seed: must be an integer >= 0, got -1"),
+    ("cpu devices abc", [*CV, "--cpu-devices", "abc"], 2, "argument --cpu-devices: expected an integer >= 1, got 'abc'"),
+    ("batch size 0", [*CV, "--batch-size", "0"], 2, "argument --batch-size: must be an integer >= 1, got 0"),
+    ("threshold nan", [*CV, "--threshold", "nan"], 2, "argument --threshold: must be a finite number, got 'nan'"),
+    ("threshold inf", [*CV, "--threshold", "inf"], 2, "argument --threshold: must be a finite number, got 'inf'"),
+    ("fold file with wrong columns", [*CV, "--protocol", "file", "--fold-file", "{tmp}/folds.csv"], 1,
+     "{tmp}/folds.csv: missing column(s) fold, drug_id, mirna_id; expected columns fold, drug_id, mirna_id"),
+    ("missing fold file", [*CV, "--protocol", "file", "--fold-file", "{tmp}/absent.csv"], 1,
+     "{tmp}/absent.csv: fold file not found"),
+    ("fold file without protocol file", [*CV, "--fold-file", "{tmp}/folds.csv"], 2,
+     "argument --fold-file: only used with --protocol file"),
+    ("protocol file without fold file", [*CV, "--protocol", "file"], 2, "argument --protocol: file needs --fold-file"),
+    ("out is a file", [*CV[:-1], "{tmp}/a-file"], 2, "argument --out: '{tmp}/a-file' is a file, not a directory"),
+    ("out below a file", [*CV[:-1], "{tmp}/a-file/run"], 2, "argument --out: '{tmp}/a-file' is a file"),
+    ("transductive option of another method", [*CV, "--method", "dcmf", "--sparse-learning", "transductive"], 2,
+     "--sparse-learning transductive does not apply to --method dcmf"),
+    ("no data source", ["cv", "--out", "{out}"], 2, "one of the arguments --dataset --pairs --sm2mir is required"),
+    ("two data sources", [*CV, "--pairs", "{tmp}/pairs.csv"], 2, "argument --pairs: not allowed with argument --dataset"),
+    ("missing data directory", ["fit", "--dataset", "fcd", "--data-dir", "{tmp}/absent", "--out", "{out}"], 1,
+     "data_dir '{tmp}/absent' is not a directory"),
+    ("missing pair file", ["fit", "--pairs", "{tmp}/absent.csv", "--out", "{out}"], 1, "{tmp}/absent.csv: pair file not found"),
+    ("data dir with pairs", ["fit", "--pairs", "{tmp}/pairs.csv", "--data-dir", "{data}", "--out", "{out}"], 2,
+     "argument --data-dir: only applies to --dataset"),
+    ("species without sm2mir", ["fit", *FCD, "--species", "Mus musculus", "--out", "{out}"], 2,
+     "argument --species: only applies to --sm2mir"),
+    ("smiles table with a benchmark", ["fit", *FCD, "--smiles-table", "{tmp}/pairs.csv", "--out", "{out}"], 2,
+     "argument --smiles-table: only applies to --pairs or --sm2mir"),
+    ("biological similarity of own data", ["fit", "--pairs", "{tmp}/pairs.csv", "--similarity", "biological",
+                                           "--out", "{out}"], 2,
+     "argument --similarity: --similarity biological uses biological similarities, which only the benchmarks"),
+    ("own data, no SMILES", ["fit", "--pairs", "{tmp}/pairs.csv", "--out", "{out}"], 1,
+     "pairs.csv: no drug has a SMILES and no miRNA has a mature sequence, which the similarity 'sequence' is "
+     "computed from: add a smiles column and a sequence column to pairs.csv or give --smiles-table FILE"),
+    ("bad pair file", ["fit", "--pairs", "{tmp}/bad-pairs.csv", "--out", "{out}"], 1,
+     "bad-pairs.csv: line 3: drug ID 'cid:1' differs only in letter case from 'CID:1' on line 2"),
+    ("unknown option", ["fit", *FCD, "--out", "{out}", "--nope"], 2, "unrecognized arguments: --nope"),
+]
+
+
+def _fill(value: str, small_data_dir, tmp_path) -> str:
+    return value.format(data=small_data_dir, out=tmp_path / "out", tmp=tmp_path)
+
+
+@pytest.mark.parametrize(("case", "argv", "code", "message"), CASES, ids=[case[0] for case in CASES])
+def test_user_mistake_is_one_line_and_writes_nothing(case, argv, code, message, small_data_dir, tmp_path, capsys,
+                                                     monkeypatch):
+    from sesl_jax.estimator import SESL
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("a mistake must be reported before any fit")
+
+    monkeypatch.setattr(SESL, "fit", no_fit)
+    (tmp_path / "a-file").write_text("keep me")
+    (tmp_path / "folds.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "pairs.csv").write_text("drug_id,mirna_id\nCID:1,m1\n")
+    (tmp_path / "bad-pairs.csv").write_text("drug_id,mirna_id\nCID:1,m1\ncid:1,m2\n")
+    assert main([_fill(word, small_data_dir, tmp_path) for word in argv]) == code
+    captured = capsys.readouterr()
+    errors = [line for line in captured.err.splitlines() if ": error: " in line]
+    assert len(errors) == 1, captured.err
+    assert errors[0].startswith(f"sesl-jax {argv[0]}: error: ")
+    assert _fill(message, small_data_dir, tmp_path) in errors[0]
+    assert "Traceback" not in captured.err and captured.out == ""
+    assert not (tmp_path / "out").exists()
+    assert (tmp_path / "a-file").read_text() == "keep me"
+
+
+def test_new_molecule_under_biological_similarity_is_a_warning(small_data_dir, tmp_path, capsys):
+    output = tmp_path / "ranked.csv"
+    code = main(["rank", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--similarity", "biological",
+                 "--smiles", "CCO", "--output", str(output)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    warnings = [line for line in captured.err.splitlines() if ": warning: " in line]
+    assert any("new molecule 'CCO' has no biological similarity row: its drug similarity uses sequence similarity only"
+               in line for line in warnings), captured.err
+    assert all(line.startswith("sesl-jax rank: warning: ") for line in warnings)
+    assert "Traceback" not in captured.err and "UserWarning" not in captured.err
+    assert len(output.read_text().splitlines()) == 4  # header + the 3 FCD miRNAs
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"sesl-jax {sesl_jax.__version__}"
+
+
+def test_help_exits_zero(capsys):
+    assert main(["cv", "--help"]) == 0
+    assert "--pairs" in capsys.readouterr().out
