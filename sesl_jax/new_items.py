@@ -163,7 +163,10 @@ def similarity_rows(placement: SidePlacement, items: Sequence[str]) -> np.ndarra
             index = np.flatnonzero(placement.code_present)
             new_codes = encode(load_pretrained(kind), list(items))
             rows = np.zeros((len(items), len(placement.codes)))
-            distances = euclidean_distances(new_codes, placement.codes[index])
+            # item by item: a row must not depend on the other items of the call (a product of
+            # more rows may round differently), so a screen equals ranking each item alone, bit for bit
+            reference = placement.codes[index]
+            distances = np.vstack([euclidean_distances(code[None, :], reference) for code in new_codes])
             rows[:, index] = distances_to_similarity(distances, placement.similarity_map, placement.code_scale)
             return rows
         if name == "chemical":

@@ -188,7 +188,7 @@ def _encode_option(value: Any) -> Any:
     (``SESLOptions``, ``SESLParams``...) tagged with their type, scalars of arrays as numbers."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    if np.ndim(value) == 0 and hasattr(value, "dtype"):
+    if hasattr(value, "dtype") and np.ndim(value) == 0:
         return np.asarray(value).item()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
