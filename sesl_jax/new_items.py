@@ -342,13 +342,16 @@ def score_new_items(
     items = list(items)
     labels = list(items if labels is None else labels)
     placement = model._placement(side)
+    if not items:
+        return np.zeros((0, model.associations_.shape[1 if side == "drug" else 0]))
     for problem in check_new_items(model, side, items):
         if problem is not None:
             raise problem
     if placement.dropped_biological:
         fallback = "the other sources of its side" if placement.terms != (("sequence", 1.0),) else "sequence similarity"
         subject = f"new {what} {labels[0]!r}" if len(items) == 1 else f"a new {what}"
-        warnings.warn(f"{subject} has no biological similarity row: its {side} similarity uses {fallback} only", stacklevel=3)
+        warnings.warn(f"{subject} has no biological similarity row: its {side} similarity uses {fallback} only",
+                      stacklevel=3)
 
     device = jax.devices()[0]
     mode = batching if batching != "auto" else ("map" if device.platform == "cpu" else "vmap")
@@ -357,58 +360,65 @@ def score_new_items(
         from sesl_jax.evaluation.engine import default_batch_size
 
         batch_size = default_batch_size(*model.associations_.shape, model.config_.dtype, [device])
-    batch_size = max(1, int(batch_size))
     similarity = model.similarities_.drug if side == "drug" else model.similarities_.mirna
-    n_other = model.associations_.shape[1 if side == "drug" else 0]
-    scores = np.zeros((len(items), n_other))
-    unconverged: dict[str, int] = {}
-    isolated_labels: list[str] = []
-    isolated_best: list[float] = []
+    scores = np.zeros((len(items), model.associations_.shape[1 if side == "drug" else 0]))
+    status: list[np.ndarray] = []
+    far_labels: list[str] = []
+    far_best: list[float] = []
     floor = 0.0
-
-    def record(stages, status) -> None:
-        from sesl_jax.solvers import Status
-
-        for stage, code in zip(stages, np.atleast_1d(status)):
-            if Status(int(code)) != Status.CONVERGED:
-                unconverged[stage] = unconverged.get(stage, 0) + 1
-
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(items), unit=what, desc=f"new {what}s", disable=not progress, file=sys.stderr,
-               dynamic_ncols=True, smoothing=0.1)
-    try:
-        for block_start in range(0, len(items), ROW_BLOCK):
-            block = slice(block_start, block_start + ROW_BLOCK)
+    with tqdm(total=len(items), unit=what, desc=f"new {what}s", disable=not progress, file=sys.stderr,
+              dynamic_ncols=True, smoothing=0.1) as bar:
+        for start in range(0, len(items), ROW_BLOCK):
+            block = slice(start, start + ROW_BLOCK)
             rows = similarity_rows(placement, items[block])
             far, floor = _isolated(rows, similarity)
-            isolated_labels += [label for label, is_far in zip(labels[block], far) if is_far]
-            isolated_best += [float(best) for best, is_far in zip(rows.max(axis=1), far) if is_far]
+            far_labels += [label for label, is_far in zip(labels[block], far) if is_far]
+            far_best += [float(best) for best, is_far in zip(rows.max(axis=1), far) if is_far]
             if solver is None:
-                for offset, row in enumerate(rows):
-                    associations, method = _build(model, side, row)
-                    output = jax.jit(method.predict)(jnp.asarray(associations, model.config_.dtype), method.inputs)
-                    n = len(similarity)
-                    item_scores = output.scores[n] if side == "drug" else output.scores[:, n]
-                    scores[block_start + offset] = np.asarray(item_scores, np.float64)
-                    record(method.stages, np.asarray(output.status))
-                    bar.update(1)
-                continue
-            for start in range(0, len(rows), batch_size):
-                chunk = rows[start : start + batch_size]
-                # the last chunk is padded by repeating its last row: one compiled shape for all
-                padded = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - len(chunk), axis=0)])
-                chunk_scores, _, status = jax.device_get(
-                    solver.function(jnp.asarray(padded, model.config_.dtype), solver.associations, solver.inputs)
-                )
-                scores[block_start + start : block_start + start + len(chunk)] = np.asarray(chunk_scores, np.float64)[: len(chunk)]
-                for item_status in np.asarray(status)[: len(chunk)]:
-                    record(solver.stages, item_status)
-                bar.update(len(chunk))
-    finally:
-        bar.close()
-    _warn_isolated(isolated_labels, isolated_best, floor, what, len(items))
-    for stage, count in unconverged.items():
-        warnings.warn(f"{model.method}: stage {stage} stopped before converging for {count} of {len(items)} new {what}s",
-                      stacklevel=3)
+                scores[block], block_status, stages = _solve_each(model, side, rows, bar)
+            else:
+                chunk = max(1, int(batch_size))
+                scores[block], block_status = _solve_in_chunks(solver, rows, chunk, model.config_.dtype, bar)
+                stages = solver.stages
+            status.append(block_status)
+    _warn_isolated(far_labels, far_best, floor, what, len(items))
+    from sesl_jax.solvers import Status
+
+    unconverged = np.concatenate(status) != int(Status.CONVERGED)  # (items, stages)
+    for stage, count in zip(stages, unconverged.sum(axis=0)):
+        if count:
+            warnings.warn(f"{model.method}: stage {stage} stopped before converging for {count} of {len(items)} new {what}s",
+                          stacklevel=3)
     return scores
+
+
+def _solve_in_chunks(
+    solver: _BatchedSolver, rows: np.ndarray, batch_size: int, dtype: str, bar
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and solver status codes of each new row, ``batch_size`` rows per compiled call."""
+    scores, status = [], []
+    for start in range(0, len(rows), batch_size):
+        chunk = rows[start : start + batch_size]
+        # the last chunk is padded by repeating its last row: one compiled shape for all
+        padded = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - len(chunk), axis=0)])
+        output = solver.function(jnp.asarray(padded, dtype), solver.associations, solver.inputs)
+        chunk_scores, _, chunk_status = jax.device_get(output)
+        scores.append(np.asarray(chunk_scores, np.float64)[: len(chunk)])
+        status.append(np.asarray(chunk_status)[: len(chunk)])
+        bar.update(len(chunk))
+    return np.concatenate(scores), np.concatenate(status)
+
+
+def _solve_each(model, side: str, rows: np.ndarray, bar) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Scores and status codes of each new row by building and solving the grown method per row."""
+    n = model.associations_.shape[0 if side == "drug" else 1]  # index of the new item
+    scores, status = [], []
+    for row in rows:
+        associations, method = _build(model, side, row)
+        output = jax.jit(method.predict)(jnp.asarray(associations, model.config_.dtype), method.inputs)
+        scores.append(np.asarray(output.scores[n] if side == "drug" else output.scores[:, n], np.float64))
+        status.append(np.asarray(output.status))
+        bar.update(1)
+    return np.stack(scores), np.stack(status), method.stages

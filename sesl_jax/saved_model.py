@@ -245,12 +245,15 @@ def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise SavedModelError(f"{path} cannot be read: {error}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
-        raise SavedModelError(f"{path} is not a sesl_jax model manifest (format {manifest.get('format') if isinstance(manifest, dict) else None!r})")
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise SavedModelError(f"{path} is not a sesl_jax model manifest (format {found!r})")
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         newer = isinstance(version, int) and version > FORMAT_VERSION
         hint = "written by a newer sesl_jax; upgrade it" if newer else "refit the model with this sesl_jax"
-        raise SavedModelError(f"{path}: saved model format version {version!r}, this sesl_jax reads version {FORMAT_VERSION} ({hint})")
+        raise SavedModelError(
+            f"{path}: saved model format version {version!r}, this sesl_jax reads version {FORMAT_VERSION} ({hint})"
+        )
     return manifest
 
 
@@ -338,7 +341,9 @@ def _read_arrays(directory: Path, manifest: dict[str, Any]) -> dict[str, np.ndar
         raise SavedModelError(f"{path} cannot be read: {error}") from None
 
 
-def _check_shapes(directory: Path, manifest: dict[str, Any], arrays: dict[str, np.ndarray], n_drugs: int, n_mirnas: int) -> None:
+def _check_shapes(
+    directory: Path, manifest: dict[str, Any], arrays: dict[str, np.ndarray], n_drugs: int, n_mirnas: int
+) -> None:
     expected = {
         "scores": (n_drugs, n_mirnas),
         "associations": (n_drugs, n_mirnas),
@@ -362,7 +367,8 @@ def _check_shapes(directory: Path, manifest: dict[str, Any], arrays: dict[str, n
             )
     for name, array in arrays.items():
         if name in recorded and list(array.shape) != list(recorded[name].get("shape", [])):
-            raise SavedModelError(f"{directory}: {name} has shape {array.shape}, {MANIFEST} records {recorded[name].get('shape')}")
+            recorded_shape = recorded[name].get("shape")
+            raise SavedModelError(f"{directory}: {name} has shape {array.shape}, {MANIFEST} records {recorded_shape}")
     if not np.isin(arrays["associations"], (0.0, 1.0)).all():
         raise SavedModelError(f"{directory}: associations hold values other than 0 and 1")
 

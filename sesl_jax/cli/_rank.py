@@ -62,7 +62,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--skip-invalid", action="store_true",
         help="screening: skip invalid rows (each is reported with its line number) instead of stopping at the first",
     )
-    parser.add_argument("--batch-size", type=int, default=None, help="screening: new items per compiled call (default: sized to the device)")
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="screening: new items per compiled call (default: sized to the device)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -75,6 +77,12 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None and Path(args.out).suffix.lower() not in TABLE_FORMATS:
         raise CommandError(f"--out {args.out}: the extension must be one of {', '.join(TABLE_FORMATS)}")
     model = _load_or_fit(args)
+    new_side = "drug" if args.smiles or args.smiles_file else "mirna" if args.sequence or args.sequence_file else None
+    if new_side is not None:
+        try:
+            model._placement(new_side)  # a model fitted on caller-given matrices cannot place new items
+        except ValueError as error:
+            raise CommandError(str(error)) from None
     if args.smiles_file or args.sequence_file:
         table = _screen(args, model)
     elif args.drug or args.smiles:
@@ -92,7 +100,8 @@ def _load_or_fit(args: argparse.Namespace):
         from sesl_jax.cli._fit import fit_model
 
         return fit_model(args)[1]
-    changed = [f"--{name.replace('_', '-')}" for name, default in _fit_option_defaults.items() if getattr(args, name) != default]
+    changed = [f"--{name.replace('_', '-')}" for name, default in _fit_option_defaults.items()
+               if getattr(args, name) != default]
     if changed:
         raise CommandError(
             f"{', '.join(changed)}: a saved model keeps the options it was fitted with; drop them, or fit "
@@ -105,7 +114,8 @@ def _load_or_fit(args: argparse.Namespace):
     model = load_model(args.model)
     shape = f"{len(model.drug_ids_)} drugs x {len(model.mirna_ids_)} miRNAs"
     fitted_on = (model.data_provenance_ or {}).get("dataset", "caller-given matrices")
-    print(f"model: {args.model} ({model.method}, {model.similarities_.source}; {shape}, fitted on {fitted_on})", file=sys.stderr)
+    print(f"model: {args.model} ({model.method}, {model.similarities_.source}; {shape}, fitted on {fitted_on})",
+          file=sys.stderr)
     if args.dataset is not None:
         from sesl_jax.cli._common import load_dataset_for
         from sesl_jax.provenance import data_provenance
