@@ -1,13 +1,17 @@
 """``SESL``: a small estimator over any registered method (scikit-learn style).
 
 ``__init__`` stores parameters; ``fit`` computes the full score matrix; fitted attributes end
-in ``_``. Ranking returns pandas tables with IDs, scores, ranks and a known-pair flag.
+in ``_``. Ranking returns pandas tables with IDs, scores, ranks and a known-pair flag; ``screen``
+ranks many new molecules or sequences at once. ``save`` / ``load`` keep a fitted model on disk
+(:mod:`sesl_jax.saved_model`) so ranking needs no refit.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
-from typing import Any
+from pathlib import Path
+from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -16,6 +20,7 @@ import pandas as pd
 
 from sesl_jax.data import DataError, Dataset
 from sesl_jax.pipeline import MethodConfig, build_method, resolve_similarities
+from sesl_jax.provenance import data_provenance
 from sesl_jax.similarity import Similarities, split_source
 from sesl_jax.similarity._base import check_method_inputs
 from sesl_jax.solvers import Status
@@ -141,6 +146,8 @@ class SESL:
             for i, stage in enumerate(method.stages)
         }
         self.dtype_ = dtype
+        self.data_provenance_ = data_provenance(dataset) if dataset is not None else None
+        self.placement_ = {}  # per side, filled on first use of a new item (or by ``load``)
         for stage, stat in self.stats_.items():
             if stat["status"] != "converged":
                 warnings.warn(f"{self.method}: stage {stage} stopped with status {stat['status']}", stacklevel=2)
@@ -168,9 +175,9 @@ class SESL:
         if (drug is None) == (smiles is None):
             raise ValueError("give exactly one of drug (an ID in the dataset) or smiles (a new molecule)")
         if smiles is not None:
-            from sesl_jax.new_items import score_new_drug
+            from sesl_jax.new_items import score_new_items
 
-            scores = score_new_drug(self, smiles)
+            scores = score_new_items(self, "drug", [smiles])[0]
             known = np.zeros(len(self.mirna_ids_), bool)
         else:
             row = _index_of(drug, self.drug_ids_, "drug")
@@ -187,14 +194,102 @@ class SESL:
         if (mirna is None) == (sequence is None):
             raise ValueError("give exactly one of mirna (an ID in the dataset) or sequence (a new miRNA)")
         if sequence is not None:
-            from sesl_jax.new_items import score_new_mirna
+            from sesl_jax.new_items import score_new_items
 
-            scores = score_new_mirna(self, sequence)
+            scores = score_new_items(self, "mirna", [sequence])[0]
             known = np.zeros(len(self.drug_ids_), bool)
         else:
             col = _index_of(mirna, self.mirna_ids_, "miRNA")
             scores, known = self.scores_[:, col], self.associations_[:, col] != 0
         return _ranked(scores, known, self.drug_ids_, "drug_id", top)
+
+    def screen(
+        self,
+        smiles: Sequence[str] | None = None,
+        *,
+        sequences: Sequence[str] | None = None,
+        ids: Sequence[str] | None = None,
+        top: int | None = None,
+        batch_size: int | None = None,
+        progress: bool = False,
+    ) -> pd.DataFrame:
+        """Rank miRNAs for many new molecules, or drugs for many new miRNA sequences, in one table.
+
+        Each item is placed alone into the dataset, as ``rank_mirnas(smiles=...)`` places one;
+        the refits of all items are batched (see :mod:`sesl_jax.new_items`).
+
+        Args:
+            smiles: new molecules (give this or ``sequences``).
+            sequences: new miRNA sequences.
+            ids: one unique ID per item (default: the SMILES or sequences themselves).
+            top: keep the ``top`` best per item.
+            batch_size: items per compiled call (default: sized to the device).
+            progress: a progress bar on stderr.
+
+        Returns:
+            Long DataFrame, items in input order: query_id, rank, mirna_id (drug_id for
+            sequences), score, known (always False: a new item has no known pair).
+
+        Raises:
+            SequenceError: an invalid SMILES or sequence (nothing is scored).
+        """
+        from sesl_jax.new_items import score_new_items
+
+        self._check_fitted()
+        if (smiles is None) == (sequences is None):
+            raise ValueError("give exactly one of smiles (new molecules) or sequences (new miRNAs)")
+        for name, value in (("smiles", smiles), ("sequences", sequences), ("ids", ids)):
+            if isinstance(value, str):
+                raise TypeError(f"{name} takes a list of strings; wrap a single one in a list")
+        side, items = ("drug", list(smiles)) if smiles is not None else ("mirna", list(sequences))
+        ids = list(items if ids is None else ids)
+        if len(ids) != len(items):
+            raise ValueError(f"{len(ids)} ids for {len(items)} items")
+        duplicates = sorted({str(i) for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
+        if duplicates:
+            raise ValueError(f"ids must be unique; repeated: {', '.join(duplicates[:5])}")
+        if top is not None and top < 1:
+            raise ValueError(f"top must be >= 1, got {top}")
+        scores = score_new_items(self, side, items, labels=ids, batch_size=batch_size, progress=progress)
+        other_ids, id_column = (self.mirna_ids_, "mirna_id") if side == "drug" else (self.drug_ids_, "drug_id")
+        return _ranked_many(scores, ids, other_ids, id_column, top)
+
+    # ------------------------------------------------------------------ saving
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write the fitted model to ``directory`` (see :mod:`sesl_jax.saved_model`); atomic."""
+        from sesl_jax.saved_model import save_model
+
+        return save_model(self, directory)
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> "SESL":
+        """A fitted model read back from ``directory``; ranks without refitting.
+
+        Raises:
+            SavedModelError: a missing file, another format version, a checksum or shape mismatch.
+        """
+        from sesl_jax.saved_model import load_model
+
+        return load_model(directory)
+
+    def _placement(self, side: str):
+        """What placing a new item on ``side`` needs (:class:`sesl_jax.new_items.SidePlacement`)."""
+        from sesl_jax.new_items import side_placement
+
+        self._check_fitted()
+        if self.placement_.get(side) is None:
+            source = self.similarity_sources_[0 if side == "drug" else 1]
+            if self.dataset_ is None or source == "caller":
+                what = "molecule" if side == "drug" else "miRNA"
+                raise ValueError(
+                    f"ranking a new {what} needs a model fitted on a Dataset with named similarity sources (this one "
+                    "was fitted on caller-given matrices)"
+                )
+            self.placement_[side] = side_placement(
+                self.dataset_, side, source, similarity_map=self.config_.similarity_map, mirna_form=self.config_.mirna_form
+            )
+        return self.placement_[side]
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "scores_"):
@@ -227,6 +322,23 @@ def _ranked(scores: np.ndarray, known: np.ndarray, ids: list[str], id_column: st
             raise ValueError(f"top must be >= 1, got {top}")
         frame = frame.head(top)
     return frame
+
+
+def _ranked_many(scores: np.ndarray, query_ids: list[str], ids: list[str], id_column: str, top: int | None) -> pd.DataFrame:
+    """``_ranked`` of every row of ``scores`` (n_queries, n_ids), stacked with a query_id column."""
+    n_queries, n_ids = scores.shape
+    order = np.argsort(-scores, axis=1, kind="stable")  # by score, ties by dataset order, as _ranked
+    keep = n_ids if top is None else min(top, n_ids)
+    order = order[:, :keep]
+    return pd.DataFrame(
+        {
+            "query_id": np.repeat(np.asarray(query_ids, dtype=object), keep),
+            "rank": np.tile(np.arange(1, keep + 1), n_queries),
+            id_column: np.asarray(ids, dtype=object)[order].ravel(),
+            "score": np.take_along_axis(scores, order, axis=1).ravel(),
+            "known": np.zeros(n_queries * keep, bool),
+        }
+    )
 
 
 def _check_inputs(associations, drug_similarity, mirna_similarity, drug_ids, mirna_ids) -> None:

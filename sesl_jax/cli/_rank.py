@@ -1,48 +1,240 @@
-"""``sesl-jax rank``: miRNAs for a drug (or a new SMILES), drugs for a miRNA (or a new sequence)."""
+"""``sesl-jax rank``: miRNAs for a drug (or new molecules), drugs for a miRNA (or new sequences).
+
+The model is a saved one (``--model DIR`` from ``sesl-jax fit --out DIR``: no refit) or is fitted
+on ``--dataset`` first. ``--smiles-file`` / ``--sequence-file`` screen many new items into one long
+table; invalid rows are reported by line number.
+"""
 
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
+from pathlib import Path
+from typing import NamedTuple
 
-from sesl_jax.cli._common import CommandError, add_data_options, add_method_options, add_precision_option
+from sesl_jax.cli._common import (
+    CommandError, add_data_options, add_method_options, add_precision_option, configure_jax, stdout_is_terminal,
+)
+
+# Options that describe the fit; a saved model brings its own, so they must stay at their defaults.
+FIT_OPTIONS = ("method", "similarity", "similarity_map", "mirna_form", "observed", "variant", "dtype")
+_fit_option_defaults: dict[str, object] = {}
+TABLE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "rank",
-        help="rank miRNAs for a drug, or drugs for a miRNA",
-        description="Fit on the dataset, then print a CSV ranking (rank, ID, score, known) to stdout "
-        "or --output. Give exactly one of --drug, --mirna, --smiles (a molecule not in the dataset) "
-        "or --sequence (a miRNA not in the dataset).",
+        help="rank miRNAs for a drug or new molecules, or drugs for a miRNA or new sequences",
+        description="Rank from a saved model (--model DIR, written by 'sesl-jax fit --out DIR'; no refit) or "
+        "after fitting on --dataset. Give exactly one of --drug, --mirna, --smiles (a molecule not in "
+        "the dataset), --sequence (a miRNA not in the dataset), --smiles-file or --sequence-file (many "
+        "new items). The table (rank, ID, score, known; files add query_id) goes to stdout as CSV, or "
+        "to --out as CSV, TSV or parquet by extension.",
     )
-    add_data_options(parser)
+    parser.add_argument(
+        "--model", default=None,
+        help="saved model directory from 'sesl-jax fit --out DIR': rank without refitting (the method "
+        "options then come from the model; with --dataset, the data must be the one it was fitted on)",
+    )
+    add_data_options(parser, dataset_required=False)
     add_method_options(parser)
     add_precision_option(parser)
+    _fit_option_defaults.update({name: parser.get_default(name) for name in FIT_OPTIONS})
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--drug", help="drug ID in the dataset, e.g. CID:3229")
     target.add_argument("--mirna", help="miRNA ID in the dataset, e.g. hsa-mir-21")
     target.add_argument("--smiles", help="SMILES of a new molecule")
     target.add_argument("--sequence", help="sequence of a new miRNA (A, C, G, U; T read as U)")
-    parser.add_argument("--top", type=int, default=None, help="keep the N best (default: all)")
-    parser.add_argument("--output", default=None, help="write the CSV here (atomically) instead of stdout")
+    target.add_argument(
+        "--smiles-file",
+        help="new molecules to screen: CSV/TSV with columns 'id' and 'smiles' (header line), or .smi "
+        "lines 'SMILES ID'",
+    )
+    target.add_argument("--sequence-file", help="new miRNAs to screen: CSV/TSV with columns 'id' and 'sequence'")
+    parser.add_argument("--top", type=int, default=None, help="keep the N best (per query when screening; default: all)")
+    parser.add_argument(
+        "--out", "--output", dest="out", default=None,
+        help="write the table here (atomically): .csv, .tsv or .parquet; default: CSV on stdout",
+    )
+    parser.add_argument(
+        "--skip-invalid", action="store_true",
+        help="screening: skip invalid rows (each is reported with its line number) instead of stopping at the first",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="screening: new items per compiled call (default: sized to the device)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from sesl_jax._io import atomic_write
-    from sesl_jax.cli._fit import fit_model
-
     if args.top is not None and args.top < 1:
         raise CommandError(f"--top must be at least 1, got {args.top}")
-    _, model = fit_model(args)
-    if args.drug or args.smiles:
+    if args.batch_size is not None and args.batch_size < 1:
+        raise CommandError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.out is not None and Path(args.out).suffix.lower() not in TABLE_FORMATS:
+        raise CommandError(f"--out {args.out}: the extension must be one of {', '.join(TABLE_FORMATS)}")
+    model = _load_or_fit(args)
+    new_side = "drug" if args.smiles or args.smiles_file else "mirna" if args.sequence or args.sequence_file else None
+    if new_side is not None:
+        try:
+            model._placement(new_side)  # a model fitted on caller-given matrices cannot place new items
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+    if args.smiles_file or args.sequence_file:
+        table = _screen(args, model)
+    elif args.drug or args.smiles:
         table = model.rank_mirnas(args.drug, smiles=args.smiles, top=args.top)
     else:
         table = model.rank_drugs(args.mirna, sequence=args.sequence, top=args.top)
-    if args.output:
-        atomic_write(args.output, lambda tmp: table.to_csv(tmp, index=False, float_format="%.6g"))
-        print(f"wrote {len(table)} rows to {args.output}", file=sys.stderr)
-    else:
-        table.to_csv(sys.stdout, index=False, float_format="%.6g")
+    write_table(table, args.out)
     return 0
+
+
+def _load_or_fit(args: argparse.Namespace):
+    if args.model is None:
+        if args.dataset is None:
+            raise CommandError("give --model DIR (a saved model) or --dataset (fit now)")
+        from sesl_jax.cli._fit import fit_model
+
+        return fit_model(args)[1]
+    changed = [f"--{name.replace('_', '-')}" for name, default in _fit_option_defaults.items()
+               if getattr(args, name) != default]
+    if changed:
+        raise CommandError(
+            f"{', '.join(changed)}: a saved model keeps the options it was fitted with; drop them, or fit "
+            "another model with 'sesl-jax fit'"
+        )
+    from sesl_jax.saved_model import SavedModelError, load_model, read_manifest
+
+    manifest = read_manifest(args.model)
+    configure_jax(str((manifest.get("method_config") or {}).get("dtype")))
+    model = load_model(args.model)
+    shape = f"{len(model.drug_ids_)} drugs x {len(model.mirna_ids_)} miRNAs"
+    fitted_on = (model.data_provenance_ or {}).get("dataset", "caller-given matrices")
+    print(f"model: {args.model} ({model.method}, {model.similarities_.source}; {shape}, fitted on {fitted_on})",
+          file=sys.stderr)
+    if args.dataset is not None:
+        from sesl_jax.cli._common import load_dataset_for
+        from sesl_jax.provenance import data_provenance
+
+        saved = model.data_provenance_ or {}
+        given = data_provenance(load_dataset_for(args))
+        differing = sorted(
+            name for name in set(saved.get("checksums", {})) | set(given["checksums"])
+            if saved.get("checksums", {}).get(name) != given["checksums"].get(name)
+        )
+        if saved.get("dataset") != given["dataset"] or differing:
+            raise SavedModelError(
+                f"{args.model} was fitted on {saved.get('dataset', 'other data')!r}, not on these {given['dataset']!r} files"
+                + (f" (checksums differ: {', '.join(differing[:3])})" if differing else "")
+            )
+    return model
+
+
+class Query(NamedTuple):
+    line: int  # 1-based line number in the file
+    query_id: str
+    text: str  # SMILES or sequence
+
+
+def read_queries(path: str, column: str) -> tuple[list[Query], list[tuple[int, str]]]:
+    """Rows of a screening file, and ``(line, problem)`` for rows that cannot be queries.
+
+    CSV (``.csv``) or TSV (other extensions) with a header naming ``id`` and ``column``
+    (case-insensitive); for SMILES also ``.smi`` lines ``SMILES ID`` (blank and ``#`` lines
+    skipped, a first line ``smiles ...`` read as a header). IDs must be unique.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise CommandError(f"{path}: no such file")
+    queries: list[Query] = []
+    problems: list[tuple[int, str]] = []
+    first_line: dict[str, int] = {}
+
+    def add(line: int, query_id: str, text: str) -> None:
+        if not query_id:
+            problems.append((line, "empty ID"))
+        elif not text:
+            problems.append((line, "empty SMILES" if column == "smiles" else "empty sequence"))
+        elif query_id in first_line:
+            problems.append((line, f"ID {query_id!r} repeats line {first_line[query_id]}"))
+        else:
+            first_line[query_id] = line
+            queries.append(Query(line, query_id, text))
+
+    with open(file, newline="", encoding="utf-8-sig") as handle:
+        if file.suffix.lower() == ".smi" and column == "smiles":
+            for line, text in enumerate(handle, start=1):
+                parts = text.strip().split(maxsplit=1)
+                if not parts or parts[0].startswith("#") or (line == 1 and parts[0].lower() == "smiles"):
+                    continue
+                if len(parts) < 2:
+                    problems.append((line, "no ID after the SMILES"))
+                    continue
+                add(line, parts[1].strip(), parts[0])
+            return queries, problems
+        reader = csv.reader(handle, delimiter="," if file.suffix.lower() == ".csv" else "\t")
+        header = [cell.strip().lower() for cell in next(reader, [])]
+        if "id" not in header or column not in header:
+            raise CommandError(f"{path}: the header must name columns 'id' and '{column}'; it has {header}")
+        id_index, text_index = header.index("id"), header.index(column)
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) <= max(id_index, text_index):
+                problems.append((line, f"{len(row)} columns, the header has {len(header)}"))
+                continue
+            add(line, row[id_index].strip(), row[text_index].strip())
+    return queries, problems
+
+
+def _screen(args: argparse.Namespace, model):
+    from sesl_jax.new_items import check_new_items
+
+    path, side, column = (
+        (args.smiles_file, "drug", "smiles") if args.smiles_file else (args.sequence_file, "mirna", "sequence")
+    )
+    queries, problems = read_queries(path, column)
+    checks = check_new_items(model, side, [query.text for query in queries])
+    problems += [(query.line, str(problem)) for query, problem in zip(queries, checks) if problem is not None]
+    problems.sort()
+    valid = [query for query, problem in zip(queries, checks) if problem is None]
+    if problems and not args.skip_invalid:
+        line, reason = problems[0]
+        more = f" (and {len(problems) - 1} more invalid row(s))" if len(problems) > 1 else ""
+        raise CommandError(f"{path} line {line}: {reason}{more}; --skip-invalid skips invalid rows")
+    for line, reason in problems:
+        print(f"sesl-jax rank: skipped {path} line {line}: {reason}", file=sys.stderr)
+    if not valid:
+        raise CommandError(f"{path}: no valid rows to screen")
+    print(f"screening {len(valid)} new {'molecules' if side == 'drug' else 'miRNAs'} from {path}"
+          + (f" ({len(problems)} invalid row(s) skipped)" if problems else ""), file=sys.stderr)
+    texts, ids = [query.text for query in valid], [query.query_id for query in valid]
+    progress = not args.quiet and stdout_is_terminal()
+    if side == "drug":
+        return model.screen(texts, ids=ids, top=args.top, batch_size=args.batch_size, progress=progress)
+    return model.screen(sequences=texts, ids=ids, top=args.top, batch_size=args.batch_size, progress=progress)
+
+
+def write_table(table, out: str | None) -> None:
+    """``table`` as CSV on stdout, or to ``out`` (atomically) as CSV, TSV or parquet by extension."""
+    from sesl_jax._io import atomic_write
+
+    if out is None:
+        table.to_csv(sys.stdout, index=False, float_format="%.6g")
+        return
+    kind = TABLE_FORMATS[Path(out).suffix.lower()]
+    if kind == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise CommandError(f"--out {out}: parquet needs pyarrow (pip install 'sesl_jax[parquet]')") from None
+        atomic_write(out, lambda tmp: table.to_parquet(tmp, index=False))
+    else:
+        separator = "," if kind == "csv" else "\t"
+        atomic_write(out, lambda tmp: table.to_csv(tmp, index=False, sep=separator, float_format="%.6g"))
+    print(f"wrote {len(table)} rows to {out}", file=sys.stderr)

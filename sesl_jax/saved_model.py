@@ -1,0 +1,406 @@
+"""Saved models: a fitted ``SESL`` as a directory of JSON and NumPy arrays (no pickle).
+
+Layout (format version 1)::
+
+    DIR/model.json   format name and version; the MethodConfig and builder options; the similarity
+                     source; drug and miRNA IDs; the dataset's name, source and file checksums;
+                     solver status; what placing a new item needs besides arrays (terms, code
+                     scale, encoder checksum, miRNA sequences); SHA-256, size and array shapes of
+                     arrays.npz; versions.
+    DIR/arrays.npz   scores, associations, drug_similarity, mirna_similarity, and the placement
+                     arrays: {drug,mirna}_codes, {drug,mirna}_code_present, drug_fingerprints.
+
+Ranking a dataset item reads the scores; a new molecule or sequence is placed with the saved codes,
+scale and fingerprints and the method is rerun on the grown problem (:mod:`sesl_jax.new_items`),
+so neither needs the dataset.
+
+A directory is written whole into a hidden sibling and renamed into place: a reader finds the
+previous model or the new one, never part of one. Loading checks the format version, the
+checksum of the arrays and that every shape agrees with the IDs; any failure is a
+:class:`SavedModelError` naming the directory and what is wrong.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Collection, Iterator
+
+import jax
+import numpy as np
+
+from sesl_jax.data import DataError
+
+FORMAT_NAME = "sesl-jax-model"
+FORMAT_VERSION = 1
+MANIFEST = "model.json"
+ARRAYS = "arrays.npz"
+MODEL_FILES = (MANIFEST, ARRAYS)
+_SIDES = ("drug", "mirna")
+
+
+class SavedModelError(DataError):
+    """A saved model directory that cannot be read: missing file, other format version, checksum or
+    shape mismatch. The message names the directory (or file) and what is wrong."""
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike, *, replaceable: Collection[str] = MODEL_FILES) -> Iterator[Path]:
+    """Yield an empty staging directory that becomes ``path`` when the block succeeds.
+
+    The staging directory is a hidden sibling of ``path``, renamed into place at the end; on an
+    error it is removed and ``path`` is left as it was. An existing ``path`` is replaced only when
+    it holds nothing but files named in ``replaceable`` (a previous model), never other files.
+
+    Raises:
+        FileExistsError: ``path`` exists and is not a directory of ``replaceable`` files.
+    """
+    path = Path(path)
+    check_replaceable(path, replaceable)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield staging
+        for entry in staging.iterdir():
+            with open(entry, "rb") as handle:
+                os.fsync(handle.fileno())
+        staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would hide the model from the user's group
+        if path.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            os.replace(path, retired / path.name)
+            os.replace(staging, path)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.replace(staging, path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def check_replaceable(path: str | os.PathLike, replaceable: Collection[str] = MODEL_FILES) -> None:
+    """Raise ``FileExistsError`` unless ``path`` is absent or a directory of ``replaceable`` files only."""
+    path = Path(path)
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise FileExistsError(f"{path} exists and is not a directory; choose a new directory")
+    foreign = sorted(entry.name for entry in path.iterdir() if entry.name not in replaceable)
+    if foreign:
+        raise FileExistsError(
+            f"{path} exists and holds files that are not part of a saved model ({', '.join(foreign[:5])}); "
+            "choose a new directory"
+        )
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def save_model(model, directory: str | os.PathLike) -> Path:
+    """Write the fitted ``model`` to ``directory`` atomically (see the module docstring)."""
+    with atomic_directory(directory) as staging:
+        write_model(model, staging)
+    return Path(directory)
+
+
+def write_model(model, directory: Path) -> None:
+    """Write the model's files into ``directory`` (a staging directory of ``atomic_directory``)."""
+    from sesl_jax._io import sha256_file
+    from sesl_jax.provenance import environment
+
+    model._check_fitted()
+    arrays: dict[str, np.ndarray] = {
+        "scores": np.asarray(model.scores_, np.float64),
+        "associations": np.asarray(model.associations_, np.float64),
+        "drug_similarity": np.asarray(model.similarities_.drug, np.float64),
+        "mirna_similarity": np.asarray(model.similarities_.mirna, np.float64),
+    }
+    placements: dict[str, Any] = {}
+    for index, side in enumerate(_SIDES):
+        can_place = model.placement_.get(side) is not None or (
+            model.dataset_ is not None and model.similarity_sources_[index] != "caller"
+        )
+        placement = model._placement(side) if can_place else None
+        placements[side] = None if placement is None else _placement_fields(placement, arrays)
+    for name, array in arrays.items():
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"array {name} of dtype {array.dtype} cannot be saved without pickle")
+    with open(directory / ARRAYS, "wb") as handle:
+        np.savez(handle, **arrays)
+    manifest = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "method_config": model.config_.to_dict(),
+        "builder_options": _encode_option(dict(model.builder_options)),
+        "method": dict(model.method_.config),
+        "similarity": {"source": model.similarities_.source, "sides": list(model.similarity_sources_)},
+        "drug_ids": list(model.drug_ids_),
+        "mirna_ids": list(model.mirna_ids_),
+        "data": model.data_provenance_,
+        "solver": model.stats_,
+        "placement": placements,
+        "files": {ARRAYS: {"sha256": sha256_file(directory / ARRAYS), "bytes": (directory / ARRAYS).stat().st_size}},
+        "arrays": {name: {"shape": list(array.shape), "dtype": str(array.dtype)} for name, array in arrays.items()},
+        "environment": environment(),
+    }
+    text = json.dumps(manifest, indent=2, sort_keys=True, default=_json_scalar) + "\n"
+    (directory / MANIFEST).write_text(text, encoding="utf-8")
+
+
+def _json_scalar(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} to model.json")
+
+
+def _placement_fields(placement, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The JSON part of a ``SidePlacement``; its arrays go into ``arrays``."""
+    side = placement.side
+    if placement.codes is not None:
+        arrays[f"{side}_codes"] = np.asarray(placement.codes, np.float64)
+        arrays[f"{side}_code_present"] = np.asarray(placement.code_present, bool)
+    if placement.fingerprints is not None:
+        arrays[f"{side}_fingerprints"] = np.asarray(placement.fingerprints, np.uint8)
+    return {
+        "terms": [[name, weight] for name, weight in placement.terms],
+        "dropped_biological": placement.dropped_biological,
+        "similarity_map": placement.similarity_map,
+        "code_scale": placement.code_scale,
+        "encoder_sha256": placement.encoder_sha256,
+        "sequences": None if placement.sequences is None else list(placement.sequences),
+    }
+
+
+def _encode_option(value: Any) -> Any:
+    """A builder option as JSON: plain values as they are, sesl_jax dataclasses and named tuples
+    (``SESLOptions``, ``SESLParams``...) tagged with their type, scalars of arrays as numbers."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "dtype") and np.ndim(value) == 0:
+        return np.asarray(value).item()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
+        return {"__type__": _type_name(value), "fields": _encode_option(fields)}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return {"__type__": _type_name(value), "fields": _encode_option(value._asdict())}
+    if isinstance(value, (list, tuple)):
+        return {"__tuple__" if isinstance(value, tuple) else "__list__": [_encode_option(v) for v in value]}
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return {"__dict__": {key: _encode_option(v) for key, v in value.items()}}
+    raise TypeError(f"cannot save a builder option of type {type(value).__name__} ({value!r:.80})")
+
+
+def _type_name(value: Any) -> str:
+    cls = type(value)
+    if not cls.__module__.startswith("sesl_jax."):
+        raise TypeError(f"cannot save a builder option of type {cls.__module__}.{cls.__qualname__} (not a sesl_jax type)")
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _decode_option(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    if "__type__" in value:
+        module, _, qualname = value["__type__"].partition(":")
+        if not module.startswith("sesl_jax."):
+            raise ValueError(f"builder option type {value['__type__']!r} is not a sesl_jax type")
+        cls: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            cls = getattr(cls, part)
+        return cls(**_decode_option(value["fields"]))
+    if "__tuple__" in value:
+        return tuple(_decode_option(v) for v in value["__tuple__"])
+    if "__list__" in value:
+        return [_decode_option(v) for v in value["__list__"]]
+    if "__dict__" in value:
+        return {key: _decode_option(v) for key, v in value["__dict__"].items()}
+    raise ValueError(f"unreadable builder option {value!r:.80}")
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
+    """The checked ``model.json`` of a saved model (format name and version)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise SavedModelError(f"no saved model at {directory}: not a directory")
+    path = directory / MANIFEST
+    if not path.is_file():
+        raise SavedModelError(f"{directory} is not a saved model (or an incomplete copy of one): {MANIFEST} is missing")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SavedModelError(f"{path} cannot be read: {error}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise SavedModelError(f"{path} is not a sesl_jax model manifest (format {found!r})")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        newer = isinstance(version, int) and version > FORMAT_VERSION
+        hint = "written by a newer sesl_jax; upgrade it" if newer else "refit the model with this sesl_jax"
+        raise SavedModelError(
+            f"{path}: saved model format version {version!r}, this sesl_jax reads version {FORMAT_VERSION} ({hint})"
+        )
+    return manifest
+
+
+def load_model(directory: str | os.PathLike):
+    """The fitted ``SESL`` saved in ``directory``.
+
+    Raises:
+        SavedModelError: a missing or unreadable file, another format version, a checksum
+            mismatch, or shapes that disagree with each other or with the IDs.
+        ValueError: a float64 model while ``jax_enable_x64`` is off.
+    """
+    from sesl_jax.estimator import SESL
+    from sesl_jax.pipeline import MethodConfig, build_method
+    from sesl_jax.similarity import Similarities
+
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    try:
+        drug_ids, mirna_ids = _ids(manifest, "drug_ids"), _ids(manifest, "mirna_ids")
+        config = MethodConfig(**manifest["method_config"])
+        options = _decode_option(manifest["builder_options"])
+        if not isinstance(options, dict):
+            raise TypeError("builder_options must be a mapping")
+        similarity = manifest["similarity"]
+        placement_fields = manifest["placement"]
+        stats = manifest["solver"]
+    except (KeyError, TypeError, ValueError, AttributeError, ImportError) as error:
+        raise SavedModelError(f"{directory / MANIFEST}: unreadable entry: {error}") from None
+    if config.dtype == "float64" and not jax.config.jax_enable_x64:
+        raise ValueError("this model is float64: call jax.config.update('jax_enable_x64', True) before loading it")
+    arrays = _read_arrays(directory, manifest)
+    _check_shapes(directory, manifest, arrays, len(drug_ids), len(mirna_ids))
+
+    model = SESL(
+        config.method, similarity=config.similarity, similarity_map=config.similarity_map, mirna_form=config.mirna_form,
+        dtype=config.dtype, observed=config.observed, variant=config.variant, **options,
+    )
+    if model.method_config() != config:
+        raise SavedModelError(f"{directory / MANIFEST}: method configuration {config} cannot be rebuilt by SESL")
+    similarities = Similarities(arrays["drug_similarity"], arrays["mirna_similarity"], str(similarity["source"]))
+    try:
+        model.method_ = build_method(arrays["associations"], similarities, config, options)
+        placements = {side: _placement(side, placement_fields.get(side), arrays, len(ids))
+                      for side, ids in (("drug", drug_ids), ("mirna", mirna_ids))}
+    except (KeyError, TypeError, ValueError) as error:
+        raise SavedModelError(f"{directory}: the saved model does not rebuild: {error}") from None
+    model.config_ = config
+    model.dataset_ = None
+    model.similarities_ = similarities
+    model.similarity_sources_ = tuple(similarity["sides"])
+    model.associations_ = arrays["associations"]
+    model.drug_ids_, model.mirna_ids_ = drug_ids, mirna_ids
+    model.scores_ = arrays["scores"]
+    model.stats_ = stats
+    model.dtype_ = config.dtype
+    model.data_provenance_ = manifest.get("data")
+    model.placement_ = placements
+    return model
+
+
+def _ids(manifest: dict[str, Any], key: str) -> list[str]:
+    ids = manifest[key]
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or len(set(ids)) != len(ids):
+        raise ValueError(f"{key} must be a list of unique strings")
+    return ids
+
+
+def _read_arrays(directory: Path, manifest: dict[str, Any]) -> dict[str, np.ndarray]:
+    from sesl_jax._io import sha256_file
+
+    path = directory / ARRAYS
+    if not path.is_file():
+        raise SavedModelError(f"{directory}: {ARRAYS} is missing")
+    expected = (manifest.get("files") or {}).get(ARRAYS, {}).get("sha256")
+    actual = sha256_file(path)
+    if actual != expected:
+        raise SavedModelError(
+            f"{path}: checksum mismatch (sha256 {actual[:12]}..., the manifest records {str(expected)[:12]}...): "
+            "the file changed after the model was saved"
+        )
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        raise SavedModelError(f"{path} cannot be read: {error}") from None
+
+
+def _check_shapes(
+    directory: Path, manifest: dict[str, Any], arrays: dict[str, np.ndarray], n_drugs: int, n_mirnas: int
+) -> None:
+    expected = {
+        "scores": (n_drugs, n_mirnas),
+        "associations": (n_drugs, n_mirnas),
+        "drug_similarity": (n_drugs, n_drugs),
+        "mirna_similarity": (n_mirnas, n_mirnas),
+    }
+    for side, size in (("drug", n_drugs), ("mirna", n_mirnas)):
+        for name in (f"{side}_codes", f"{side}_fingerprints"):
+            if name in arrays:
+                expected[name] = (size, arrays[name].shape[1] if arrays[name].ndim == 2 else -1)
+        if f"{side}_code_present" in arrays:
+            expected[f"{side}_code_present"] = (size,)
+    recorded = manifest.get("arrays") or {}
+    for name, shape in expected.items():
+        if name not in arrays:
+            raise SavedModelError(f"{directory / ARRAYS}: array {name!r} is missing")
+        if arrays[name].shape != shape:
+            raise SavedModelError(
+                f"{directory}: {name} has shape {arrays[name].shape}, expected {shape} "
+                f"({n_drugs} drug IDs, {n_mirnas} miRNA IDs in {MANIFEST})"
+            )
+    for name, array in arrays.items():
+        if name in recorded and list(array.shape) != list(recorded[name].get("shape", [])):
+            recorded_shape = recorded[name].get("shape")
+            raise SavedModelError(f"{directory}: {name} has shape {array.shape}, {MANIFEST} records {recorded_shape}")
+    if not np.isin(arrays["associations"], (0.0, 1.0)).all():
+        raise SavedModelError(f"{directory}: associations hold values other than 0 and 1")
+
+
+def _placement(side: str, fields: dict[str, Any] | None, arrays: dict[str, np.ndarray], size: int):
+    from sesl_jax.new_items import SidePlacement
+
+    if fields is None:
+        return None
+    sequences = fields.get("sequences")
+    if sequences is not None and len(sequences) != size:
+        raise ValueError(f"{side} placement has {len(sequences)} sequences for {size} IDs")
+    codes = arrays.get(f"{side}_codes")
+    names = {name for name, _ in fields["terms"]}
+    needs = {"sequence": (f"{side}_codes", f"{side}_code_present"), "chemical": (f"{side}_fingerprints",)}
+    for name, required in needs.items():
+        missing = [array for array in required if name in names and array not in arrays]
+        if missing:
+            raise ValueError(f"{side} placement uses {name} similarity but {', '.join(missing)} is missing")
+    if "sequence" in names and fields.get("code_scale") is None:
+        raise ValueError(f"{side} placement uses sequence similarity but has no code_scale")
+    if "alignment" in names and sequences is None:
+        raise ValueError(f"{side} placement uses alignment similarity but has no sequences")
+    return SidePlacement(
+        side=side,
+        terms=tuple((str(name), float(weight)) for name, weight in fields["terms"]),
+        dropped_biological=bool(fields["dropped_biological"]),
+        similarity_map=str(fields["similarity_map"]),
+        codes=codes,
+        code_present=arrays.get(f"{side}_code_present"),
+        code_scale=None if fields.get("code_scale") is None else float(fields["code_scale"]),
+        encoder_sha256=fields.get("encoder_sha256"),
+        fingerprints=arrays.get(f"{side}_fingerprints"),
+        sequences=None if sequences is None else tuple(sequences),
+    )

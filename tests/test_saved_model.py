@@ -1,0 +1,192 @@
+"""Saved models: bit-identical round trip, ranking from disk without a refit, atomic writes, and a
+named error for every way a model directory can be broken."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import write_small_benchmark
+from sesl_jax import SESL, load_dataset
+from sesl_jax.cli import main
+from sesl_jax.model import SESLOptions, default_params
+from sesl_jax.saved_model import ARRAYS, FORMAT_VERSION, MANIFEST, SavedModelError
+from synthetic import planted_problem
+
+NEW_SMILES = "CC(O)CCCCO"
+NEW_SEQUENCE = "ugaggtagccau"  # lower case and T: read as UGAGGUAGCCAU
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    return write_small_benchmark(tmp_path_factory.mktemp("small") / "data")
+
+
+@pytest.fixture(scope="module")
+def fitted(data_dir) -> SESL:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the small dataset has a drug without SMILES, on purpose
+        return SESL("sesl", similarity="sequence", dtype="float64").fit(load_dataset("fcd", data_dir))
+
+
+@pytest.fixture(scope="module")
+def saved(fitted, tmp_path_factory) -> Path:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fitted.save(tmp_path_factory.mktemp("models") / "model")
+
+
+def _quiet(function, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # far-item warnings of the tiny dataset
+        return function(*args, **kwargs)
+
+
+def test_round_trip_is_bit_identical(fitted, saved):
+    loaded = SESL.load(saved)
+    assert loaded.scores_.dtype == np.float64 and np.array_equal(loaded.scores_, fitted.scores_)
+    assert np.array_equal(loaded.associations_, fitted.associations_)
+    assert loaded.drug_ids_ == fitted.drug_ids_ and loaded.mirna_ids_ == fitted.mirna_ids_
+    assert loaded.config() == fitted.config() and loaded.stats_ == fitted.stats_
+    assert loaded.dataset_ is None and loaded.data_provenance_ == fitted.data_provenance_
+    for drug in fitted.drug_ids_:
+        pd.testing.assert_frame_equal(loaded.rank_mirnas(drug), fitted.rank_mirnas(drug))
+    for mirna in fitted.mirna_ids_:
+        pd.testing.assert_frame_equal(loaded.rank_drugs(mirna, top=2), fitted.rank_drugs(mirna, top=2))
+    manifest = json.loads((saved / MANIFEST).read_text())
+    assert manifest["format_version"] == FORMAT_VERSION
+    assert manifest["data"]["checksums"] and manifest["drug_ids"] == list(fitted.drug_ids_)
+
+
+def test_loaded_model_places_new_items_without_the_dataset(fitted, saved):
+    loaded = SESL.load(saved)  # no dataset: the saved codes, scale and sequences place the items
+    pd.testing.assert_frame_equal(_quiet(loaded.rank_mirnas, smiles=NEW_SMILES), _quiet(fitted.rank_mirnas, smiles=NEW_SMILES))
+    pd.testing.assert_frame_equal(_quiet(loaded.rank_drugs, sequence=NEW_SEQUENCE), _quiet(fitted.rank_drugs, sequence=NEW_SEQUENCE))
+
+
+def test_fit_out_then_rank_model_equals_a_fresh_fit(data_dir, tmp_path, capsys):
+    out = tmp_path / "fit"
+    base = ["--dataset", "fcd", "--data-dir", str(data_dir), "--similarity", "sequence"]
+    assert _quiet(main, ["fit", *base, "--out", str(out)]) == 0
+    assert {"model.json", "arrays.npz", "scores.csv", "pairs.csv", "config.json"} == {p.name for p in out.iterdir()}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging directory left
+    capsys.readouterr()
+    assert main(["rank", "--model", str(out), "--drug", "CID:22"]) == 0
+    from_model = capsys.readouterr().out
+    assert _quiet(main, ["rank", *base, "--drug", "CID:22"]) == 0
+    assert from_model == capsys.readouterr().out
+    # fit --out again replaces the model it wrote
+    assert _quiet(main, ["fit", *base, "--out", str(out)]) == 0
+
+
+def test_rank_model_keeps_its_options_and_checks_the_data(saved, data_dir, tmp_path, capsys):
+    assert main(["rank", "--model", str(saved), "--method", "bnnr", "--drug", "CID:22"]) == 1
+    assert "--method" in capsys.readouterr().err
+    assert main(["rank", "--model", str(saved), "--dataset", "fcd", "--data-dir", str(data_dir), "--drug", "CID:22"]) == 0
+    capsys.readouterr()
+    other = tmp_path / "data"
+    shutil.copytree(data_dir, other)
+    similarity = other / "amcsmma" / "dataset2" / "miRNA similarity matrix 2.txt"
+    similarity.write_text(similarity.read_text() + "\n")  # same numbers, another file
+    assert main(["rank", "--model", str(saved), "--dataset", "fcd", "--data-dir", str(other), "--drug", "CID:22"]) == 1
+    err = capsys.readouterr().err
+    assert "checksums differ" in err and "miRNA similarity matrix 2.txt" in err
+
+
+def _rewrite_arrays(directory: Path, change) -> None:
+    with np.load(directory / ARRAYS) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    change(arrays)
+    with open(directory / ARRAYS, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def _rewrite_manifest(directory: Path, change) -> None:
+    manifest = json.loads((directory / MANIFEST).read_text())
+    change(manifest)
+    (directory / MANIFEST).write_text(json.dumps(manifest))
+
+
+def _fix_checksum(directory: Path) -> None:
+    from sesl_jax._io import sha256_file
+
+    _rewrite_manifest(directory, lambda m: m["files"][ARRAYS].update(sha256=sha256_file(directory / ARRAYS)))
+
+
+def _shrink_scores(directory: Path) -> None:
+    _rewrite_arrays(directory, lambda arrays: arrays.update(scores=arrays["scores"][:, :2]))
+    _fix_checksum(directory)
+
+
+def _drop_a_drug_id(directory: Path) -> None:
+    _rewrite_manifest(directory, lambda m: m.update(drug_ids=m["drug_ids"][:-1]))
+
+
+CORRUPTIONS = {
+    "missing manifest": (lambda d: (d / MANIFEST).unlink(), "model.json is missing"),
+    "missing arrays": (lambda d: (d / ARRAYS).unlink(), "arrays.npz is missing"),
+    "not json": (lambda d: (d / MANIFEST).write_text("{"), "cannot be read"),
+    "format version": (lambda d: _rewrite_manifest(d, lambda m: m.update(format_version=99)), "format version 99"),
+    "checksum": (lambda d: _rewrite_arrays(d, lambda a: a.update(scores=a["scores"] + 1e-12)), "checksum mismatch"),
+    "scores shape": (_shrink_scores, r"scores has shape \(3, 2\), expected \(3, 3\)"),
+    "ids and shapes": (_drop_a_drug_id, r"expected \(2, 3\)"),
+    "unknown method": (lambda d: _rewrite_manifest(d, lambda m: m["method_config"].update(method="nope")), "unknown method"),
+}
+
+
+@pytest.mark.parametrize("corruption", list(CORRUPTIONS))
+def test_broken_model_directory_is_a_named_error(saved, tmp_path, capsys, corruption):
+    broken = tmp_path / "broken"
+    shutil.copytree(saved, broken)
+    damage, message = CORRUPTIONS[corruption]
+    damage(broken)
+    with pytest.raises(SavedModelError, match=message):
+        SESL.load(broken)
+    assert main(["rank", "--model", str(broken), "--drug", "CID:22"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("sesl-jax rank: error:") and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_save_is_atomic(fitted, tmp_path, monkeypatch):
+    import sesl_jax.saved_model as saved_model
+
+    target = tmp_path / "model"
+    _quiet(fitted.save, target)
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+
+    def fail_half_way(model, directory):
+        (directory / ARRAYS).write_bytes(b"half")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(saved_model, "write_model", fail_half_way)
+    with pytest.raises(RuntimeError, match="disk full"):
+        fitted.save(target)
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before  # the old model, untouched
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]  # no staging directory left behind
+    monkeypatch.undo()
+
+    foreign = tmp_path / "results"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="notes.txt"):
+        fitted.save(foreign)
+    assert [p.name for p in foreign.iterdir()] == ["notes.txt"]
+
+
+def test_model_fitted_on_matrices_round_trips_with_its_builder_options(tmp_path):
+    A, Sd, Sm = planted_problem(6, 8, seed=31)
+    options = SESLOptions(sparse_learning=False, lrr_max_iterations=500)  # a dataclass...
+    params = default_params("float64")  # ...and nested named tuples, saved as tagged JSON
+    model = SESL("se", dtype="float64", options=options, params=params).fit(A, Sd, Sm)
+    loaded = SESL.load(model.save(tmp_path / "model"))
+    assert loaded.builder_options == {"options": options, "params": params}
+    assert np.array_equal(loaded.scores_, model.scores_)
+    assert loaded.config()["method_config"] == model.config()["method_config"]
+    with pytest.raises(ValueError, match="caller-given matrices"):
+        loaded.rank_mirnas(smiles="CCO")

@@ -1,0 +1,129 @@
+"""Screening many new molecules or sequences against a saved model: one long table that equals
+ranking each item alone, invalid rows reported by line number, batched refits."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import write_small_benchmark
+from sesl_jax import SESL
+from sesl_jax.cli import main
+from sesl_jax.encoders import SequenceError
+from sesl_jax.new_items import score_new_items
+
+GROUPS = ["", "O", "N", "F", "Cl", "Br", "S", "C(=O)O", "C#N", "C(C)C",
+          "OC", "NC(=O)C", "c1ccccc1", "C1CC1", "C=C", "C(F)(F)F", "N(C)C", "CO", "CCl", "C(N)=O"]
+SMILES = [f"{'C' * length}{group}" for length in range(1, 51) for group in GROUPS]  # 1,000 molecules
+SEQUENCES = ["UGAGGUAGCCAU", "acguacguacgu", "UUUUGGGGCCCCAAAA"]
+
+
+def _quiet(function, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tiny dataset makes every new item a far one
+        return function(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    data = write_small_benchmark(tmp_path_factory.mktemp("small") / "data")
+    out = tmp_path_factory.mktemp("models") / "model"
+    assert _quiet(main, ["fit", "--dataset", "fcd", "--data-dir", str(data), "--similarity", "sequence", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def model(model_dir) -> SESL:
+    return SESL.load(model_dir)
+
+
+def test_screening_a_1000_line_file_equals_ranking_each_molecule(model_dir, model, tmp_path, capsys):
+    queries = tmp_path / "library.smi"
+    queries.write_text("".join(f"{smiles} mol{i}\n" for i, smiles in enumerate(SMILES)))
+    out = tmp_path / "hits.parquet"
+    assert _quiet(main, ["rank", "--model", str(model_dir), "--smiles-file", str(queries), "--out", str(out)]) == 0
+    assert "screening 1000 new molecules" in capsys.readouterr().err
+    table = pd.read_parquet(out)
+    assert list(table.columns) == ["query_id", "rank", "mirna_id", "score", "known"]
+    n_mirnas = len(model.mirna_ids_)
+    assert len(table) == 1000 * n_mirnas and not table["known"].any()
+    assert list(table["query_id"].iloc[::n_mirnas]) == [f"mol{i}" for i in range(1000)]  # input order
+    for i in (0, 1, 137, 500, 998, 999):
+        alone = _quiet(model.rank_mirnas, smiles=SMILES[i])
+        rows = table[table["query_id"] == f"mol{i}"].drop(columns="query_id").reset_index(drop=True)
+        pd.testing.assert_frame_equal(rows, alone)  # bit for bit: each item is placed alone
+
+
+def test_batched_refits_equal_refitting_each_item(model):
+    items = SMILES[40:46]  # with 4 items per call: one full chunk, one padded
+    refitted = _quiet(score_new_items, model, "drug", items[-1:], batching="none")  # build and solve the method
+    for batching in ("map", "vmap"):
+        batched = _quiet(score_new_items, model, "drug", items, batching=batching, batch_size=4)
+        np.testing.assert_allclose(batched[-1:], refitted, rtol=1e-9, atol=1e-15)
+        alone = _quiet(score_new_items, model, "drug", items[1:2], batching=batching, batch_size=4)
+        np.testing.assert_array_equal(batched[1:2], alone)
+
+
+def test_screen_api_takes_lists(model):
+    table = _quiet(model.screen, SMILES[:4], ids=["a", "b", "c", "d"], top=2)
+    assert list(table.columns) == ["query_id", "rank", "mirna_id", "score", "known"]
+    assert list(table["query_id"]) == ["a", "a", "b", "b", "c", "c", "d", "d"]
+    by_default = _quiet(model.screen, SMILES[:1])
+    assert set(by_default["query_id"]) == {SMILES[0]}  # IDs default to the SMILES
+    drugs = _quiet(model.screen, sequences=SEQUENCES)
+    assert list(drugs.columns) == ["query_id", "rank", "drug_id", "score", "known"]
+    for sequence in SEQUENCES:
+        alone = _quiet(model.rank_drugs, sequence=sequence)
+        rows = drugs[drugs["query_id"] == sequence].drop(columns="query_id").reset_index(drop=True)
+        pd.testing.assert_frame_equal(rows, alone)
+    with pytest.raises(ValueError, match="unique"):
+        model.screen(["CCO", "CCN"], ids=["x", "x"])
+    with pytest.raises(TypeError, match="list"):
+        model.screen("CCO")
+    with pytest.raises(SequenceError, match="C1CC"):
+        model.screen(["CCO", "C1CC"])
+
+
+def test_invalid_rows_are_reported_by_line_and_skipped_only_on_request(model_dir, tmp_path, capsys):
+    queries = tmp_path / "library.csv"
+    queries.write_text("ID,SMILES\na,CCO\nb,C1CC\nc,CCCN\n\nd,\nc,CC\ne,CC(=O)O\n")
+    args = ["rank", "--model", str(model_dir), "--smiles-file", str(queries)]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 2  # the model line, then one error line naming the first bad line
+    assert "library.csv line 3: invalid SMILES 'C1CC'" in err and "2 more" in err and "--skip-invalid" in err
+    assert _quiet(main, [*args, "--skip-invalid", "--top", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "line 3" in captured.err and "line 6: empty SMILES" in captured.err and "line 7: ID 'c' repeats line 4" in captured.err
+    lines = captured.out.strip().splitlines()
+    assert lines[0] == "query_id,rank,mirna_id,score,known"
+    assert [line.split(",")[0] for line in lines[1:]] == ["a", "c", "e"]
+
+    no_ids = tmp_path / "library.smi"
+    no_ids.write_text("smiles name\nCCO ethanol\nCCN\n")
+    assert main(["rank", "--model", str(model_dir), "--smiles-file", str(no_ids)]) == 1
+    assert "library.smi line 3: no ID after the SMILES" in capsys.readouterr().err
+
+
+def test_sequence_file_screens_drugs(model_dir, model, tmp_path, capsys):
+    queries = tmp_path / "mirnas.tsv"
+    queries.write_text("id\tsequence\n" + "".join(f"s{i}\t{sequence}\n" for i, sequence in enumerate(SEQUENCES)) + "bad\tUGXA\n")
+    out = tmp_path / "drugs.csv"
+    assert _quiet(main, ["rank", "--model", str(model_dir), "--sequence-file", str(queries), "--skip-invalid",
+                         "--out", str(out)]) == 0
+    assert "line 5: invalid RNA 'UGXA'" in capsys.readouterr().err
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["query_id", "rank", "drug_id", "score", "known"]
+    assert list(table["query_id"].unique()) == ["s0", "s1", "s2"]
+    alone = _quiet(model.rank_drugs, sequence=SEQUENCES[1])
+    assert list(table[table["query_id"] == "s1"]["drug_id"]) == list(alone["drug_id"])
+
+
+def test_progress_bar_goes_to_stderr(model, capsys):
+    _quiet(score_new_items, model, "drug", SMILES[:3], progress=True)
+    captured = capsys.readouterr()
+    assert "new molecules" in captured.err and captured.out == ""
