@@ -86,9 +86,12 @@ def test_sm2mir_needs_tables_and_runs_with_them(tmp_path, capsys):
     out = tmp_path / "fit"
     assert main(["fit", "--sm2mir", str(download), "--out", str(out)]) == 1
     err = capsys.readouterr().err
-    assert ("sesl-jax fit: error: SM2miR.txt: no drug has a SMILES and no miRNA has a mature sequence, which the "
-            "similarity 'sequence' is computed from: give --smiles-table FILE (columns drug_id, smiles) and "
-            "--sequence-table FILE (columns mirna_id, sequence)") in err
+    # The default configuration's biological terms fall back to chemical / sequence (a warning); then
+    # the missing SMILES and sequences are one error naming the options that add them.
+    assert "warning: own data has no biological similarities" in err
+    assert "sesl-jax fit: error: SM2miR.txt: no drug has a SMILES and no miRNA has a mature sequence" in err
+    assert ("give --smiles-table FILE (columns drug_id, smiles) and --sequence-table FILE (columns mirna_id, "
+            "sequence)") in err
     assert not out.exists()
 
     smiles = tmp_path / "smiles.csv"

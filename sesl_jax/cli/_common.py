@@ -283,6 +283,7 @@ def uses_own_data(args: argparse.Namespace) -> bool:
 
 def method_config(args: argparse.Namespace, *, transductive: bool = False):
     """The :class:`~sesl_jax.pipeline.MethodConfig` of the method options; a bad value is a usage error."""
+    from sesl_jax.methods import METHODS
     from sesl_jax.pipeline import MethodConfig, builder_options
     from sesl_jax.similarity import parse_side, split_configuration, split_source
 
@@ -302,7 +303,21 @@ def method_config(args: argparse.Namespace, *, transductive: bool = False):
         raise UsageError(f"argument --method {args.method}: {error}") from None
     if uses_own_data(args):
         sides = split_source(config.resolved_similarity)
-        if any(name == "biological" for side, text in zip(("drug", "mirna"), sides) for name, _ in parse_side(text, side)):
+        uses_biological = any(name == "biological" for side, text in zip(("drug", "mirna"), sides)
+                              for name, _ in parse_side(text, side))
+        if uses_biological and args.similarity is None:
+            # The default configuration names biological similarities, which own data lacks: the
+            # sides fall back to what a SMILES or a sequence gives.
+            from sesl_jax.similarity import replace_source
+
+            default = METHODS[args.method].default_similarity
+            fallback = replace_source(replace_source(default, "drug", "biological", "chemical"),
+                                      "mirna", "biological", "sequence")
+            warnings.warn(f"own data has no biological similarities: --method {args.method} uses {fallback} "
+                          f"instead of its default {default}", UserWarning, stacklevel=2)
+            args.similarity = fallback
+            return method_config(args, transductive=transductive)
+        if uses_biological:
             given = f"--similarity {args.similarity}" if args.similarity is not None else \
                 f"--method {args.method}'s default similarity ({config.resolved_similarity})"
             raise UsageError(

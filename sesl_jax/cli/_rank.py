@@ -94,9 +94,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _load_or_fit(args: argparse.Namespace):
+    from sesl_jax.cli._common import uses_own_data
+
+    has_data = args.dataset is not None or uses_own_data(args)
     if args.model is None:
-        if args.dataset is None:
-            raise CommandError("give --model DIR (a saved model) or --dataset (fit now)")
+        if not has_data:
+            raise CommandError("give --model DIR (a saved model), or --dataset / --pairs / --sm2mir (fit now)")
         from sesl_jax.cli._fit import fit_model
 
         return fit_model(args)[1]
@@ -116,7 +119,7 @@ def _load_or_fit(args: argparse.Namespace):
     fitted_on = (model.data_provenance_ or {}).get("dataset", "caller-given matrices")
     print(f"model: {args.model} ({model.method}, {model.similarities_.source}; {shape}, fitted on {fitted_on})",
           file=sys.stderr)
-    if args.dataset is not None:
+    if has_data:
         from sesl_jax.cli._common import load_dataset_for
         from sesl_jax.provenance import data_provenance
 

@@ -17,6 +17,14 @@ from sesl_jax.methods._sesl import sesl_family_method
 from sesl_jax.similarity import Similarities
 
 
+# SESL's default similarity configuration, chosen by nested cross-validation on FCD (`sesl-jax
+# select --dataset fcd`: 10 x 5-fold outer, 5-fold inner; docs/results.md): drugs by the mean of
+# RDKit Morgan/Tanimoto and the SMILES encoder's codes (inverse map 1/(1+d)), miRNAs by the
+# biological similarity. Both drug terms come from a SMILES alone, so a new molecule is placed
+# without a fallback; a new miRNA falls back to its sequence codes, with a warning.
+SESL_DEFAULT_SIMILARITY = "drug=0.5*chemical+0.5*sequence,mirna=biological,map=inverse"
+
+
 class MethodSpec(NamedTuple):
     builder: Callable[..., Method]
     default_similarity: str
@@ -27,14 +35,14 @@ class MethodSpec(NamedTuple):
 METHODS: dict[str, MethodSpec] = {
     "sesl": MethodSpec(
         functools.partial(sesl_family_method, "sesl"),
-        "sequence",
+        SESL_DEFAULT_SIMILARITY,
         "SESL: sparse learning (LRR, IALM) + BNNR completion",
         "--sparse-learning",
     ),
     "se": MethodSpec(
         functools.partial(sesl_family_method, "se"),
-        "sequence",
-        "SESL without sparse learning: BNNR on sequence similarities",
+        SESL_DEFAULT_SIMILARITY,
+        "SESL without sparse learning: BNNR on SESL's similarities",
     ),
     "bnnr": MethodSpec(
         functools.partial(sesl_family_method, "bnnr"),
@@ -48,4 +56,4 @@ from sesl_jax.methods._rivals import RIVAL_METHODS  # noqa: E402
 
 METHODS.update(RIVAL_METHODS)
 
-__all__ = ["METHODS", "Method", "MethodOutput", "MethodSpec", "Similarities", "sesl_family_method"]
+__all__ = ["METHODS", "SESL_DEFAULT_SIMILARITY", "Method", "MethodOutput", "MethodSpec", "Similarities", "sesl_family_method"]

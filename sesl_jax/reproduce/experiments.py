@@ -203,14 +203,11 @@ class ExperimentPlan:
     def similarity(self, dataset: str, method: str, similarity: str | None) -> str:
         """The similarity a run uses on ``dataset``: the method's (or the given) one, with a biological drug
         similarity replaced where ``drug_similarity_substitutes`` says the dataset has none."""
-        from sesl_jax.similarity import split_source
+        from sesl_jax.similarity import replace_source
 
         resolved = resolved_similarity(method, similarity)
         substitute = dict(self.drug_similarity_substitutes).get(dataset)
-        drug, mirna = split_source(resolved)
-        if substitute is None or drug != "biological":
-            return resolved
-        return f"drug={substitute},mirna={mirna}"
+        return resolved if substitute is None else replace_source(resolved, "drug", "biological", substitute)
 
     def loocv(self, dataset: str, method: str, similarity: str | None = None, transductive: bool = False,
               code_variant: str = "default") -> RunSpec:

@@ -38,6 +38,7 @@ from sesl_jax.similarity._sources import (
     mirna_similarity,
     parse_side,
     side_label,
+    replace_source,
     split_configuration,
     split_source,
 )
@@ -48,5 +49,5 @@ __all__ = [
     "SimilarityMap", "chemical_similarity", "check_integration", "code_similarity", "dataset_similarities",
     "distance_scale", "distances_to_similarity", "drug_codes", "drug_similarity", "euclidean_distances",
     "gip_kernel", "gip_kernels", "integrate_similarity", "integrated_similarities", "mirna_codes",
-    "mirna_similarity", "morgan_fingerprints", "split_configuration", "split_source", "tanimoto_similarity",
+    "mirna_similarity", "morgan_fingerprints", "replace_source", "split_configuration", "split_source", "tanimoto_similarity",
 ]

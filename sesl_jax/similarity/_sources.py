@@ -248,6 +248,22 @@ def split_configuration(text: str) -> tuple[str, dict[str, str]]:
     return source, extras
 
 
+def replace_source(configuration: str, side: str, old: str, new: str) -> str:
+    """``configuration`` with source ``old`` of ``side`` ("drug" or "mirna") replaced by ``new``
+    (weights kept, merged when ``new`` is already a term; map parts kept). E.g. PCD has no biological
+    drug similarity: ``replace_source(c, "drug", "biological", "chemical")``."""
+    source, extras = split_configuration(configuration)
+    sides = dict(zip(("drug", "mirna"), split_source(source)))
+    terms = dict(parse_side(sides[side], side))
+    if old not in terms:
+        return configuration
+    weight = terms.pop(old)
+    terms[new] = terms.get(new, 0.0) + weight
+    sides[side] = side_label(parse_side("+".join(f"{w!r}*{name}" for name, w in terms.items()), side))
+    suffix = "".join(f",{key}={value}" for key, value in extras.items())
+    return f"drug={sides['drug']},mirna={sides['mirna']}{suffix}"
+
+
 def split_source(source: str) -> tuple[str, str]:
     """``"biological"`` -> both sides; ``"chemical"`` -> chemical drugs + sequence miRNAs;
     ``"drug=X,mirna=Y"`` -> explicit. Each side is checked with ``parse_side`` and returned in its
