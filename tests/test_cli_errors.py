@@ -25,7 +25,7 @@ CASES = [
     ("unknown mirna", [*RANK, "--mirna", "hsa-mir-99"], 1, "fcd: unknown miRNA ID 'hsa-mir-99'"),
     ("top 0", [*RANK, "--drug", "CID:22", "--top", "0"], 2, "argument --top: must be an integer >= 1, got 0"),
     ("output is a directory", ["rank", *FCD, "--drug", "CID:22", "--output", "{tmp}"], 2,
-     "argument --output: '{tmp}' is a directory"),
+     "argument --out/--output: '{tmp}' is a directory"),
     ("unknown similarity", [*RANK[:-2], "--similarity", "foo", "--drug", "CID:22"], 2,
      "argument --similarity: unknown drug similarity source 'foo'"),
     ("bad fused weights", [*CV[:-2], "--similarity", "drug=0.7*biological+0.7*sequence,mirna=biological",
@@ -69,8 +69,9 @@ CASES = [
                                            "--out", "{out}"], 2,
      "argument --similarity: --similarity biological uses biological similarities, which only the benchmarks"),
     ("own data, no SMILES", ["fit", "--pairs", "{tmp}/pairs.csv", "--out", "{out}"], 1,
-     "pairs.csv: no drug has a SMILES and no miRNA has a mature sequence, which the similarity 'sequence' is "
-     "computed from: add a smiles column and a sequence column to pairs.csv or give --smiles-table FILE"),
+     "pairs.csv: no drug has a SMILES and no miRNA has a mature sequence, which the similarity "
+     "'drug=0.5*chemical+0.5*sequence,mirna=sequence' is computed from: add a smiles column and a "
+     "sequence column to pairs.csv or give --smiles-table FILE"),
     ("bad pair file", ["fit", "--pairs", "{tmp}/bad-pairs.csv", "--out", "{out}"], 1,
      "bad-pairs.csv: line 3: drug ID 'cid:1' differs only in letter case from 'CID:1' on line 2"),
     ("unknown option", ["fit", *FCD, "--out", "{out}", "--nope"], 2, "unrecognized arguments: --nope"),

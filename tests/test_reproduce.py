@@ -179,12 +179,14 @@ def test_progress_lines_count_runs(reproduction):
 
 
 def test_plan_shares_identical_runs():
+    from sesl_jax.methods import SESL_DEFAULT_SIMILARITY
+
     rows = experiment_rows(quick_plan())
     specs = unique_runs(rows)
     assert len({s.key for s in specs}) == len(specs)
     # SESL 5-fold appears in experiments 1, 2, 4 and 6 but is one run
     assert sum(s.method == "sesl" and s.protocol == "kfold" and s.keep_fraction == 1 and not s.transductive
-               and s.similarity == "sequence" for s in specs) == 1
+               and s.similarity == SESL_DEFAULT_SIMILARITY for s in specs) == 1
 
 
 def test_full_plan_substitutes_pcd_drug_similarity_and_pairs_every_published_variant():

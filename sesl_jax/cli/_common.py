@@ -206,13 +206,15 @@ def _one_line(message: object) -> str:
 def check_option_values(args: argparse.Namespace) -> None:
     """Checks of options that several sub-commands share, by name, before anything runs.
 
-    ``--out`` (a directory), ``--output`` (a file), ``--drug``/``--mirna`` (non-empty IDs),
+    ``--out`` (a directory; for ``rank``, whose ``--out``/``--output`` is a table, a file),
+    ``--output`` (a file), ``--drug``/``--mirna`` (non-empty IDs),
     ``--smiles`` (a molecule RDKit parses), ``--sequence`` (an RNA sequence), ``--top`` (>= 1)
     and the data options' combinations; each mistake is a :class:`UsageError` naming the option.
     """
     values = vars(args)
     if values.get("out") is not None:
-        _check_writable(Path(values["out"]), "--out", directory=True)
+        table = values.get("command") == "rank"
+        _check_writable(Path(values["out"]), "--out/--output" if table else "--out", directory=not table)
     if values.get("output") is not None:
         _check_writable(Path(values["output"]), "--output", directory=False)
     for option, kind, example in (("drug", "drug", "CID:3229"), ("mirna", "miRNA", "hsa-mir-21")):
