@@ -25,21 +25,11 @@ from sesl_jax.methods._rpca_gamma import RPCAGammaParams, rpca_gamma_method  # n
 from sesl_jax.methods._snmf import SNMFParams, snmf_method  # noqa: E402
 from sesl_jax.methods._tspn import TSPNParams, generalized_soft_threshold, tspn_method  # noqa: E402
 from sesl_jax.solvers import Status, bnnr_complete  # noqa: E402
+from reference import gip as np_gip  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # Plain NumPy references (float64, written for clarity, not speed)
 # ---------------------------------------------------------------------------------------------
-
-
-def np_gip(profiles, bandwidth=1.0):
-    n = profiles.shape[0]
-    mean_norm = np.mean([profiles[i] @ profiles[i] for i in range(n)])
-    gamma = bandwidth / mean_norm if mean_norm > 0 else bandwidth
-    kernel = np.empty((n, n))
-    for i in range(n):
-        for j in range(n):
-            kernel[i, j] = np.exp(-gamma * np.sum((profiles[i] - profiles[j]) ** 2))
-    return kernel
 
 
 def np_integrated(A, Sd, Sm, bandwidth=1.0):
