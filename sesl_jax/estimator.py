@@ -271,7 +271,7 @@ class SESL:
         """
         from sesl_jax.saved_model import load_model
 
-        return load_model(directory)
+        return load_model(directory, cls)
 
     def _placement(self, side: str):
         """What placing a new item on ``side`` needs (:class:`sesl_jax.new_items.SidePlacement`)."""

@@ -257,15 +257,15 @@ def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
     return manifest
 
 
-def load_model(directory: str | os.PathLike):
-    """The fitted ``SESL`` saved in ``directory``.
+def load_model(directory: str | os.PathLike, estimator: type):
+    """The fitted model saved in ``directory``, as an instance of ``estimator`` (``SESL``, which
+    passes itself: this module never imports the estimator).
 
     Raises:
         SavedModelError: a missing or unreadable file, another format version, a checksum
             mismatch, or shapes that disagree with each other or with the IDs.
         ValueError: a float64 model while ``jax_enable_x64`` is off.
     """
-    from sesl_jax.estimator import SESL
     from sesl_jax.pipeline import MethodConfig, build_method
     from sesl_jax.similarity import Similarities
 
@@ -287,7 +287,7 @@ def load_model(directory: str | os.PathLike):
     arrays = _read_arrays(directory, manifest)
     _check_shapes(directory, manifest, arrays, len(drug_ids), len(mirna_ids))
 
-    model = SESL(
+    model = estimator(
         config.method, similarity=config.similarity, similarity_map=config.similarity_map, mirna_form=config.mirna_form,
         dtype=config.dtype, observed=config.observed, variant=config.variant, **options,
     )

@@ -110,11 +110,12 @@ def _load_or_fit(args: argparse.Namespace):
             f"{', '.join(changed)}: a saved model keeps the options it was fitted with; drop them, or fit "
             "another model with 'sesl-jax fit'"
         )
-    from sesl_jax.saved_model import SavedModelError, load_model, read_manifest
+    from sesl_jax.estimator import SESL
+    from sesl_jax.saved_model import SavedModelError, read_manifest
 
     manifest = read_manifest(args.model)
     configure_jax(str((manifest.get("method_config") or {}).get("dtype")))
-    model = load_model(args.model)
+    model = SESL.load(args.model)
     shape = f"{len(model.drug_ids_)} drugs x {len(model.mirna_ids_)} miRNAs"
     fitted_on = (model.data_provenance_ or {}).get("dataset", "caller-given matrices")
     print(f"model: {args.model} ({model.method}, {model.similarities_.source}; {shape}, fitted on {fitted_on})",

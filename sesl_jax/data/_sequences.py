@@ -31,6 +31,7 @@ from sesl_jax._io import sha256_file
 from sesl_jax.data._errors import DataError
 from sesl_jax.data._files import FileReader
 from sesl_jax.data._tables import read_tsv_records
+from sesl_jax.data._validate import check_smiles_text
 
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "resources" / "data"
 SHIPPED_CHECKSUMS = "checksums.sha256"
@@ -61,13 +62,6 @@ def normalise_rna(sequence: str, *, label: str) -> str:
         bad = sorted(set(rna) - set("ACGU"))
         raise DataError(f"{label}: sequence {sequence!r} holds {''.join(bad)!r}; only A, C, G, U (or T) allowed")
     return rna
-
-
-def check_smiles_text(smiles: str, *, label: str) -> str:
-    """A SMILES is one token without whitespace (chemistry is checked by the encoders)."""
-    if not smiles or any(character.isspace() for character in smiles):
-        raise DataError(f"{label}: SMILES {smiles!r} is empty or contains whitespace")
-    return smiles
 
 
 def read_drug_smiles(reader: FileReader, drug_ids: Sequence[str], *, hint: str = "") -> tuple[str | None, ...]:

@@ -135,14 +135,19 @@ def check_pairs_match_associations(
         )
 
 
+def check_smiles_text(smiles: str, *, label: str) -> str:
+    """A SMILES is one token without whitespace (chemistry is checked by the encoders)."""
+    if not smiles or any(character.isspace() for character in smiles):
+        raise DataError(f"{label}: SMILES {smiles!r} is empty or contains whitespace")
+    return smiles
+
+
 def check_smiles(smiles: str, *, label: str) -> str:
     """A SMILES that RDKit parses into a molecule (one token, no whitespace); returned unchanged.
 
     RDKit's own parse messages are silenced: the :class:`DataError` names ``label`` and the text.
     """
     from rdkit import Chem, RDLogger
-
-    from sesl_jax.data._sequences import check_smiles_text
 
     check_smiles_text(smiles, label=label)
     RDLogger.DisableLog("rdApp.*")

@@ -89,7 +89,7 @@ def run_case_studies(
     Returns:
         ``{"dataset", "method", "by_similarity": {source: {...} or {"status": "not available", "reason"}}}``.
     """
-    from sesl_jax.reproduce.runner import unavailable_errors, unavailable_reason
+    from sesl_jax.reproduce._unavailable import unavailable_errors, unavailable_reason
 
     name = plan.primary_dataset
     result: dict[str, Any] = {"dataset": name, "method": CASE_METHOD, "by_similarity": {}}

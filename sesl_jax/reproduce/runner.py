@@ -18,22 +18,12 @@ import numpy as np
 import pandas as pd
 
 from sesl_jax._io import atomic_write, atomic_write_json
-from sesl_jax.data import DataError, Dataset
+from sesl_jax.data import Dataset
 from sesl_jax.evaluation.folds import Folds, kfold_folds, known_pairs, loocv_folds
+from sesl_jax.reproduce._unavailable import unavailable_errors, unavailable_reason
 from sesl_jax.reproduce.experiments import ExperimentPlan, RunSpec, execution_order, experiment_rows, unique_runs
 
 RUNS_DIR = "runs"
-
-
-def unavailable_errors() -> tuple[type[BaseException], ...]:
-    """Errors that mean "this input is not available here" (reported, not raised): missing data
-    (PCD's drug similarity), missing or unreadable encoder weights, sequences an encoder cannot read."""
-    errors: tuple[type[BaseException], ...] = (DataError, ImportError, FileNotFoundError)
-    try:
-        from sesl_jax.encoders import CheckpointError, SequenceError
-    except ImportError:  # the encoders themselves are missing: ImportError covers them
-        return errors
-    return errors + (CheckpointError, SequenceError)
 
 
 def stderr_log(message: str) -> None:
@@ -101,11 +91,6 @@ def run_config(spec: RunSpec, dtype: str):
 
     return MethodConfig(method=spec.method, similarity=spec.similarity, dtype=dtype, transductive=spec.transductive,
                         variant=spec.code_variant)
-
-
-def unavailable_reason(error: BaseException) -> str:
-    text = str(error).strip() or type(error).__name__
-    return f"not available: {text}"
 
 
 def execute_run(
