@@ -138,8 +138,8 @@ def make_chunk_function(
         )
     if fold_batching == "map" or (fold_batching == "auto" and on_cpu):
         # One fold after another on CPU: vmap gains nothing there (PERF.md), and its batched LAPACK
-        # calls starve XLA:CPU's thread pool (module docstring): two host devices hung at once, and
-        # one device hung in a 10 x 5-fold SNMF run (probably two independent batched calls at once).
+        # calls starve XLA:CPU's thread pool (module docstring): two host devices hung within seconds,
+        # and a vmapped 10 x 5-fold SNMF run hung on one device too (every thread in a futex wait).
         def batched(hidden, *constants):
             return jax.lax.map(lambda fold: one_fold(fold, *constants), hidden)
     else:
