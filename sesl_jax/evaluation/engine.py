@@ -4,11 +4,11 @@ One jit-compiled function maps a chunk of folds to the scores of their hidden pa
 ranks against the candidate pairs (pairs unknown in the full matrix), and solver statistics.
 Inside it each fold's training matrix is the full matrix with that fold's hidden pairs set to
 zero, and the method recomputes everything that depends on associations from it. Folds are
-vmapped, processed in chunks that fit memory, and sharded over all local devices along the fold
-axis (the last chunk is padded by repeating its last fold; padded results are dropped).
+vmapped (looped on CPU), processed in chunks that fit memory, and sharded over all local devices
+along the fold axis (the last chunk is padded by repeating its last fold; padded results are dropped).
 
 On CPU the host can be split into several devices (``jax_num_cpu_devices``), one fold at a time on
-each. Folds are then looped with ``lax.map``, never vmapped: jaxlib 0.10 runs the batch of a
+each. Folds are looped there with ``lax.map``, never vmapped: jaxlib 0.10 runs the batch of a
 vmapped LAPACK call (eigh, svd, ...) as tasks on XLA:CPU's intra-op thread pool, which has one
 thread per core, and blocks the calling pool thread until they finish. With one device per core,
 every pool thread can be such a caller, nobody is left to run the tasks, and the process hangs
