@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from sesl_jax.cli._common import (
-    UsageError, add_data_options, add_method_options, add_precision_option, configure_jax, data_source_message,
-    finite_float, int_at_least, load_dataset_for, method_config, stdout_is_terminal,
+    CommandError, UsageError, add_data_options, add_method_options, add_precision_option, configure_jax,
+    data_source_message, finite_float, int_at_least, load_dataset_for, method_config, stdout_is_terminal,
 )
 
 PROTOCOL_CHOICES = ("loocv", "kfold", "new-drug", "new-mirna", "file")
@@ -57,25 +57,48 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--cpu-devices",
         type=cpu_devices,
-        default=1,
-        help="on CPU, split the host into N JAX devices and shard folds over them ('auto' = number of "
-        "cores). Default 1: with jaxlib 0.10 on a 2-core host, 2 devices deadlocked on FCD-sized "
-        "problems (see docs/notes.md)",
+        default="auto",
+        help="on CPU, split the host into N JAX devices, one fold at a time on each (default auto: one per "
+        "core this process may use)",
     )
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="one of several processes (hosts) sharing the folds: each computes its share, process 0 writes "
+        "the results. Without the three options below, they come from SLURM's or Open MPI's environment",
+    )
+    parser.add_argument("--coordinator", default=None, metavar="HOST:PORT",
+                        help="with --distributed: process 0's address and a free port there (the same everywhere)")
+    parser.add_argument("--num-processes", type=int_at_least(1), default=None,
+                        help="with --distributed: number of processes")
+    parser.add_argument("--process-id", type=int_at_least(0), default=None,
+                        help="with --distributed: this process, 0 .. N-1")
     parser.add_argument("--out", required=True, help="output directory (rerun with the same arguments to resume)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
 
-def cpu_devices(text: str) -> int:
-    """The argparse ``type`` of ``--cpu-devices``: ``auto`` (the number of cores) or an integer >= 1."""
-    if text.strip() == "auto":
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity, e.g. a SLURM allocation), else all cores."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # no affinity on this platform
         return os.cpu_count() or 1
+
+
+def cpu_devices(text: str) -> int:
+    """The argparse ``type`` of ``--cpu-devices``: ``auto`` (``available_cores()``) or an integer >= 1."""
+    if text.strip() == "auto":
+        return available_cores()
     return int_at_least(1)(text)
 
 
 def configure_cpu_devices(count: int) -> int:
-    """Split the host CPU into devices before JAX starts its backend (PERF.md: 1.5-2.5x on 2 cores)."""
+    """Split the host CPU into devices before JAX starts its backend, one fold at a time on each.
+
+    Safe because the engine loops folds with ``lax.map`` on CPU: vmapped LAPACK calls on several
+    host devices deadlock jaxlib 0.10 (see ``sesl_jax.evaluation.engine``).
+    """
     if count > 1:
         import jax
 
@@ -125,8 +148,23 @@ def requested_transductive_option(args: argparse.Namespace) -> str | None:
     return given[0]
 
 
+def check_distributed_options(args: argparse.Namespace) -> None:
+    given = [flag for flag, value in (("--coordinator", args.coordinator), ("--num-processes", args.num_processes),
+                                      ("--process-id", args.process_id)) if value is not None]
+    if given and not args.distributed:
+        raise UsageError(f"argument {given[0]}: only used with --distributed")
+    if args.process_id is not None and args.num_processes is not None and args.process_id >= args.num_processes:
+        raise UsageError(f"argument --process-id: must be below --num-processes {args.num_processes}, "
+                         f"got {args.process_id}")
+
+
 def run(args: argparse.Namespace) -> int:
-    configure_cpu_devices(args.cpu_devices)  # before anything starts JAX's backend
+    check_distributed_options(args)
+    configure_cpu_devices(args.cpu_devices)  # these two before anything starts JAX's backend
+    if args.distributed:
+        from sesl_jax.evaluation.distributed import initialize
+
+        initialize(args.coordinator, args.num_processes, args.process_id)
     configure_jax(args.dtype)
     if args.protocol != "file" and args.fold_file:
         raise UsageError("argument --fold-file: only used with --protocol file")
@@ -146,19 +184,28 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     folds = make_folds(args, dataset)
-    summary = run_evaluation(
-        dataset,
-        folds,
-        out_dir=Path(args.out),
-        config=config,
-        batch_size=args.batch_size,
-        threshold=args.threshold,
-        progress=not args.quiet and stdout_is_terminal(),
-        seed=args.seed if args.protocol == "kfold" else None,
-        log=lambda message: print(message, file=sys.stderr),
-    )
+    from sesl_jax.evaluation.distributed import DistributedRunError, process_share
+
+    try:
+        summary = run_evaluation(
+            dataset,
+            folds,
+            out_dir=Path(args.out),
+            config=config,
+            batch_size=args.batch_size,
+            threshold=args.threshold,
+            progress=not args.quiet and stdout_is_terminal(),
+            seed=args.seed if args.protocol == "kfold" else None,
+            log=lambda message: print(message, file=sys.stderr),
+        )
+    except DistributedRunError as error:
+        raise CommandError(str(error)) from None
     from sesl_jax.evaluation.report import format_summary
 
+    process_index, process_count = process_share()
+    if process_index > 0:  # process 0 prints and writes the results
+        print(f"process {process_index} of {process_count}: done", file=sys.stderr)
+        return 0
     print(format_summary(summary))
     print(f"results: {Path(args.out)} (metrics.json, scores, folds.csv, manifest.json)")
     return 0

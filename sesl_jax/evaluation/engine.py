@@ -4,17 +4,26 @@ One jit-compiled function maps a chunk of folds to the scores of their hidden pa
 ranks against the candidate pairs (pairs unknown in the full matrix), and solver statistics.
 Inside it each fold's training matrix is the full matrix with that fold's hidden pairs set to
 zero, and the method recomputes everything that depends on associations from it. Folds are
-vmapped, processed in chunks that fit memory, and sharded over all local devices along the fold
-axis (the last chunk is padded by repeating its last fold; padded results are dropped).
+vmapped (looped on CPU), processed in chunks that fit memory, and sharded over all local devices
+along the fold axis (the last chunk is padded by repeating its last fold; padded results are dropped).
 
-Multi-host: call ``jax.distributed.initialize()`` in every process before anything else (see the
-README); ``jax.devices()`` then lists every host's devices, the mesh spans them, and each
-process feeds and keeps the folds of its own devices. Only single-host runs are tested here.
+On CPU the host can be split into several devices (``jax_num_cpu_devices``), one fold at a time on
+each. Folds are looped there with ``lax.map``, never vmapped: jaxlib 0.10 runs the batch of a
+vmapped LAPACK call (eigh, svd, ...) as tasks on XLA:CPU's intra-op thread pool, which has one
+thread per core, and blocks the calling pool thread until they finish. With one device per core,
+every pool thread can be such a caller, nobody is left to run the tasks, and the process hangs
+for good (``tests/test_devices.py`` checks that the CPU path has no batched LAPACK call).
+
+Several processes (``jax.distributed.initialize`` in each, see ``sesl_jax.evaluation.distributed``):
+each process computes the chunks ``process_index, process_index + process_count, ...`` on its
+own devices, and at the end every process receives the others' chunks, so each returns the
+whole run.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import time
 from typing import Any, Callable, NamedTuple
@@ -24,6 +33,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from sesl_jax.evaluation.distributed import (
+    check_same_in_every_process, gather_chunks, owns_chunk, process_share,
+)
 from sesl_jax.evaluation.folds import Folds, candidate_mask
 from sesl_jax.evaluation.store import ResultStore
 from sesl_jax.methods import Method
@@ -118,10 +130,16 @@ def make_chunk_function(
 
     if fold_batching not in ("auto", "vmap", "map"):
         raise ValueError(f"fold_batching must be 'auto', 'vmap' or 'map', got {fold_batching!r}")
-    if fold_batching == "map" or (fold_batching == "auto" and all(device.platform == "cpu" for device in devices)):
-        # One fold after another on CPU: vmap gains nothing there (PERF.md), and with jaxlib 0.10.2
-        # the batched LAPACK calls it creates run on XLA's ForEach threads, which hung for good
-        # (every thread in a futex wait) in a 10 x 5-fold SNMF run on FCD.
+    on_cpu = all(device.platform == "cpu" for device in devices)
+    if fold_batching == "vmap" and on_cpu and len(devices) > 1:
+        raise ValueError(
+            "fold_batching='vmap' on several CPU devices deadlocks XLA:CPU (each device's batched LAPACK "
+            "call waits on the thread pool the other devices occupy); use 'map'"
+        )
+    if fold_batching == "map" or (fold_batching == "auto" and on_cpu):
+        # One fold after another on CPU: vmap gains nothing there (PERF.md), and its batched LAPACK
+        # calls starve XLA:CPU's thread pool (module docstring): two host devices hung within seconds,
+        # and a vmapped 10 x 5-fold SNMF run hung on one device too (every thread in a futex wait).
         def batched(hidden, *constants):
             return jax.lax.map(lambda fold: one_fold(fold, *constants), hidden)
     else:
@@ -201,7 +219,9 @@ def evaluate(
         store: where chunks are written as they finish, and read back on resume.
         keep_candidates: keep every fold's candidate scores (for AUPR and threshold metrics);
             default: when they fit in ``CANDIDATE_VALUE_LIMIT`` values.
-        devices: devices to shard folds over (default: all local devices).
+        devices: this process's devices to shard folds over (default: all local devices). In a
+            run of several processes each computes its share of the chunks (see the module
+            docstring) and receives the others; ``seconds`` and ``folds_computed`` are its own.
         progress: show a progress bar (folds done, folds/s, ETA).
         dtype: floating dtype of the solve (default: the dtype of the method's similarities).
         fold_batching: ``"auto"`` (vmap on accelerators, ``lax.map`` on CPU), ``"vmap"`` or ``"map"``.
@@ -235,13 +255,22 @@ def evaluate(
         sharding = NamedSharding(mesh, PartitionSpec("folds"))
         # constants replicated on every device up front, not moved from device 0 per call
         constants = jax.device_put(constants, NamedSharding(mesh, PartitionSpec()))
+    share = process_share()
+    if share[1] > 1:
+        check_same_in_every_process(batch_size=batch_size, keep_candidates=keep_candidates,
+                                    folds=hashlib.sha256(np.ascontiguousarray(folds.hidden).tobytes()).hexdigest())
     done = store.completed_chunks() if store is not None else set()
     chunks: dict[int, dict[str, np.ndarray]] = {}
-    bar = _progress_bar(folds.n_folds, progress, method.name)
+    owned = [index for index in range(n_chunks) if owns_chunk(index, share)]
+
+    def chunk_rows(index: int) -> int:
+        return min((index + 1) * batch_size, folds.n_folds) - index * batch_size
+
+    bar = _progress_bar(sum(chunk_rows(index) for index in owned), progress, method.name)
     seconds, computed = 0.0, 0
     try:
-        for index in range(n_chunks):
-            start, stop = index * batch_size, min((index + 1) * batch_size, folds.n_folds)
+        for index in owned:
+            start, stop = index * batch_size, index * batch_size + chunk_rows(index)
             if index in done:
                 chunks[index] = store.read_chunk(index)
                 bar.update(stop - start)
@@ -266,6 +295,16 @@ def evaluate(
         bar.close()
     for arrays in chunks.values():  # chunks stored before timings were recorded
         arrays.setdefault("fold_seconds", np.full(len(arrays["fold"]), np.nan))
+    if share[1] > 1:
+        chunk_shape = jax.ShapeDtypeStruct((batch_size, *folds.hidden.shape[1:]), folds.hidden.dtype)
+        shapes = jax.eval_shape(chunk_function, chunk_shape, *constants)
+        template = {name: (tuple(value.shape[1:]), np.dtype(value.dtype)) for name, value in shapes._asdict().items()}
+        template.update(fold=((), np.dtype(np.int32)), fold_seconds=((), np.dtype(np.float64)))
+        chunks = gather_chunks(chunks, n_chunks, chunk_rows, template)
+        if store is not None and share[0] == 0:  # process 0's store holds the whole run, shared or not
+            for index in set(range(n_chunks)) - set(owned):
+                if not store.chunk_path(index).exists():
+                    store.write_chunk(index, chunks[index])
     merged = {name: np.concatenate([chunks[i][name] for i in range(n_chunks)]) for name in chunks[0]}
     return EvaluationRun(
         hidden_scores=merged["hidden_scores"],

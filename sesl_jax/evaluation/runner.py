@@ -17,6 +17,7 @@ import pandas as pd
 
 from sesl_jax._io import atomic_write_json, sha256_bytes
 from sesl_jax.data import Dataset
+from sesl_jax.evaluation.distributed import check_same_in_every_process, every_process, process_share
 from sesl_jax.evaluation.engine import SCOPES, EvaluationRun, default_batch_size, evaluate
 from sesl_jax.evaluation.folds import Folds, write_fold_file
 from sesl_jax.evaluation.metrics import pair_auc_from_counts, pr_curve, roc_curve
@@ -185,7 +186,12 @@ def run_evaluation(
         log(f"{out_dir}: {len(devices)} device(s) used, as the stored batch size {batch_size} requires")
     n_chunks = -(-folds.n_folds // batch_size)
     finished = out_dir / "metrics.json"
-    if store.resumed and finished.is_file() and len(store.completed_chunks()) == n_chunks:
+    is_finished = store.resumed and finished.is_file() and len(store.completed_chunks()) == n_chunks
+    process_index, process_count = process_share()
+    if process_count > 1:  # every process takes the same branch: the evaluation is a collective
+        check_same_in_every_process(fingerprint=store.manifest["fingerprint"], batch_size=batch_size)
+        is_finished = every_process(is_finished)
+    if is_finished:
         # The same configuration and data (the store checked) finished before: its summary stands, and
         # re-summarising a LOOCV run (tables of millions of candidate scores) would cost minutes.
         log(f"{out_dir} is finished; reading its metrics.json")
@@ -193,10 +199,13 @@ def run_evaluation(
         summary["timing"] = {**summary.get("timing", {}), "seconds_this_call": 0.0, "compute_seconds": 0.0,
                              "folds_computed": 0, "seconds_per_fold": None}
         return summary
-    if store.resumed:
-        log(f"resuming {out_dir}: {len(store.completed_chunks())} chunk(s) already done")
-    write_fold_file(folds, out_dir / "folds.csv", dataset.drug_ids, dataset.mirna_ids)
-    atomic_write_json(out_dir / "environment.json", {"command": command_line(), **environment()})
+    stored_chunks = len(store.completed_chunks()) if store.resumed else 0
+    if stored_chunks:  # (a manifest without chunks may be another process's, written a moment ago)
+        log(f"resuming {out_dir}: {stored_chunks} chunk(s) already done")
+    primary = process_index == 0  # the process that writes the results (each one returns them)
+    if primary:
+        write_fold_file(folds, out_dir / "folds.csv", dataset.drug_ids, dataset.mirna_ids)
+        atomic_write_json(out_dir / "environment.json", {"command": command_line(), **environment()})
     started = time.perf_counter()
     run = evaluate(method, dataset.associations, folds, batch_size=batch_size, store=store, devices=devices,
                    progress=progress, dtype=dtype)
@@ -208,7 +217,8 @@ def run_evaluation(
         dataset=dataset.name,
         seed=seed,
         batch_size=batch_size,
-        devices=len(devices),
+        devices=len(devices) * process_count,
+        processes=process_count,
         timing={
             "seconds_this_call": time.perf_counter() - started,
             "compute_seconds": run.seconds,
@@ -225,6 +235,8 @@ def run_evaluation(
             f"transductive protocol ({method.config.get('transductive_fit', 'fitted on the full matrix')}): hidden "
             "pairs shaped their own scores; these metrics are inflated and only reproduce the published protocol"
         )
+    if not primary:
+        return summary
     store.write_table("scores", pair_table(run, folds, dataset))
     curves = roc_pr_curves(run)
     if curves is not None:
