@@ -121,7 +121,7 @@ class _RitzPairs(NamedTuple):
     values: jax.Array  # (p,), by decreasing magnitude
     vectors: jax.Array  # (n, p)
     image: jax.Array  # M @ vectors, (n, p)
-    residual: jax.Array  # ||M u_i - theta_i u_i||_F over the kept pairs (|theta_i| > tau)
+    residual: jax.Array  # ||M u_i - theta_i u_i||_F over the kept pairs (|theta_i| > tau); NaN if any value is
     below: jax.Array  # how many Ritz values are <= tau in magnitude
     steps: jax.Array  # power steps taken in this call
 
@@ -137,6 +137,10 @@ def _rayleigh_ritz(symmetric: jax.Array, vectors: jax.Array, tau: jax.Array, ste
     ritz_image = _matmul(image, rotation)
     kept = jnp.abs(values) > tau
     residual = jnp.linalg.norm(jnp.where(kept, ritz_image - ritz_vectors * values, 0.0))
+    # A failed Cholesky QR leaves NaN Ritz values, which are never "kept": flag them, or the
+    # empty kept set would pass the residual test. NaN fails both tests, so the call falls back.
+    finite = jnp.all(jnp.isfinite(values)) & jnp.all(jnp.isfinite(ritz_vectors))
+    residual = jnp.where(finite, residual, jnp.nan)
     return _RitzPairs(values, ritz_vectors, ritz_image, residual, jnp.sum(~kept), steps)
 
 
