@@ -77,9 +77,15 @@ def test_a_block_narrower_than_the_kept_spectrum_falls_back_to_eigh():
     first, second = drifting_matrices(seed=3)[:2]
     carry = subspace_basis(40, 14, jnp.float64)
     _, carry = svt_subspace(jnp.asarray(first), 0.1, carry)
+    assert int(carry.kept) == 12
     shrunk, carry = svt_subspace(jnp.asarray(second), 0.1, carry)
     np.testing.assert_allclose(np.asarray(shrunk), eigh_svt(second, 0.1), atol=1e-12)
     assert int(carry.exact_solves) == 2
+    assert int(carry.power_steps) == 0  # the previous call kept too many: no subspace attempt at all
+    # a basis that claims few kept eigenvalues is tried, and the guard test still catches it
+    shrunk, carry = svt_subspace(jnp.asarray(second), 0.1, carry._replace(kept=jnp.asarray(2, jnp.int32)))
+    np.testing.assert_allclose(np.asarray(shrunk), eigh_svt(second, 0.1), atol=1e-12)
+    assert int(carry.exact_solves) == 3 and int(carry.power_steps) >= 1
 
 
 def test_a_failed_cholesky_falls_back_to_eigh():

@@ -6,7 +6,8 @@ All are pure, jit- and vmap-friendly, and take the threshold as a traced value.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import functools
+from typing import Callable, NamedTuple
 
 import jax
 import jax.custom_batching
@@ -81,15 +82,17 @@ class SubspaceBasis(NamedTuple):
     """What ``svt_subspace`` carries from one call to the next (a loop state, vmappable).
 
     Attributes:
-        vectors: (n, p) orthonormal columns: the Ritz vectors of the previous input, by
-            decreasing ``|eigenvalue|``.
+        vectors: (n, p) orthonormal columns: the Ritz vectors (or eigenvectors) of the previous
+            input, by decreasing ``|eigenvalue|``.
         valid: bool scalar; False until a first call has filled ``vectors``.
-        exact_solves: int32 scalar, how many calls fell back to the full ``eigh``.
+        kept: int32 scalar, how many eigenvalues the previous call kept (``|lambda| > tau``).
+        exact_solves: int32 scalar, how many calls used the full ``eigh``.
         power_steps: int32 scalar, subspace-iteration steps run over all calls.
     """
 
     vectors: jax.Array
     valid: jax.Array
+    kept: jax.Array
     exact_solves: jax.Array
     power_steps: jax.Array
 
@@ -100,7 +103,7 @@ def subspace_basis(size: int, rank: int, dtype: jnp.dtype) -> SubspaceBasis:
     if not 1 <= rank <= size:
         raise ValueError(f"the subspace rank must be in [1, {size}], got {rank}")
     zero = jnp.asarray(0, jnp.int32)
-    return SubspaceBasis(jnp.eye(size, rank, dtype=dtype), jnp.asarray(False), zero, zero)
+    return SubspaceBasis(jnp.eye(size, rank, dtype=dtype), jnp.asarray(False), zero, zero, zero)
 
 
 def default_subspace_rank(size: int) -> int:
@@ -108,7 +111,7 @@ def default_subspace_rank(size: int) -> int:
 
     BNNR keeps about a third of the eigenpairs by iteration 10 and a fifth at its stop (FCD,
     n = 325: 110 and 67; PCD, n = 1372: 504 and 300), so 40% leaves a guard band for most
-    iterations; the first ones, which keep more, fall back to ``eigh``."""
+    iterations; the first ones, which keep more, use ``eigh``."""
     return max(1, -(-2 * size // 5))
 
 
@@ -141,7 +144,42 @@ def _rayleigh_ritz(symmetric: jax.Array, vectors: jax.Array, tau: jax.Array, ste
     # empty kept set would pass the residual test. NaN fails both tests, so the call falls back.
     finite = jnp.all(jnp.isfinite(values)) & jnp.all(jnp.isfinite(ritz_vectors))
     residual = jnp.where(finite, residual, jnp.nan)
-    return _RitzPairs(values, ritz_vectors, ritz_image, residual, jnp.sum(~kept), steps)
+    return _RitzPairs(values, ritz_vectors, ritz_image, residual, jnp.sum(~kept).astype(jnp.int32), steps)
+
+
+def _subspace_iteration(symmetric, vectors, tau, bound, *, guard: int, max_power_steps: int) -> _RitzPairs:
+    """Power steps ``V <- orth(M V)``, each with Rayleigh-Ritz, until the kept pairs' residual
+    is at most ``bound``, the guard band is lost, or ``max_power_steps`` is reached."""
+
+    def step(pairs: _RitzPairs) -> _RitzPairs:
+        # the Rayleigh-Ritz product M U is the next power step (span(M U) = span(M V))
+        return _rayleigh_ritz(symmetric, _orthonormalised(pairs.image), tau, pairs.steps + 1)
+
+    def another_step(pairs: _RitzPairs) -> jax.Array:
+        return (pairs.below >= guard) & (pairs.residual > bound) & (pairs.steps < max_power_steps)
+
+    first = _rayleigh_ritz(symmetric, _orthonormalised(_matmul(symmetric, vectors)), tau, jnp.asarray(1, jnp.int32))
+    return jax.lax.while_loop(another_step, step, first)
+
+
+def _no_subspace_iteration(symmetric, vectors, tau, bound) -> _RitzPairs:
+    """What ``_subspace_iteration`` returns when it is not worth running (fails every test)."""
+    nan = jnp.asarray(jnp.nan, symmetric.dtype)
+    zero = jnp.asarray(0, jnp.int32)
+    return _RitzPairs(jnp.zeros(vectors.shape[-1], symmetric.dtype), vectors, vectors, nan, zero, zero)
+
+
+def _accept(symmetric, tau, pairs: _RitzPairs):
+    shrunk = _recombine(pairs.vectors, _shrink_eigenvalues(pairs.values, tau))
+    return shrunk, pairs.vectors, jnp.sum(jnp.abs(pairs.values) > tau).astype(jnp.int32)
+
+
+def _exact(symmetric, tau, pairs: _RitzPairs):
+    """``svt_symmetric``, and the eigenvectors of largest ``|lambda|`` as a fresh basis."""
+    eigenvalues, eigenvectors = jnp.linalg.eigh(symmetric)
+    largest = jnp.argsort(-jnp.abs(eigenvalues))[: pairs.vectors.shape[-1]]
+    shrunk = _recombine(eigenvectors, _shrink_eigenvalues(eigenvalues, tau))
+    return shrunk, eigenvectors[:, largest], jnp.sum(jnp.abs(eigenvalues) > tau).astype(jnp.int32)
 
 
 def svt_subspace(
@@ -167,17 +205,17 @@ def svt_subspace(
     over the kept pairs. A result is accepted when that residual is at most
     ``rtol * ||M||_F`` and at least ``max(4, p / 8)`` Ritz values of the block (the guard
     band) are at most ``tau``, i.e. the block is wider than the kept spectrum. Steps repeat
-    (up to ``max_power_steps``) while only the residual test fails; otherwise, or on the first
-    call, the result is the exact ``svt_symmetric`` and the basis restarts from the ``p``
-    eigenvectors of largest ``|lambda|``.
+    (up to ``max_power_steps``) while only the residual test fails. Otherwise the result is the
+    exact ``svt_symmetric`` and the basis restarts from the ``p`` eigenvectors of largest
+    ``|lambda|``; so it is on the first call, and without trying the subspace when the previous
+    call kept too many eigenvalues for the guard band.
 
     Cost: the first step takes two products (n, n) x (n, p), later ones one (the Rayleigh-Ritz
     product ``M V`` is the next step's power); each step also a Cholesky QR of (n, p) and a
     (p, p) ``eigh``; the result one more product. ``svt_symmetric`` is one (n, n) ``eigh``.
-    The fallback is a ``lax.cond``, a real branch under ``jit`` and ``lax.map``. Under
-    ``vmap`` (where a plain ``lax.cond`` would run the ``eigh`` for every problem at every
-    call) the batch skips the ``eigh`` when every problem is resolved and otherwise runs one
-    batched ``eigh``, keeping the accepted results of the resolved problems.
+    Both decisions are ``lax.cond`` branches under ``jit`` and ``lax.map``; under ``vmap``
+    (where a plain ``lax.cond`` computes both branches) a batch runs a branch only when some
+    problem takes it.
 
     Args:
         matrix: (n, n) symmetric array.
@@ -194,65 +232,63 @@ def svt_subspace(
     if rtol is None:
         rtol = subspace_tolerance(matrix.dtype)
     symmetric = _symmetrised(matrix)
+    tau = jnp.asarray(tau, symmetric.dtype)
     rank = basis.vectors.shape[-1]
     guard = min(rank, max(4, rank // 8))
     bound = rtol * jnp.linalg.norm(symmetric)
 
-    def step(pairs: _RitzPairs) -> _RitzPairs:
-        # orth(M V) spans the same space as orth(M U) for the Ritz vectors U of span(V)
-        return _rayleigh_ritz(symmetric, _orthonormalised(pairs.image), tau, pairs.steps + 1)
-
-    def another_step(pairs: _RitzPairs) -> jax.Array:
-        return basis.valid & (pairs.below >= guard) & (pairs.residual > bound) & (pairs.steps < max_power_steps)
-
-    first = _rayleigh_ritz(symmetric, _orthonormalised(_matmul(symmetric, basis.vectors)), tau, jnp.asarray(1, jnp.int32))
-    pairs = jax.lax.while_loop(another_step, step, first)
-    resolved = basis.valid & (pairs.below >= guard) & (pairs.residual <= bound)
-    accepted = _recombine(pairs.vectors, _shrink_eigenvalues(pairs.values, tau))
-    shrunk, next_vectors = _eigh_unless_resolved(resolved, symmetric, tau, accepted, pairs.vectors)
+    attempt = basis.valid & (basis.kept + guard <= rank)
+    iteration = functools.partial(_subspace_iteration, guard=guard, max_power_steps=max_power_steps)
+    pairs = _batch_cond(attempt, iteration, _no_subspace_iteration, symmetric, basis.vectors, tau, bound)
+    resolved = attempt & (pairs.below >= guard) & (pairs.residual <= bound)
+    shrunk, vectors, kept = _batch_cond(resolved, _accept, _exact, symmetric, tau, pairs)
     carry = SubspaceBasis(
-        next_vectors,
+        vectors,
         jnp.asarray(True),
+        kept,
         basis.exact_solves + (~resolved).astype(jnp.int32),
         basis.power_steps + pairs.steps,
     )
     return shrunk, carry
 
 
-def _exact_with_basis(symmetric: jax.Array, tau: jax.Array, rank: int) -> tuple[jax.Array, jax.Array]:
-    """``svt_symmetric`` and the ``rank`` eigenvectors of largest ``|lambda|`` (a fresh basis)."""
-    eigenvalues, eigenvectors = jnp.linalg.eigh(symmetric)
-    largest = jnp.argsort(-jnp.abs(eigenvalues))[:rank]
-    return _recombine(eigenvectors, _shrink_eigenvalues(eigenvalues, tau)), eigenvectors[:, largest]
+def _batch_cond(predicate: jax.Array, if_true: Callable, if_false: Callable, *operands):
+    """``lax.cond(predicate, if_true, if_false, *operands)`` that stays a branch under ``vmap``.
 
+    ``vmap`` turns a ``lax.cond`` with a batched predicate into a select, which computes both
+    branches for every problem. Here a batch computes a branch only if some problem takes it
+    (both, then a select, only when the batch is split). ``if_true``/``if_false`` must not
+    close over traced values: pass those as ``operands``.
+    """
 
-@jax.custom_batching.custom_vmap
-def _eigh_unless_resolved(resolved, symmetric, tau, accepted, accepted_vectors):
-    """``(accepted, accepted_vectors)`` if ``resolved``, else the exact SVT and a fresh basis."""
-    return jax.lax.cond(
-        resolved,
-        lambda: (accepted, accepted_vectors),
-        lambda: _exact_with_basis(symmetric, tau, accepted_vectors.shape[-1]),
-    )
+    @jax.custom_batching.custom_vmap
+    def branch(predicate, *operands):
+        return jax.lax.cond(predicate, if_true, if_false, *operands)
 
+    @branch.def_vmap
+    def branch_batched(axis_size, in_batched, predicate, *operands):
+        predicate_batched, *operands_batched = in_batched
+        operands = jax.tree_util.tree_map(
+            lambda value, batched: value if batched else jnp.broadcast_to(value, (axis_size, *jnp.shape(value))),
+            tuple(operands),
+            tuple(operands_batched),
+        )
+        if not predicate_batched:
+            predicate = jnp.broadcast_to(predicate, (axis_size,))
+        true_batch = lambda: jax.vmap(if_true)(*operands)  # noqa: E731
+        false_batch = lambda: jax.vmap(if_false)(*operands)  # noqa: E731
 
-@_eigh_unless_resolved.def_vmap
-def _eigh_unless_resolved_batched(axis_size, in_batched, resolved, symmetric, tau, accepted, accepted_vectors):
-    # vmap would turn the lax.cond into a select and run the eigh for every problem at every
-    # call. Instead: no eigh when all problems are resolved, one batched eigh when any is not.
-    resolved, symmetric, tau, accepted, accepted_vectors = (
-        value if batched else jnp.broadcast_to(value, (axis_size, *jnp.shape(value)))
-        for value, batched in zip((resolved, symmetric, tau, accepted, accepted_vectors), in_batched)
-    )
-    rank = accepted_vectors.shape[-1]
+        def split():
+            def pick(taken, other):
+                return jnp.where(jnp.reshape(predicate, (axis_size,) + (1,) * (jnp.ndim(taken) - 1)), taken, other)
 
-    def exact_where_needed():
-        exact, fresh = jax.vmap(lambda m, t: _exact_with_basis(m, t, rank))(symmetric, tau)
-        keep = resolved[:, None, None]
-        return jnp.where(keep, accepted, exact), jnp.where(keep, accepted_vectors, fresh)
+            return jax.tree_util.tree_map(pick, true_batch(), false_batch())
 
-    outputs = jax.lax.cond(jnp.all(resolved), lambda: (accepted, accepted_vectors), exact_where_needed)
-    return outputs, (True, True)
+        case = jnp.where(jnp.all(predicate), 0, jnp.where(jnp.any(predicate), 1, 2))
+        outputs = jax.lax.switch(case, [true_batch, split, false_batch])
+        return outputs, jax.tree_util.tree_map(lambda _: True, outputs)
+
+    return branch(predicate, *operands)
 
 
 def svt_gram(matrix: jax.Array, tau: jax.Array) -> jax.Array:
