@@ -13,7 +13,7 @@ from typing import Literal, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from sesl_jax.solvers import BNNRParams, LRRParams, SolverStats, bnnr_complete, lrr_ialm
+from sesl_jax.solvers import BNNR_SVT_METHODS, BNNRParams, LRRParams, SolverStats, bnnr_complete, lrr_ialm
 
 Observed = Literal["nonzero", "known"]
 
@@ -30,7 +30,9 @@ class SESLOptions:
         lrr_rank_bound: a true upper bound on the rank of every training matrix (see
             ``lrr_ialm``); ``sesl_family_method`` sets it from the full matrix.
         lrr_max_iterations: IALM cap.
-        bnnr_svt: ``"eigh"`` (symmetric SVT) or ``"svd"``.
+        bnnr_svt: ``"eigh"`` (symmetric SVT, exact), ``"svd"``, or ``"subspace"`` (warm-started
+            Rayleigh-Ritz with an ``eigh`` fallback, block of ``default_subspace_rank(n)``
+            columns; see ``sesl_jax.solvers.svt_subspace``).
         bnnr_max_iterations: ADMM cap (300 in the public BNNR code).
         observed: Omega of BNNR. ``"nonzero"`` (default, as the public BNNR code): every
             nonzero entry of T, so the dense denoised scores are observations.
@@ -44,14 +46,14 @@ class SESLOptions:
     lrr_reduce: bool = True
     lrr_rank_bound: int | None = None
     lrr_max_iterations: int = 1000
-    bnnr_svt: Literal["eigh", "svd"] = "eigh"
+    bnnr_svt: Literal["eigh", "svd", "subspace"] = "eigh"
     bnnr_max_iterations: int = 300
     observed: Observed = "nonzero"
 
     def __post_init__(self) -> None:
         _check_choice("lrr_side", self.lrr_side, ("mirnas", "drugs"))
         _check_choice("lrr_svt", self.lrr_svt, ("gram", "svd"))
-        _check_choice("bnnr_svt", self.bnnr_svt, ("eigh", "svd"))
+        _check_choice("bnnr_svt", self.bnnr_svt, BNNR_SVT_METHODS)
         _check_choice("observed", self.observed, ("nonzero", "known"))
         for name in ("lrr_max_iterations", "bnnr_max_iterations"):
             if int(getattr(self, name)) < 1:

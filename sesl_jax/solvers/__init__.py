@@ -6,15 +6,19 @@ raising, so a batch of problems can be vmapped. Numerical hyper-parameters are t
 """
 
 from sesl_jax.solvers._bnnr import (
-    BNNRParams, BNNRResult, BNNRState, bnnr_complete, bnnr_init, bnnr_step, bounded_admm_step,
+    BNNR_SVT_METHODS, BNNRParams, BNNRResult, BNNRState, bnnr_complete, bnnr_init, bnnr_step, bounded_admm_step,
 )
 from sesl_jax.solvers._driver import SolverStats, Status, iterate
 from sesl_jax.solvers._lrr import LRRParams, LRRResult, LRRState, lrr_ialm, lrr_init, lrr_step
-from sesl_jax.solvers._prox import column_shrink, svt, svt_gram, svt_symmetric
+from sesl_jax.solvers._prox import (
+    SubspaceBasis, column_shrink, default_subspace_rank, subspace_basis, subspace_tolerance, svt, svt_gram,
+    svt_subspace, svt_symmetric,
+)
 
 __all__ = [
-    "BNNRParams", "BNNRResult", "BNNRState", "bnnr_complete", "bnnr_init", "bnnr_step", "bounded_admm_step",
+    "BNNR_SVT_METHODS", "BNNRParams", "BNNRResult", "BNNRState", "bnnr_complete", "bnnr_init", "bnnr_step", "bounded_admm_step",
     "SolverStats", "Status", "iterate",
     "LRRParams", "LRRResult", "LRRState", "lrr_ialm", "lrr_init", "lrr_step",
-    "column_shrink", "svt", "svt_gram", "svt_symmetric",
+    "SubspaceBasis", "column_shrink", "default_subspace_rank", "subspace_basis", "subspace_tolerance", "svt",
+    "svt_gram", "svt_subspace", "svt_symmetric",
 ]

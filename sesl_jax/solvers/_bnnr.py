@@ -6,15 +6,16 @@
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from typing import Any, Callable, Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from sesl_jax.solvers._driver import SolverStats, iterate
-from sesl_jax.solvers._prox import svt, svt_symmetric
+from sesl_jax.solvers._prox import default_subspace_rank, subspace_basis, svt, svt_subspace, svt_symmetric
 
-BNNRSvt = Literal["eigh", "svd"]
+BNNRSvt = Literal["eigh", "svd", "subspace"]
+BNNR_SVT_METHODS = ("eigh", "svd", "subspace")
 
 
 class BNNRParams(NamedTuple):
@@ -32,6 +33,7 @@ class BNNRState(NamedTuple):
     bounded: jax.Array  # W, (n, n), the clipped copy returned as the prediction
     multiplier: jax.Array  # Y, (n, n)
     previous_change: jax.Array  # stop1 of the previous iteration
+    svt_carry: Any = ()  # what a warm-started SVT keeps between iterations (``SubspaceBasis``); () otherwise
 
 
 class BNNRResult(NamedTuple):
@@ -39,9 +41,10 @@ class BNNRResult(NamedTuple):
     stats: SolverStats
 
 
-def bnnr_init(target: jax.Array) -> BNNRState:
+def bnnr_init(target: jax.Array, svt_carry: Any = ()) -> BNNRState:
     # Cold start X = W = Y = T, as in the public code; warm starts from other folds leak labels.
-    return BNNRState(target, target, target, jnp.asarray(1.0, target.dtype))
+    # (``svt_carry`` only warm-starts the SVT's eigensolver within this solve; the iterates stay cold.)
+    return BNNRState(target, target, target, jnp.asarray(1.0, target.dtype), svt_carry)
 
 
 def bounded_admm_step(
@@ -58,22 +61,33 @@ def bounded_admm_step(
         params: anything with ``alpha``, ``beta``, ``tol1``, ``tol2``.
         shrink: ``shrink(matrix, tau)``, the prox of ``tau`` times the low-rank penalty.
     """
-    X, _, Y, previous_change = state
+    return _admm_step(state, target, observed, params, lambda matrix, tau, carry: (shrink(matrix, tau), carry))
+
+
+def _admm_step(
+    state: BNNRState, target: jax.Array, observed: jax.Array, params, shrink: Callable
+) -> tuple[BNNRState, jax.Array]:
+    """``bounded_admm_step`` with a prox that carries state: ``shrink(matrix, tau, carry) ->
+    (matrix, carry)``, the carry kept in ``state.svt_carry``."""
+    X, _, Y, previous_change, carry = state
     alpha, beta = params.alpha, params.beta
     Z = X + (Y + alpha * observed * target) / beta
     W = jnp.clip(Z - (alpha / (alpha + beta)) * observed * Z, 0.0, 1.0)
-    X_new = shrink(W - Y / beta, 1.0 / beta)
+    X_new, carry = shrink(W - Y / beta, 1.0 / beta, carry)
     Y = Y + beta * (X_new - W)
     change = jnp.linalg.norm(X_new - X) / jnp.linalg.norm(X)
     change_of_change = jnp.abs(change - previous_change) / jnp.maximum(1.0, jnp.abs(previous_change))
     converged = (change < params.tol1) & (change_of_change < params.tol2)
-    return BNNRState(X_new, W, Y, change), converged
+    return BNNRState(X_new, W, Y, change, carry), converged
 
 
 def bnnr_step(
     state: BNNRState, target: jax.Array, observed: jax.Array, params: BNNRParams, svt_method: BNNRSvt
 ) -> tuple[BNNRState, jax.Array]:
-    """One BNNR ADMM iteration (SVT by eigh or SVD)."""
+    """One BNNR ADMM iteration (SVT by eigh, SVD, or the warm-started subspace method; the
+    last needs ``state.svt_carry`` from ``bnnr_init(target, subspace_basis(...))``)."""
+    if svt_method == "subspace":
+        return _admm_step(state, target, observed, params, svt_subspace)
     return bounded_admm_step(state, target, observed, params, svt_symmetric if svt_method == "eigh" else svt)
 
 
@@ -83,22 +97,32 @@ def bnnr_complete(
     params: BNNRParams = BNNRParams(),
     *,
     svt_method: BNNRSvt = "eigh",
+    svt_rank: int | None = None,
     max_iterations: int = 300,
 ) -> BNNRResult:
     """Complete ``target`` from its ``observed`` entries with bounded nuclear norm regularisation.
 
     Args:
-        target: T, (n, n); symmetric when ``svt_method="eigh"`` (SESL's heterogeneous matrix is).
+        target: T, (n, n); symmetric unless ``svt_method="svd"`` (SESL's heterogeneous matrix is).
         observed: Omega, (n, n), 1 where an entry is observed (bool or 0/1 float).
         params: traced constants.
-        svt_method: ``"eigh"`` (symmetric SVT, default) or ``"svd"`` (general).
+        svt_method: ``"eigh"`` (symmetric SVT, default, exact), ``"svd"`` (general) or
+            ``"subspace"`` (``svt_subspace``: Rayleigh-Ritz on the previous iteration's Ritz
+            vectors, falling back to ``eigh`` when they do not resolve the kept spectrum).
+        svt_rank: block size of ``"subspace"`` (static); default ``default_subspace_rank(n)``.
         max_iterations: static cap (300 in the public code).
     """
+    if svt_method not in BNNR_SVT_METHODS:
+        raise ValueError(f"svt_method must be one of {BNNR_SVT_METHODS}, got {svt_method!r}")
     observed = observed.astype(target.dtype)
     params = BNNRParams(*(jnp.asarray(value, target.dtype) for value in params))
+    carry: Any = ()
+    if svt_method == "subspace":
+        size = target.shape[-1]
+        carry = subspace_basis(size, svt_rank or default_subspace_rank(size), target.dtype)
     state, stats = iterate(
         lambda current: bnnr_step(current, target, observed, params, svt_method),
-        bnnr_init(target),
+        bnnr_init(target, carry),
         max_iterations,
     )
     return BNNRResult(state.bounded, stats)
