@@ -141,7 +141,9 @@ def test_batched_equals_fold_by_fold():
     folds = kfold_folds(A, k=5, seed=2)
     batched = evaluate(method, A, folds, batch_size=5)  # lax.map over folds on CPU
     single = evaluate(method, A, folds, batch_size=1)
-    vmapped = evaluate(method, A, folds, batch_size=5, fold_batching="vmap")  # the accelerator path
+    # The accelerator path, on one device (a CLI test earlier in this process may have split the
+    # host into several CPU devices, where vmap is refused).
+    vmapped = evaluate(method, A, folds, batch_size=5, fold_batching="vmap", devices=jax.local_devices()[:1])
     np.testing.assert_allclose(batched.hidden_scores, single.hidden_scores, atol=1e-10, equal_nan=True)
     np.testing.assert_allclose(vmapped.hidden_scores, single.hidden_scores, atol=1e-10, equal_nan=True)
     np.testing.assert_array_equal(vmapped.iterations, single.iterations)
