@@ -8,7 +8,7 @@ float64 and SESL (biological similarities) in float32; the scores must be identi
 
     SESL_JAX_DATA=../shared/data python benchmarks/cv.py [--dtype float32] [--folds N]
         [--batch-size B] [--reference-sample 8] [--pcd-folds 8] [--cpu-devices auto]
-        [--devices-folds 24] [--devices-rounds 2] [--only-devices] [--out F]
+        [--devices-folds 24] [--devices-rounds 2] [--devices-methods bnnr sesl] [--only-devices] [--out F]
 """
 
 from __future__ import annotations
