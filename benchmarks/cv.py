@@ -8,7 +8,7 @@ float64 and SESL (biological similarities) in float32; the scores must be identi
 
     SESL_JAX_DATA=../shared/data python benchmarks/cv.py [--dtype float32] [--folds N]
         [--batch-size B] [--reference-sample 8] [--pcd-folds 8] [--cpu-devices auto]
-        [--devices-folds 24] [--devices-rounds 2] [--only-devices] [--out F]
+        [--devices-folds 24] [--devices-rounds 2] [--devices-methods bnnr sesl] [--only-devices] [--out F]
 """
 
 from __future__ import annotations
@@ -41,7 +41,10 @@ def time_engine(method, A, folds, batch_size):
     return seconds, summarize(run, folds, method.stages)
 
 
-def compare_devices(fcd, folds, count: int, rounds: int) -> list[dict]:
+DEVICE_METHODS = {"bnnr": "float64", "sesl": "float32"}
+
+
+def compare_devices(fcd, folds, count: int, rounds: int, methods: list[str]) -> list[dict]:
     """Seconds per fold of ``count`` FCD LOOCV folds on one CPU device and on all of them, alternating."""
     import jax
     import numpy as np
@@ -51,7 +54,8 @@ def compare_devices(fcd, folds, count: int, rounds: int) -> list[dict]:
 
     devices = jax.devices("cpu")
     rows = []
-    for name, dtype in (("bnnr", "float64"), ("sesl", "float32")):
+    for name in methods:
+        dtype = DEVICE_METHODS[name]
         jax.config.update("jax_enable_x64", dtype == "float64")  # as ``sesl-jax cv --dtype`` does
         method = build_dataset_method(fcd, MethodConfig(name, similarity="biological", dtype=dtype))
         batch = 4 * len(devices)  # the CPU default for all devices, kept for one device (same chunks)
@@ -95,6 +99,8 @@ def main() -> None:
     parser.add_argument("--cpu-devices", default="auto", help="host devices on CPU, as sesl-jax cv (default auto)")
     parser.add_argument("--devices-folds", type=int, default=24, help="FCD folds per 1-vs-all-devices run (0 to skip)")
     parser.add_argument("--devices-rounds", type=int, default=2, help="alternating runs of each setup")
+    parser.add_argument("--devices-methods", nargs="+", default=list(DEVICE_METHODS), choices=list(DEVICE_METHODS),
+                        help="methods of the 1-vs-all-devices comparison (bnnr in float64, sesl in float32)")
     parser.add_argument("--only-devices", action="store_true", help="only the 1-vs-all-devices comparison")
     parser.add_argument("--out", default=None,
                         help="default benchmarks/results/cv.json (cv_devices.json with --only-devices)")
@@ -120,7 +126,8 @@ def main() -> None:
     A = np.asarray(fcd.associations)
     device_rows = []
     if args.devices_folds and jax.default_backend() == "cpu" and len(jax.devices("cpu")) > 1:
-        device_rows = compare_devices(fcd, loocv_folds(A), args.devices_folds, args.devices_rounds)
+        device_rows = compare_devices(fcd, loocv_folds(A), args.devices_folds, args.devices_rounds,
+                                      args.devices_methods)
     if args.only_devices:
         write_json(out, {"benchmark": "cv", "environment": device_facts(), "devices": device_rows})
         return
