@@ -136,17 +136,26 @@ def test_cli_select_on_fixture_data(small_data_dir, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--candidate", "foo"], "--candidate 'foo'"),
-    (["--reference", "nope"], "--reference 'nope'"),
-    (["--inner-k", "1"], "--inner-k must be >= 2"),
+    (["--candidate", "foo"], "argument --candidate: 'foo'"),
+    (["--reference", "nope"], "argument --reference: 'nope'"),
+    (["--inner-k", "1"], "argument --inner-k: must be an integer >= 2, got 1"),
 ])
 def test_cli_select_bad_options(small_data_dir, tmp_path, capsys, extra, message):
     from sesl_jax.cli import main
 
     out = tmp_path / "select"
     code = main(["select", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--out", str(out), *extra])
-    assert code == 1
+    assert code == 2  # a usage error, like every bad option value
     assert message in capsys.readouterr().err and not out.exists()
+
+
+def test_cli_select_out_is_a_file(small_data_dir, tmp_path, capsys):
+    from sesl_jax.cli import main
+
+    out = tmp_path / "a-file"
+    out.write_text("")
+    assert main(["select", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--out", str(out)]) == 2
+    assert "argument --out" in capsys.readouterr().err
 
 
 def test_parse_candidate():

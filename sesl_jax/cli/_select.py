@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from sesl_jax.cli._common import (
-    CommandError, add_data_options, add_precision_option, configure_jax, data_source_message, load_dataset_for,
-    stdout_is_terminal,
+    CommandError, UsageError, add_data_options, add_precision_option, configure_jax, data_source_message,
+    int_at_least, load_dataset_for, stdout_is_terminal,
 )
 
 
@@ -40,20 +40,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--reference", action="append", default=None, metavar="METHOD[:CONFIGURATION]",
         help="a method scored on the same outer folds for comparison, never selected (repeat; default: bnnr)",
     )
-    parser.add_argument("--outer-k", type=int, default=5, help="outer folds per repeat (default 5)")
-    parser.add_argument("--outer-repeats", type=int, default=10, help="outer repeats (default 10, the paper's protocol)")
-    parser.add_argument("--inner-k", type=int, default=5, help="inner folds (default 5)")
-    parser.add_argument("--inner-repeats", type=int, default=1, help="inner repeats (default 1)")
+    parser.add_argument("--outer-k", type=int_at_least(2), default=5, help="outer folds per repeat (default 5)")
+    parser.add_argument("--outer-repeats", type=int_at_least(1), default=10, help="outer repeats (default 10, the paper's protocol)")
+    parser.add_argument("--inner-k", type=int_at_least(2), default=5, help="inner folds (default 5)")
+    parser.add_argument("--inner-repeats", type=int_at_least(1), default=1, help="inner repeats (default 1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the outer split; inner splits derive from it")
     add_precision_option(parser, default="float32")
     parser.add_argument("--out", required=True, help="output directory (rerun with the same arguments to resume)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
-
-
-def _positive(name: str, value: int, minimum: int) -> None:
-    if value < minimum:
-        raise CommandError(f"{name} must be >= {minimum}, got {value}")
 
 
 def parse_configs(args: argparse.Namespace):
@@ -67,7 +62,7 @@ def parse_configs(args: argparse.Namespace):
                 return MethodConfig(method=method, dtype=args.dtype)
             return parse_candidate(text, method, args.dtype)
         except ValueError as error:
-            raise CommandError(f"{option} {text or method!r}: {error}") from None
+            raise UsageError(f"argument {option}: {text or method!r}: {error}") from None
 
     candidates = [config(args.method, text, "--candidate") for text in (args.candidate or SIMILARITY_GRID)]
     references = []
@@ -95,14 +90,8 @@ def format_selection(result: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    _positive("--outer-k", args.outer_k, 2)
-    _positive("--outer-repeats", args.outer_repeats, 1)
-    _positive("--inner-k", args.inner_k, 2)
-    _positive("--inner-repeats", args.inner_repeats, 1)
     candidates, references = parse_configs(args)
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise CommandError(f"--out {out} is a file, not a directory")
+    out = Path(args.out)  # checked (a directory, writable) with the other shared options
     configure_jax(args.dtype)
     from sesl_jax.evaluation import kfold_folds
     from sesl_jax.evaluation.selection import nested_cross_validation
