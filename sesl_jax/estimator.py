@@ -51,6 +51,7 @@ class SESL:
         dtype: "float32" or "float64" (default: float64 when x64 is enabled).
         observed: BNNR's observed set for sesl/se/bnnr ("nonzero" or "known").
         variant: "default", or "published-code" for the rivals that have one.
+        bnnr_svt: BNNR's thresholding for sesl/se/bnnr: "eigh" (exact), "svd" or "subspace".
         builder_options: method-specific keyword arguments that override those the
             configuration implies (e.g. ``options=SESLOptions(...)``, ``params=...``).
 
@@ -70,6 +71,7 @@ class SESL:
         dtype: str | None = None,
         observed: str = "nonzero",
         variant: str = "default",
+        bnnr_svt: str = "eigh",
         **builder_options: Any,
     ):
         self.method = method
@@ -79,6 +81,7 @@ class SESL:
         self.dtype = dtype
         self.observed = observed
         self.variant = variant
+        self.bnnr_svt = bnnr_svt
         self.builder_options = builder_options
 
     def method_config(self) -> MethodConfig:
@@ -86,6 +89,7 @@ class SESL:
         return MethodConfig(
             method=self.method, similarity=self.similarity, similarity_map=self.similarity_map,
             mirna_form=self.mirna_form, dtype=resolve_dtype(self.dtype), observed=self.observed, variant=self.variant,
+            bnnr_svt=self.bnnr_svt,
         )
 
     # ------------------------------------------------------------------ fitting

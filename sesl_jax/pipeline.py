@@ -18,6 +18,7 @@ from sesl_jax.data import Dataset
 from sesl_jax.methods import METHODS, Method
 from sesl_jax.similarity import SIMILARITY_MAPS, Similarities, dataset_similarities, split_configuration, split_source
 from sesl_jax.similarity._base import check_method_inputs
+from sesl_jax.solvers import BNNR_SVT_METHODS
 
 SESL_FAMILY = ("sesl", "se", "bnnr")
 OBSERVED_CHOICES = ("nonzero", "known")
@@ -49,6 +50,8 @@ class MethodConfig:
         observed: BNNR's observed set for the SESL family ("nonzero" or "known").
         transductive: the labelled published protocol (fits part of the method on the full matrix).
         variant: "default", or "published-code" for rivals that have one.
+        bnnr_svt: the SESL family's BNNR singular value thresholding: "eigh" (exact, default),
+            "svd" or "subspace" (warm-started, with an exact fallback; ``SESLOptions.bnnr_svt``).
     """
 
     method: str = "sesl"
@@ -59,6 +62,7 @@ class MethodConfig:
     observed: str = "nonzero"
     transductive: bool = False
     variant: str = "default"
+    bnnr_svt: str = "eigh"
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -76,6 +80,7 @@ class MethodConfig:
             ("dtype", self.dtype, ("float32", "float64")),
             ("observed", self.observed, OBSERVED_CHOICES),
             ("variant", self.variant, VARIANTS),
+            ("bnnr_svt", self.bnnr_svt, BNNR_SVT_METHODS),
         ):
             if value not in choices:
                 raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
@@ -90,7 +95,17 @@ class MethodConfig:
         return split_configuration(text)[0]
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(dataclasses.asdict(self), similarity=self.resolved_similarity)
+        values = dict(dataclasses.asdict(self), similarity=self.resolved_similarity)
+        # Fields added after result stores existed are recorded only when they differ from their
+        # default, so a result directory written before them keeps its fingerprint and resumes.
+        for name in _LATER_FIELDS:
+            if values[name] == _DEFAULTS[name]:
+                del values[name]
+        return values
+
+
+_LATER_FIELDS = ("bnnr_svt",)
+_DEFAULTS = {field.name: field.default for field in dataclasses.fields(MethodConfig)}
 
 
 def builder_options(config: MethodConfig) -> dict[str, Any]:
@@ -99,9 +114,12 @@ def builder_options(config: MethodConfig) -> dict[str, Any]:
     if config.method in SESL_FAMILY:
         from sesl_jax.model import SESLOptions
 
-        options["options"] = SESLOptions(sparse_learning=config.method == "sesl", observed=config.observed)
-    elif config.observed != "nonzero":
-        raise ValueError(f"observed={config.observed!r} only applies to {', '.join(SESL_FAMILY)}")
+        options["options"] = SESLOptions(sparse_learning=config.method == "sesl", observed=config.observed,
+                                         bnnr_svt=config.bnnr_svt)
+    else:
+        for name in ("observed", "bnnr_svt"):
+            if getattr(config, name) != _DEFAULTS[name]:
+                raise ValueError(f"{name}={getattr(config, name)!r} only applies to {', '.join(SESL_FAMILY)}")
     if config.variant != "default":
         options["variant"] = config.variant
     if config.transductive:

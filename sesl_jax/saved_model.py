@@ -289,7 +289,8 @@ def load_model(directory: str | os.PathLike, estimator: type):
 
     model = estimator(
         config.method, similarity=config.similarity, similarity_map=config.similarity_map, mirna_form=config.mirna_form,
-        dtype=config.dtype, observed=config.observed, variant=config.variant, **options,
+        dtype=config.dtype, observed=config.observed, variant=config.variant, bnnr_svt=config.bnnr_svt,
+        **options,
     )
     if model.method_config() != config:
         raise SavedModelError(f"{directory / MANIFEST}: method configuration {config} cannot be rebuilt by SESL")

@@ -34,6 +34,8 @@ CASES = [
      "argument --method tspn: observed='known' only applies to sesl, se, bnnr"),
     ("variant a method lacks", [*CV, "--variant", "published-code"], 2,
      "argument --method sesl: variant 'published-code' exists only for rpca-gamma, tspn"),
+    ("bnnr svt for a rival", [*CV, "--method", "tspn", "--bnnr-svt", "subspace"], 2,
+     "argument --method tspn: bnnr_svt='subspace' only applies to sesl, se, bnnr"),
     ("k 1", [*CV, "--protocol", "kfold", "--k", "1"], 2, "argument --k: must be an integer >= 2, got 1"),
     ("k above the known pairs", [*CV, "--protocol", "kfold", "--k", "9"], 2,
      "argument --k: cannot split 5 known pairs into k=9 non-empty folds"),

@@ -189,3 +189,32 @@ def test_sesl_accepts_the_subspace_svt_and_rejects_unknown_ones():
         bnnr_complete(jnp.eye(3), jnp.eye(3), svt_method="lanczos")
     with pytest.raises(ValueError, match="subspace rank"):
         bnnr_complete(jnp.eye(3), jnp.eye(3), svt_method="subspace", svt_rank=4)
+
+
+def test_method_config_carries_the_svt_to_the_solver_and_keeps_old_fingerprints():
+    from sesl_jax.pipeline import MethodConfig, builder_options
+
+    default = MethodConfig(method="bnnr", similarity="biological")
+    # A default field added later is not recorded: result stores written before it still resume.
+    assert "bnnr_svt" not in default.to_dict()
+    warm = MethodConfig(method="bnnr", similarity="biological", bnnr_svt="subspace")
+    assert warm.to_dict()["bnnr_svt"] == "subspace" and warm.to_dict() != default.to_dict()
+    assert builder_options(warm)["options"].bnnr_svt == "subspace"
+    assert MethodConfig(**warm.to_dict()) == warm
+    with pytest.raises(ValueError, match="bnnr_svt"):
+        MethodConfig(bnnr_svt="lanczos")
+    with pytest.raises(ValueError, match="only applies to sesl, se, bnnr"):
+        builder_options(MethodConfig(method="tspn", bnnr_svt="subspace"))
+
+
+def test_estimator_subspace_svt_agrees_with_eigh_and_survives_save(tmp_path):
+    from sesl_jax import SESL
+
+    A, Sd, Sm = planted_problem(8, 12, seed=15)
+    exact = SESL("sesl", dtype="float64").fit(A, Sd, Sm)
+    warm = SESL("sesl", dtype="float64", bnnr_svt="subspace").fit(A, Sd, Sm)
+    np.testing.assert_allclose(warm.scores_, exact.scores_, atol=1e-3)
+    warm.save(tmp_path / "model")
+    loaded = SESL.load(tmp_path / "model")
+    assert loaded.bnnr_svt == "subspace"
+    np.testing.assert_array_equal(loaded.scores_, warm.scores_)

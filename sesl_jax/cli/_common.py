@@ -160,6 +160,14 @@ def add_method_options(parser: argparse.ArgumentParser, *, default_method: str =
         help="rivals tspn and rpca-gamma: 'published-code' follows their authors' public code "
         "(see docs/results.md); default: this project's implementation",
     )
+    parser.add_argument(
+        "--bnnr-svt",
+        default="eigh",
+        choices=("eigh", "svd", "subspace"),
+        help="sesl, se, bnnr: BNNR's singular value thresholding: eigh (exact, default), svd, or subspace "
+        "(warm-started partial eigendecomposition with an exact fallback; about 1.6x faster on CPU, "
+        "FCD LOOCV AUCs within 6e-4 of eigh, see docs/results.md)",
+    )
 
 
 # ---------------------------------------------------------------- running a command
@@ -299,6 +307,7 @@ def method_config(args: argparse.Namespace, *, transductive: bool = False):
             method=args.method, similarity=args.similarity, similarity_map=args.similarity_map,
             mirna_form=args.mirna_form, dtype=args.dtype, observed=args.observed,
             variant=getattr(args, "variant", "default"), transductive=transductive,
+            bnnr_svt=getattr(args, "bnnr_svt", "eigh"),
         )
         builder_options(config)  # combinations the method refuses, e.g. --observed known for a rival
     except ValueError as error:
