@@ -10,6 +10,13 @@ def svt(matrix, tau):
     return left @ np.diag(np.maximum(singular - tau, 0.0)) @ right_t
 
 
+def svt_symmetric(matrix, tau):
+    """SVT of a symmetric matrix from its eigendecomposition: singular values are |eigenvalues|."""
+    values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
+    shrunk = np.sign(values) * np.maximum(np.abs(values) - tau, 0.0)
+    return (vectors * shrunk) @ vectors.T
+
+
 def column_shrink(matrix, tau):
     out = np.zeros_like(matrix)
     for j in range(matrix.shape[1]):
@@ -47,8 +54,11 @@ def lrr_ialm(A, alpha=0.3, mu=1e-4, rho=1.1, mu_max=1e10, tol=1e-6, max_iteratio
     return (*result, X) if with_coefficients else result
 
 
-def bnnr(T, omega, alpha=1.0, beta=10.0, tol1=2e-3, tol2=1e-5, max_iterations=300):
-    """The public BNNR ADMM (SPEC step 4); returns (W, iterations, converged)."""
+def bnnr(T, omega, alpha=1.0, beta=10.0, tol1=2e-3, tol2=1e-5, max_iterations=300, symmetric=False):
+    """The public BNNR ADMM (SPEC step 4); returns (W, iterations, converged).
+
+    ``symmetric``: SVT by ``eigh`` (T and omega symmetric), the loop the JAX solver's default follows."""
+    threshold = svt_symmetric if symmetric else svt
     X = T.copy(); W = T.copy(); Y = T.copy()
     stop1 = 1.0
     converged = False
@@ -57,7 +67,7 @@ def bnnr(T, omega, alpha=1.0, beta=10.0, tol1=2e-3, tol2=1e-5, max_iterations=30
         iterations += 1
         Z = X + (Y + alpha * omega * T) / beta
         W = np.clip(Z - (alpha / (alpha + beta)) * omega * Z, 0.0, 1.0)
-        X_new = svt(W - Y / beta, 1.0 / beta)
+        X_new = threshold(W - Y / beta, 1.0 / beta)
         Y = Y + beta * (X_new - W)
         previous = stop1
         stop1 = np.linalg.norm(X_new - X) / np.linalg.norm(X)
@@ -69,7 +79,7 @@ def bnnr(T, omega, alpha=1.0, beta=10.0, tol1=2e-3, tol2=1e-5, max_iterations=30
     return W, iterations, converged
 
 
-def sesl(A, Sd, Sm, sparse_learning=True, observed="nonzero", coefficients=None, **lrr_kwargs):
+def sesl(A, Sd, Sm, sparse_learning=True, observed="nonzero", coefficients=None, symmetric=False, **lrr_kwargs):
     """The whole SESL prediction: LRR then BNNR on T; returns the drugs x miRNAs block.
 
     ``coefficients``: a given X* (miRNA side) to use as ``A1 = A X*`` instead of solving the LRR."""
@@ -83,7 +93,7 @@ def sesl(A, Sd, Sm, sparse_learning=True, observed="nonzero", coefficients=None,
         nd = A.shape[0]
         omega[:nd, nd:] = A != 0
         omega[nd:, :nd] = (A != 0).T
-    W = bnnr(T, omega)[0]
+    W = bnnr(T, omega, symmetric=symmetric)[0]
     return W[: A.shape[0], A.shape[0]:]
 
 
