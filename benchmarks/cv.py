@@ -14,20 +14,11 @@ float64 and SESL (biological similarities) in float32; the scores must be identi
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import time
 import warnings
 
-from _common import device_facts, print_table, setup, write_json
-
-
-def subset(folds, count):
-    if count is None or count >= folds.n_folds:
-        return folds
-    pick = slice(0, count)
-    return dataclasses.replace(folds, hidden=folds.hidden[pick], n_hidden=folds.n_hidden[pick],
-                               repeat=folds.repeat[pick], fold_in_repeat=folds.fold_in_repeat[pick])
+from _common import device_facts, print_table, setup, subset, write_json
 
 
 def time_engine(method, A, folds, batch_size):
