@@ -20,8 +20,9 @@ own devices, and at the end every process receives the others' chunks, so each r
 whole run.
 
 A chunk that runs out of device memory is computed in sub-batches of half the folds (down to one
-fold per device) and stored exactly as if it had run whole; later chunks start at the sub-batch
-size that fitted. The chunk layout, and so the result store, does not change.
+fold per device) and stored as if it had run whole: the same arrays in the same file (bit for bit
+on CPU; an accelerator may pick other kernels for another batch shape). Later chunks start at the
+sub-batch size that fitted. The chunk layout, and so the result store, does not change.
 """
 
 from __future__ import annotations
