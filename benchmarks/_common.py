@@ -12,6 +12,8 @@ from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the NumPy references live beside the tests
+# this repository's sesl_jax, installed or not (a lent GPU machine holds only a copy of the tree)
+sys.path.insert(0, str(ROOT))
 
 
 def setup(x64: bool = True) -> None:
@@ -49,6 +51,17 @@ def device_facts() -> dict[str, Any]:
         "python": platform.python_version(),
         "machine": platform.machine(),
     }
+
+
+def subset(folds, count):
+    """The first ``count`` folds (all when ``count`` is None or not smaller)."""
+    import dataclasses
+
+    if count is None or count >= folds.n_folds:
+        return folds
+    pick = slice(0, count)
+    return dataclasses.replace(folds, hidden=folds.hidden[pick], n_hidden=folds.n_hidden[pick],
+                               repeat=folds.repeat[pick], fold_in_repeat=folds.fold_in_repeat[pick])
 
 
 def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:

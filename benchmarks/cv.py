@@ -24,12 +24,11 @@ from eigh on the same folds (their AUCs on all folds: ``benchmarks/svt.py``).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import time
 import warnings
 
-from _common import device_facts, print_table, setup, write_json
+from _common import device_facts, print_table, setup, subset, write_json
 
 LOOCV_FOLDS = 664  # known pairs of FCD and of PCD: folds of a full LOOCV
 # method -> (FCD similarity, PCD similarity, dtype)
@@ -37,14 +36,6 @@ METHODS = {
     "bnnr": ("biological", "drug=chemical,mirna=biological", "float64"),
     "sesl": ("biological", None, "float32"),  # None: the default (no biological drug term, so valid on PCD)
 }
-
-
-def subset(folds, count):
-    if count is None or count >= folds.n_folds:
-        return folds
-    pick = slice(0, count)
-    return dataclasses.replace(folds, hidden=folds.hidden[pick], n_hidden=folds.n_hidden[pick],
-                               repeat=folds.repeat[pick], fold_in_repeat=folds.fold_in_repeat[pick])
 
 
 def build(dataset, method: str, similarity: str | None, dtype: str, svt: str):

@@ -232,6 +232,8 @@ def merge_runs(runs, run_type):
             fields[name] = sum(values)
         elif name == "candidate_pairs":
             fields[name] = values[0]
+        elif name == "sub_batch_size":
+            fields[name] = min((value for value in values if value is not None), default=None)
         elif values[0] is None:
             fields[name] = None
         else:

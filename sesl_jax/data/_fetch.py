@@ -17,8 +17,6 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from sesl_jax._io import atomic_write_bytes, sha256_bytes, sha256_file
 from sesl_jax.data._errors import DataError
 
@@ -33,6 +31,10 @@ OFFLINE_HINT = (
 
 
 def default_cache_dir() -> Path:
+    # imported here: machines without platformdirs (a lent GPU with a fixed image) still evaluate
+    # from an explicit data directory
+    import platformdirs
+
     return Path(platformdirs.user_cache_dir("sesl_jax")) / "data"
 
 

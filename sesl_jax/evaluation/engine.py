@@ -18,6 +18,11 @@ Several processes (``jax.distributed.initialize`` in each, see ``sesl_jax.evalua
 each process computes the chunks ``process_index, process_index + process_count, ...`` on its
 own devices, and at the end every process receives the others' chunks, so each returns the
 whole run.
+
+A chunk that runs out of device memory is computed in sub-batches of half the folds (down to one
+fold per device) and stored as if it had run whole: the same arrays in the same file (bit for bit
+on CPU; an accelerator may pick other kernels for another batch shape). Later chunks start at the
+sub-batch size that fitted. The chunk layout, and so the result store, does not change.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import functools
 import hashlib
 import math
 import time
+import warnings
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -158,25 +164,93 @@ def make_chunk_function(
     return jax.jit(sharded)
 
 
-def default_batch_size(n_rows: int, n_cols: int, dtype: str, devices: list[jax.Device]) -> int:
+# Share of free device memory one chunk may take: per-fold bytes measured from the compiled code
+# leave room for XLA's own buffers; the cruder square-matrix count keeps a wider margin.
+MEASURED_MEMORY_SHARE = 0.5
+ESTIMATED_MEMORY_SHARE = 0.25
+MAX_FOLDS_PER_DEVICE = 512
+
+
+class DeviceMemoryError(RuntimeError):
+    """One fold per device does not fit in device memory."""
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Whether ``error`` is XLA running out of device memory, when compiling or running.
+
+    XLA reports it as a runtime error (``jax.errors.JaxRuntimeError``, ``XlaRuntimeError`` before
+    jax 0.4.36) whose message holds the status ``RESOURCE_EXHAUSTED`` or says "out of memory".
+    """
+    runtime_error = getattr(jax.errors, "JaxRuntimeError", RuntimeError)
+    message = str(error)
+    return isinstance(error, runtime_error) and ("RESOURCE_EXHAUSTED" in message or "out of memory" in message.lower())
+
+
+def free_device_memory(device: jax.Device) -> int:
+    """Bytes the device's allocator can still hand out (0: the backend does not say)."""
+    try:
+        stats = device.memory_stats() or {}
+    except Exception:  # noqa: BLE001 - some backends do not report memory
+        return 0
+    return max(0, int(stats.get("bytes_limit", 0)) - int(stats.get("bytes_in_use", 0)))
+
+
+@functools.lru_cache(maxsize=32)
+def compiled_fold_bytes(method: Method, n_rows: int, n_cols: int, dtype: str, device: jax.Device) -> int | None:
+    """Device bytes one fold of ``method`` needs, from the memory analysis of a one-fold chunk compiled
+    for ``device``: its temporary buffers and outputs (the constants are shared by all folds).
+
+    ``None`` when the backend gives no analysis or the compile fails (the caller estimates instead).
+    Compiling costs seconds; the answer is cached per method and problem.
+    """
+    try:
+        chunk_function = make_chunk_function(method, True, (device,))
+        placed = jax.sharding.SingleDeviceSharding(device)
+
+        def shape(value) -> jax.ShapeDtypeStruct:
+            return jax.ShapeDtypeStruct(np.shape(value), jnp.result_type(value), sharding=placed)
+
+        arguments = (
+            jax.ShapeDtypeStruct((1, 1, 2), jnp.int32, sharding=placed),  # one fold hiding one pair
+            jax.ShapeDtypeStruct((n_rows, n_cols), jnp.dtype(dtype), sharding=placed),
+            jax.ShapeDtypeStruct((n_rows, n_cols), jnp.bool_, sharding=placed),
+            jax.ShapeDtypeStruct((n_rows * n_cols,), jnp.int32, sharding=placed),  # every pair a candidate: the most
+            jax.tree_util.tree_map(shape, method.inputs),
+        )
+        analysis = chunk_function.lower(*arguments).compile().memory_analysis()
+    except Exception:  # noqa: BLE001 - an estimate is only an optimisation; evaluate() retries on OOM anyway
+        return None
+    if analysis is None:
+        return None
+    total = int(getattr(analysis, "temp_size_in_bytes", 0)) + int(getattr(analysis, "output_size_in_bytes", 0))
+    return total or None
+
+
+def default_batch_size(
+    n_rows: int, n_cols: int, dtype: str, devices: list[jax.Device], method: Method | None = None
+) -> int:
     """Folds per chunk: a memory budget on accelerators, a small per-device batch on CPU.
 
     On CPU, vmap brings no parallelism (PERF.md), so a few folds per device keep chunks short
-    (frequent checkpoints). On a GPU the batch fills about a quarter of free memory, assuming
-    ~24 square work matrices of the heterogeneous size per fold.
+    (frequent checkpoints). On an accelerator the batch fills a share of the first device's free
+    memory: half of it at the bytes per fold that the compiled code of ``method`` needs
+    (:func:`compiled_fold_bytes`), else a quarter of it, assuming ~24 square work matrices of the
+    heterogeneous size per fold. A chunk that still runs out of memory is computed in smaller
+    sub-batches (see :func:`evaluate`).
     """
-    n = n_rows + n_cols
-    per_fold = 24 * n * n * np.dtype(dtype).itemsize
     device = devices[0]
     if device.platform == "cpu":
         return 4 * len(devices)
-    try:
-        stats = device.memory_stats() or {}
-        free = stats.get("bytes_limit", 0) - stats.get("bytes_in_use", 0)
-    except Exception:  # noqa: BLE001 - some backends do not report memory
-        free = 0
-    per_device = max(1, int(0.25 * free // per_fold)) if free > 0 else 16
-    return min(per_device, 512) * len(devices)
+    free = free_device_memory(device)
+    if free <= 0:
+        return 16 * len(devices)
+    n = n_rows + n_cols
+    per_fold = compiled_fold_bytes(method, n_rows, n_cols, str(dtype), device) if method is not None else None
+    if per_fold is not None:
+        per_device = int(MEASURED_MEMORY_SHARE * free // per_fold)
+    else:
+        per_device = int(ESTIMATED_MEMORY_SHARE * free // (24 * n * n * np.dtype(dtype).itemsize))
+    return min(max(1, per_device), MAX_FOLDS_PER_DEVICE) * len(devices)
 
 
 class EvaluationRun(NamedTuple):
@@ -193,6 +267,9 @@ class EvaluationRun(NamedTuple):
     seconds: float  # wall time of the chunks computed in this call (not resumed ones)
     folds_computed: int
     fold_seconds: np.ndarray  # (n_folds,) each fold's share of its chunk's wall time, whichever call computed it (NaN: not recorded)
+    # folds per compiled call when this call's last chunk was computed: below the batch size when
+    # device memory ran out (see evaluate); None when this call computed no chunk
+    sub_batch_size: int | None = None
 
 
 def evaluate(
@@ -215,7 +292,10 @@ def evaluate(
         associations: full A, (n_drugs, n_mirnas) 0/1.
         folds: which known pairs each fold hides.
         batch_size: folds per chunk (rounded up to a multiple of the device count);
-            default from ``default_batch_size``. Part of the result store's configuration.
+            default from ``default_batch_size``. Part of the result store's configuration. A chunk
+            that runs out of device memory is computed in sub-batches of half the folds (down to
+            one fold per device; a warning says so), with the same results, and later chunks
+            start at the sub-batch size that fitted.
         store: where chunks are written as they finish, and read back on resume.
         keep_candidates: keep every fold's candidate scores (for AUPR and threshold metrics);
             default: when they fit in ``CANDIDATE_VALUE_LIMIT`` values.
@@ -225,6 +305,9 @@ def evaluate(
         progress: show a progress bar (folds done, folds/s, ETA).
         dtype: floating dtype of the solve (default: the dtype of the method's similarities).
         fold_batching: ``"auto"`` (vmap on accelerators, ``lax.map`` on CPU), ``"vmap"`` or ``"map"``.
+
+    Raises:
+        DeviceMemoryError: even one fold per device runs out of device memory.
     """
     devices = list(devices or jax.local_devices())
     associations = np.asarray(associations)
@@ -235,7 +318,7 @@ def evaluate(
     if keep_candidates is None:
         keep_candidates = folds.n_folds * len(candidate_pairs) <= CANDIDATE_VALUE_LIMIT
     if batch_size is None:
-        batch_size = default_batch_size(*associations.shape, dtype, devices)
+        batch_size = default_batch_size(*associations.shape, dtype, devices, method=method)
     batch_size = int(math.ceil(max(1, batch_size) / len(devices)) * len(devices))
     n_chunks = int(math.ceil(folds.n_folds / batch_size))
 
@@ -266,8 +349,12 @@ def evaluate(
     def chunk_rows(index: int) -> int:
         return min((index + 1) * batch_size, folds.n_folds) - index * batch_size
 
+    def compute(padded: np.ndarray) -> FoldOutput:
+        return jax.device_get(chunk_function(jax.device_put(padded, sharding), *constants))
+
     bar = _progress_bar(sum(chunk_rows(index) for index in owned), progress, method.name)
     seconds, computed = 0.0, 0
+    sub_batch, used_sub_batch = batch_size, None
     try:
         for index in owned:
             start, stop = index * batch_size, index * batch_size + chunk_rows(index)
@@ -275,15 +362,13 @@ def evaluate(
                 chunks[index] = store.read_chunk(index)
                 bar.update(stop - start)
                 continue
-            hidden = folds.hidden[start:stop]
-            padded = np.concatenate([hidden, np.repeat(hidden[-1:], batch_size - len(hidden), axis=0)])
-            batch = jax.device_put(padded, sharding)
             tic = time.perf_counter()
-            output = jax.device_get(chunk_function(batch, *constants))
+            context = f"chunk {index} of {method.name} ({associations.shape[0]} x {associations.shape[1]}, {dtype})"
+            arrays, sub_batch = _in_sub_batches(compute, folds.hidden[start:stop], sub_batch, len(devices), context)
             elapsed = time.perf_counter() - tic
+            used_sub_batch = sub_batch
             seconds += elapsed
             computed += stop - start
-            arrays = {name: np.asarray(value)[: stop - start] for name, value in output._asdict().items()}
             arrays["fold"] = np.arange(start, stop, dtype=np.int32)
             # stored with the chunk, so a resumed or re-read run still reports what the folds cost
             arrays["fold_seconds"] = np.full(stop - start, elapsed / (stop - start))
@@ -318,7 +403,44 @@ def evaluate(
         seconds=seconds,
         folds_computed=computed,
         fold_seconds=merged["fold_seconds"],
+        sub_batch_size=used_sub_batch,
     )
+
+
+def _in_sub_batches(
+    compute: Callable[[np.ndarray], FoldOutput], hidden: np.ndarray, sub_batch: int, step: int, context: str
+) -> tuple[dict[str, np.ndarray], int]:
+    """``compute`` over ``hidden``'s folds ``sub_batch`` at a time, each call padded to ``sub_batch``
+    folds by repeating its last fold (so every call has one compiled shape); halved, in multiples of
+    ``step`` (the device count), while the device runs out of memory.
+
+    Folds are independent, so the outputs equal one call over all folds. Returns them (padding
+    dropped) and the sub-batch size that fitted.
+    """
+    pieces, start = [], 0
+    while start < len(hidden):
+        part = hidden[start : start + sub_batch]
+        padded = np.concatenate([part, np.repeat(part[-1:], sub_batch - len(part), axis=0)])
+        try:
+            output = compute(padded)
+        except Exception as error:
+            if not is_out_of_memory(error):
+                raise
+            if sub_batch <= step:
+                raise DeviceMemoryError(
+                    f"{context}: even one fold per device ({sub_batch} fold(s) per call) runs out of device "
+                    "memory; use a smaller problem, float32, or the CPU"
+                ) from error
+            smaller = max(step, sub_batch // 2 // step * step)
+            warnings.warn(f"{context}: out of device memory with {sub_batch} folds per call; retrying with "
+                          f"{smaller} (results are unchanged)", RuntimeWarning, stacklevel=3)
+            sub_batch = smaller
+            continue
+        pieces.append({name: np.asarray(value)[: len(part)] for name, value in output._asdict().items()})
+        start += len(part)
+    if len(pieces) == 1:
+        return pieces[0], sub_batch
+    return {name: np.concatenate([piece[name] for piece in pieces]) for name in pieces[0]}, sub_batch
 
 
 def _progress_bar(total: int, enabled: bool, name: str) -> Any:

@@ -175,7 +175,7 @@ def run_evaluation(
         method = build_dataset_method(dataset, config)
     devices = list(devices or jax.local_devices())
     if batch_size is None:
-        batch_size = default_batch_size(dataset.n_drugs, dataset.n_mirnas, dtype, devices)
+        batch_size = default_batch_size(dataset.n_drugs, dataset.n_mirnas, dtype, devices, method=method)
     batch_size = -(-batch_size // len(devices)) * len(devices)
     store = ResultStore(out_dir, run_manifest(dataset, folds, method, config, batch_size=batch_size,
                                               threshold=threshold, seed=seed))
