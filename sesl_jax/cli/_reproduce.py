@@ -14,7 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run the paper's experiments 1-7 and write a report (resumable)",
         description=(
             "Run the SESL paper's experiments (1: SESL vs. rivals, all protocols; 2: SESL vs. BNNRSMMA, seven "
-            "metrics, repeated 5-fold, paired t-tests; 3: encoder comparison (not available); 4: sparse-learning "
+            "metrics, repeated 5-fold, paired t-tests; 3: LSTM vs. transformer encoder codes, seven metrics; 4: sparse-learning "
             "ablation; 5: sequence vs. biological similarity; 6: sparsity; 7: case studies) with leakage-free "
             "per-fold refitting and, for SESL and the rivals, their published transductive protocols side by side. Writes "
             "DIR/report.md, DIR/results.json, DIR/figures/*.png and one directory per evaluation run under "
