@@ -48,6 +48,7 @@ class SESL:
             default: the method's own default.
         similarity_map: distance-to-similarity map for sequence codes.
         mirna_form: "mature" or "hairpin" sequences for the RNA encoder.
+        encoder: "lstm" (default) or "transformer": the shipped encoders giving the sequence codes.
         dtype: "float32" or "float64" (default: float64 when x64 is enabled).
         observed: BNNR's observed set for sesl/se/bnnr ("nonzero" or "known").
         variant: "default", or "published-code" for the rivals that have one.
@@ -67,6 +68,7 @@ class SESL:
         similarity: str | None = None,
         similarity_map: str | None = None,
         mirna_form: str | None = None,
+        encoder: str | None = None,
         dtype: str | None = None,
         observed: str = "nonzero",
         variant: str = "default",
@@ -76,6 +78,7 @@ class SESL:
         self.similarity = similarity
         self.similarity_map = similarity_map
         self.mirna_form = mirna_form
+        self.encoder = encoder
         self.dtype = dtype
         self.observed = observed
         self.variant = variant
@@ -86,6 +89,7 @@ class SESL:
         return MethodConfig(
             method=self.method, similarity=self.similarity, similarity_map=self.similarity_map,
             mirna_form=self.mirna_form, dtype=resolve_dtype(self.dtype), observed=self.observed, variant=self.variant,
+            encoder=self.encoder,
         )
 
     # ------------------------------------------------------------------ fitting
@@ -287,7 +291,8 @@ class SESL:
                     "was fitted on caller-given matrices)"
                 )
             self.placement_[side] = side_placement(
-                self.dataset_, side, source, similarity_map=self.config_.similarity_map, mirna_form=self.config_.mirna_form
+                self.dataset_, side, source, similarity_map=self.config_.similarity_map, mirna_form=self.config_.mirna_form,
+                encoder=self.config_.encoder,
             )
         return self.placement_[side]
 

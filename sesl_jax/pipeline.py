@@ -16,7 +16,14 @@ import numpy as np
 
 from sesl_jax.data import Dataset
 from sesl_jax.methods import METHODS, Method
-from sesl_jax.similarity import SIMILARITY_MAPS, Similarities, dataset_similarities, split_configuration, split_source
+from sesl_jax.similarity import (
+    ENCODERS,
+    SIMILARITY_MAPS,
+    Similarities,
+    dataset_similarities,
+    split_configuration,
+    split_source,
+)
 from sesl_jax.similarity._base import check_method_inputs
 
 SESL_FAMILY = ("sesl", "se", "bnnr")
@@ -39,12 +46,14 @@ class MethodConfig:
         method: a name in ``sesl_jax.methods.METHODS``.
         similarity: similarity source ("biological", "sequence", "chemical",
             "drug=SOURCE,mirna=SOURCE", fused sides such as "0.5*chemical+0.5*sequence", see
-            ``sesl_jax.similarity``), optionally with ",map=MAP" / ",mirna_form=FORM" parts;
+            ``sesl_jax.similarity``), optionally with ",map=MAP" / ",mirna_form=FORM" / ",encoder=NAME" parts;
             ``None`` = the method's default configuration. Stored without those parts.
         similarity_map: distance-to-similarity map of sequence codes; ``None`` = the map part of
             the similarity string (given or the method's default), else "gaussian".
         mirna_form: which miRNA sequence the RNA encoder reads; ``None`` = the string's part,
             else "mature".
+        encoder: which shipped sequence encoders give the ``sequence`` codes, "lstm" or
+            "transformer"; ``None`` = the string's part, else "lstm".
         dtype: "float32" or "float64".
         observed: BNNR's observed set for the SESL family ("nonzero" or "known").
         transductive: the labelled published protocol (fits part of the method on the full matrix).
@@ -59,6 +68,7 @@ class MethodConfig:
     observed: str = "nonzero"
     transductive: bool = False
     variant: str = "default"
+    encoder: str | None = None
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -70,9 +80,11 @@ class MethodConfig:
             object.__setattr__(self, "similarity", source)
         object.__setattr__(self, "similarity_map", self.similarity_map or extras.get("map", "gaussian"))
         object.__setattr__(self, "mirna_form", self.mirna_form or extras.get("mirna_form", "mature"))
+        object.__setattr__(self, "encoder", self.encoder or extras.get("encoder", "lstm"))
         for name, value, choices in (
             ("similarity_map", self.similarity_map, SIMILARITY_MAPS),
             ("mirna_form", self.mirna_form, MIRNA_FORMS),
+            ("encoder", self.encoder, ENCODERS),
             ("dtype", self.dtype, ("float32", "float64")),
             ("observed", self.observed, OBSERVED_CHOICES),
             ("variant", self.variant, VARIANTS),
@@ -90,7 +102,13 @@ class MethodConfig:
         return split_configuration(text)[0]
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(dataclasses.asdict(self), similarity=self.resolved_similarity)
+        """The fields as JSON; ``encoder`` only when it is not the LSTM, so that the records (result
+        store fingerprints, saved models) of LSTM runs stay those written before the transformer
+        existed, and an absent ``encoder`` reads back as the LSTM."""
+        values = dict(dataclasses.asdict(self), similarity=self.resolved_similarity)
+        if values["encoder"] == "lstm":
+            del values["encoder"]
+        return values
 
 
 def builder_options(config: MethodConfig) -> dict[str, Any]:
@@ -138,7 +156,8 @@ def build_method(
 def resolve_similarities(dataset: Dataset, config: MethodConfig) -> Similarities:
     """The dataset's similarity matrices from the sources ``config`` names."""
     return dataset_similarities(
-        dataset, config.resolved_similarity, similarity_map=config.similarity_map, mirna_form=config.mirna_form
+        dataset, config.resolved_similarity, similarity_map=config.similarity_map, mirna_form=config.mirna_form,
+        encoder=config.encoder,
     )
 
 

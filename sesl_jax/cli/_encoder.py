@@ -16,8 +16,7 @@ import time
 from pathlib import Path
 
 from sesl_jax.cli._common import CommandError, stdout_is_terminal
-
-ARCHITECTURES = ("lstm", "transformer")  # sesl_jax.encoders.ARCHITECTURES, without importing jax for --help
+from sesl_jax.similarity._sources import ENCODERS as ARCHITECTURES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
