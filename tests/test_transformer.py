@@ -251,3 +251,39 @@ def test_fit_with_the_transformer_saves_and_restores_the_encoder(small_data_dir,
     # a saved model keeps its encoder: asking for another one is refused
     assert main(["rank", "--model", str(out), "--encoder", "lstm", "--smiles", "CCO", "--output", str(ranked)]) == 1
     assert "--encoder: a saved model keeps the options it was fitted with" in capsys.readouterr().err
+
+
+def test_encoder_train_and_encode_commands_take_the_transformer(tmp_path, capsys, monkeypatch):
+    import argparse
+
+    from sesl_jax.cli import _encoder
+    from sesl_jax.cli._common import run_command
+
+    def run(argv: list[str]) -> int:
+        parser = argparse.ArgumentParser(prog="sesl-jax")
+        _encoder.register(parser.add_subparsers(dest="command"))
+        return run_command(parser.parse_args(argv))
+
+    monkeypatch.delenv("SESL_JAX_DATA", raising=False)
+    corpus = tmp_path / "rna.fa"
+    corpus.write_text("".join(f">s{i}\n{sequence}\n" for i, sequence in enumerate(SEQUENCES + ["UUAGGCAC", "CCGGAAU"])))
+    out = tmp_path / "run"
+    assert run(["encoder", "train", "--architecture", "transformer", "--kind", "rna", "--corpus", str(corpus),
+                "--out", str(out), "--d-model", "16", "--num-heads", "2", "--num-layers", "1", "--ff-size", "16",
+                "--code-dim", "4", "--batch-size", "4", "--length-multiple", "32", "--max-length", "24",
+                "--validation-fraction", "0.25", "--epochs", "1"]) == 0
+    recipe = json.loads((out / "recipe.json").read_text())
+    assert recipe["architecture"] == "transformer" and recipe["model_config"]["max_length"] == 32
+    assert "code_token_accuracy" in recipe["validation"]
+    inputs, codes = tmp_path / "in.txt", tmp_path / "codes.npy"
+    inputs.write_text("ACGU\nGGGAAAUUUCCC\n")
+    assert run(["encoder", "encode", "--kind", "rna", "--weights", str(out / "encoder.npz"), "--input", str(inputs),
+                "--output", str(codes)]) == 0
+    assert np.load(codes).shape == (2, 4)
+    assert run(["encoder", "encode", "--kind", "rna", "--architecture", "transformer", "--input", str(inputs),
+                "--output", str(codes)]) == 0
+    assert np.array_equal(np.load(codes), encode(load_pretrained("rna", "transformer"), ["ACGU", "GGGAAAUUUCCC"]))
+    capsys.readouterr()
+    assert run(["encoder", "train", "--architecture", "transformer", "--kind", "rna", "--corpus", str(corpus),
+                "--out", str(out), "--d-model", "30", "--num-heads", "4"]) == 1
+    assert "d_model (30) must be a multiple of num_heads (4)" in capsys.readouterr().err

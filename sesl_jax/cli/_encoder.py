@@ -3,6 +3,7 @@
     sesl-jax encoder train --kind smiles --corpus chembl.txt.gz --epochs 5 --out runs/smiles [--resume] [--max-minutes 25]
     sesl-jax encoder train --architecture transformer --kind rna --corpus mature.fa.gz --out runs/rna-transformer
     sesl-jax encoder encode --kind rna --input mirnas.txt --output codes.npy [--weights runs/rna/encoder.npz]
+    sesl-jax encoder encode --kind rna --architecture transformer --input mirnas.txt --output codes.npy
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     encode.add_argument("--input", required=True, help="text file, one sequence per line (first field)")
     encode.add_argument("--output", required=True, help=".npy (float64 array) or .csv (one row per sequence)")
     encode.add_argument("--weights", default=None, help="encoder .npz (default: the shipped weights)")
+    encode.add_argument("--architecture", choices=ARCHITECTURES, default="lstm",
+                        help="which shipped encoder, without --weights (a weights file names its own)")
     encode.add_argument("--batch-size", type=int, default=256)
     encode.set_defaults(func=run_encode)
 
@@ -190,7 +193,8 @@ def run_encode(args: argparse.Namespace) -> int:
     from sesl_jax.encoders import CheckpointError, Encoder, SequenceError, encode, load_pretrained
 
     try:
-        encoder = Encoder.from_checkpoint(args.weights, args.kind) if args.weights else load_pretrained(args.kind)
+        encoder = (Encoder.from_checkpoint(args.weights, args.kind) if args.weights
+                   else load_pretrained(args.kind, args.architecture))
     except CheckpointError as error:
         raise CommandError(str(error)) from error
     path = Path(args.input)
