@@ -91,6 +91,48 @@ def test_tiny_transformer_overfits_a_handful_of_sequences():
     assert int(model.masking_step[...]) == 300  # evaluation masks do not advance the stream
 
 
+def _numpy_codes(model: SequenceTransformer, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The slow, obvious reference of ``model.encode``: one sequence at a time, no padding at all."""
+    value = lambda variable: np.asarray(variable[...], np.float64)  # noqa: E731
+
+    def layer_norm(x, norm):
+        centred = x - x.mean(-1, keepdims=True)
+        return centred / np.sqrt((centred**2).mean(-1, keepdims=True) + 1e-6) * value(norm.scale) + value(norm.bias)
+
+    def linear(x, dense):
+        return x @ value(dense.kernel) + value(dense.bias)
+
+    def gelu(x):  # tanh approximation, as jax.nn.gelu
+        return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+
+    codes = []
+    for row, length in zip(ids, lengths):
+        tokens = row[:length]
+        x = value(model.token_embedding.embedding)[tokens] + value(model.position_embedding.embedding)[:length]
+        for block in model.blocks:
+            h = layer_norm(x, block.attention_norm)
+            heads = model.config.num_heads
+            split = lambda y: y.reshape(length, heads, -1).transpose(1, 0, 2)  # noqa: E731
+            q, k, v = (split(linear(h, getattr(block.attention, name))) for name in ("query", "key", "value"))
+            scores = q @ k.transpose(0, 2, 1) / np.sqrt(q.shape[-1])
+            weights = np.exp(scores - scores.max(-1, keepdims=True))
+            weights /= weights.sum(-1, keepdims=True)
+            x = x + linear((weights @ v).transpose(1, 0, 2).reshape(length, -1), block.attention.out)
+            x = x + linear(gelu(linear(layer_norm(x, block.feed_forward_norm), block.feed_forward_in)),
+                           block.feed_forward_out)
+        codes.append(linear(layer_norm(x, model.final_norm).mean(0), model.to_code))
+    return np.asarray(codes)
+
+
+def test_codes_match_a_numpy_reference():
+    tokenizer = RnaTokenizer()
+    model = _model(seed=2)
+    model.eval()
+    ids, lengths = tokenizer.encode_batch(SEQUENCES, pad_to=32)
+    codes = np.asarray(_encode(model, jnp.asarray(ids), jnp.asarray(lengths)))
+    np.testing.assert_allclose(codes, _numpy_codes(model, ids, lengths), rtol=1e-4, atol=1e-5)
+
+
 def test_padding_does_not_change_the_code():
     tokenizer = RnaTokenizer()
     model = _model()
