@@ -308,7 +308,7 @@ def method_config(args: argparse.Namespace, *, transductive: bool = False):
         config = MethodConfig(
             method=args.method, similarity=args.similarity, similarity_map=args.similarity_map,
             mirna_form=args.mirna_form, dtype=args.dtype, observed=args.observed,
-            variant=getattr(args, "variant", "default"), transductive=transductive, encoder=args.encoder,
+            variant=getattr(args, "variant", "default"), transductive=transductive, encoder=getattr(args, "encoder", None),
         )
         builder_options(config)  # combinations the method refuses, e.g. --observed known for a rival
     except ValueError as error:
