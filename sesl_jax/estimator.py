@@ -48,6 +48,7 @@ class SESL:
             default: the method's own default.
         similarity_map: distance-to-similarity map for sequence codes.
         mirna_form: "mature" or "hairpin" sequences for the RNA encoder.
+        encoder: "lstm" (default) or "transformer": the shipped encoders giving the sequence codes.
         dtype: "float32" or "float64" (default: float64 when x64 is enabled).
         observed: BNNR's observed set for sesl/se/bnnr ("nonzero" or "known").
         variant: "default", or "published-code" for the rivals that have one.
@@ -68,6 +69,7 @@ class SESL:
         similarity: str | None = None,
         similarity_map: str | None = None,
         mirna_form: str | None = None,
+        encoder: str | None = None,
         dtype: str | None = None,
         observed: str = "nonzero",
         variant: str = "default",
@@ -78,6 +80,7 @@ class SESL:
         self.similarity = similarity
         self.similarity_map = similarity_map
         self.mirna_form = mirna_form
+        self.encoder = encoder
         self.dtype = dtype
         self.observed = observed
         self.variant = variant
@@ -89,7 +92,7 @@ class SESL:
         return MethodConfig(
             method=self.method, similarity=self.similarity, similarity_map=self.similarity_map,
             mirna_form=self.mirna_form, dtype=resolve_dtype(self.dtype), observed=self.observed, variant=self.variant,
-            bnnr_svt=self.bnnr_svt,
+            bnnr_svt=self.bnnr_svt, encoder=self.encoder,
         )
 
     # ------------------------------------------------------------------ fitting
@@ -291,7 +294,8 @@ class SESL:
                     "was fitted on caller-given matrices)"
                 )
             self.placement_[side] = side_placement(
-                self.dataset_, side, source, similarity_map=self.config_.similarity_map, mirna_form=self.config_.mirna_form
+                self.dataset_, side, source, similarity_map=self.config_.similarity_map, mirna_form=self.config_.mirna_form,
+                encoder=self.config_.encoder,
             )
         return self.placement_[side]
 

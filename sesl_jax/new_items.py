@@ -64,6 +64,7 @@ class SidePlacement(NamedTuple):
         encoder_sha256: SHA-256 of the encoder weights that made ``codes``.
         fingerprints: (n_drugs, n_bits) uint8 Morgan bits for ``chemical``, else ``None``.
         sequences: the miRNAs' sequences for ``alignment`` (``None`` where missing), else ``None``.
+        encoder: the shipped encoder architecture that made ``codes`` ("lstm" or "transformer").
     """
 
     side: str
@@ -76,6 +77,7 @@ class SidePlacement(NamedTuple):
     encoder_sha256: str | None = None
     fingerprints: np.ndarray | None = None
     sequences: tuple[str | None, ...] | None = None
+    encoder: str = "lstm"
 
 
 def _encoder_kind(side: str) -> str:
@@ -83,15 +85,17 @@ def _encoder_kind(side: str) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def encoder_sha256(kind: str) -> str:
-    """SHA-256 of the shipped encoder weights of ``kind`` (what a placement's codes depend on)."""
+def encoder_sha256(kind: str, encoder: str = "lstm") -> str:
+    """SHA-256 of the shipped encoder weights of ``kind`` and architecture ``encoder`` (what a placement's codes depend on)."""
     from sesl_jax._io import sha256_file
     from sesl_jax.encoders import pretrained_path
 
-    return sha256_file(pretrained_path(kind))
+    return sha256_file(pretrained_path(kind, encoder))
 
 
-def side_placement(dataset, side: str, side_source: str, *, similarity_map: str, mirna_form: str) -> SidePlacement:
+def side_placement(
+    dataset, side: str, side_source: str, *, similarity_map: str, mirna_form: str, encoder: str = "lstm"
+) -> SidePlacement:
     """The placement of ``side`` for a model fitted on ``dataset`` with ``side_source`` (e.g. "sequence")."""
     from sesl_jax.similarity import drug_codes, mirna_codes, mirna_sequences, morgan_fingerprints, parse_side
 
@@ -102,9 +106,10 @@ def side_placement(dataset, side: str, side_source: str, *, similarity_map: str,
     fields: dict[str, Any] = {}
     names = {name for name, _ in terms}
     if "sequence" in names:
-        codes, present = drug_codes(dataset) if side == "drug" else mirna_codes(dataset, mirna_form)
+        codes, present = drug_codes(dataset, encoder) if side == "drug" else mirna_codes(dataset, mirna_form, encoder)
         fields.update(
-            codes=codes, code_present=np.asarray(present, bool), encoder_sha256=encoder_sha256(_encoder_kind(side)),
+            codes=codes, code_present=np.asarray(present, bool), encoder=encoder,
+            encoder_sha256=encoder_sha256(_encoder_kind(side), encoder),
             code_scale=distance_scale(euclidean_distances(codes[present]), similarity_map),
         )
     if "chemical" in names:
@@ -127,7 +132,7 @@ def check_new_items(model, side: str, items: Sequence[str]) -> list[SequenceErro
     from sesl_jax.encoders import load_pretrained
 
     placement = model._placement(side)
-    tokenizer = load_pretrained(_encoder_kind(placement.side)).tokenizer
+    tokenizer = load_pretrained(_encoder_kind(placement.side), placement.encoder).tokenizer
     check = tokenizer.encode if placement.codes is not None else tokenizer.tokenize
     problems: list[SequenceError | None] = []
     for item in items:
@@ -153,15 +158,16 @@ def similarity_rows(placement: SidePlacement, items: Sequence[str]) -> np.ndarra
             from sesl_jax.encoders import encode, load_pretrained
 
             kind = _encoder_kind(placement.side)
-            if placement.encoder_sha256 != encoder_sha256(kind):
+            installed = encoder_sha256(kind, placement.encoder)
+            if placement.encoder_sha256 != installed:
                 from sesl_jax.encoders import CheckpointError
 
                 raise CheckpointError(
-                    f"the model's {kind} codes come from other encoder weights (sha256 {placement.encoder_sha256}) "
-                    f"than the installed ones ({encoder_sha256(kind)}): refit the model to place new items"
+                    f"the model's {kind} codes come from other {placement.encoder} encoder weights (sha256 "
+                    f"{placement.encoder_sha256}) than the installed ones ({installed}): refit the model to place new items"
                 )
             index = np.flatnonzero(placement.code_present)
-            new_codes = encode(load_pretrained(kind), list(items))
+            new_codes = encode(load_pretrained(kind, placement.encoder), list(items))
             rows = np.zeros((len(items), len(placement.codes)))
             # item by item: a row must not depend on the other items of the call (a product of
             # more rows may round differently), so a screen equals ranking each item alone, bit for bit

@@ -16,7 +16,14 @@ import numpy as np
 
 from sesl_jax.data import Dataset
 from sesl_jax.methods import METHODS, Method
-from sesl_jax.similarity import SIMILARITY_MAPS, Similarities, dataset_similarities, split_configuration, split_source
+from sesl_jax.similarity import (
+    ENCODERS,
+    SIMILARITY_MAPS,
+    Similarities,
+    dataset_similarities,
+    split_configuration,
+    split_source,
+)
 from sesl_jax.similarity._base import check_method_inputs
 from sesl_jax.solvers import BNNR_SVT_METHODS
 
@@ -40,12 +47,14 @@ class MethodConfig:
         method: a name in ``sesl_jax.methods.METHODS``.
         similarity: similarity source ("biological", "sequence", "chemical",
             "drug=SOURCE,mirna=SOURCE", fused sides such as "0.5*chemical+0.5*sequence", see
-            ``sesl_jax.similarity``), optionally with ",map=MAP" / ",mirna_form=FORM" parts;
+            ``sesl_jax.similarity``), optionally with ",map=MAP" / ",mirna_form=FORM" / ",encoder=NAME" parts;
             ``None`` = the method's default configuration. Stored without those parts.
         similarity_map: distance-to-similarity map of sequence codes; ``None`` = the map part of
             the similarity string (given or the method's default), else "gaussian".
         mirna_form: which miRNA sequence the RNA encoder reads; ``None`` = the string's part,
             else "mature".
+        encoder: which shipped sequence encoders give the ``sequence`` codes, "lstm" or
+            "transformer"; ``None`` = the string's part, else "lstm".
         dtype: "float32" or "float64".
         observed: BNNR's observed set for the SESL family ("nonzero" or "known").
         transductive: the labelled published protocol (fits part of the method on the full matrix).
@@ -63,6 +72,7 @@ class MethodConfig:
     transductive: bool = False
     variant: str = "default"
     bnnr_svt: str = "eigh"
+    encoder: str | None = None
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -74,9 +84,11 @@ class MethodConfig:
             object.__setattr__(self, "similarity", source)
         object.__setattr__(self, "similarity_map", self.similarity_map or extras.get("map", "gaussian"))
         object.__setattr__(self, "mirna_form", self.mirna_form or extras.get("mirna_form", "mature"))
+        object.__setattr__(self, "encoder", self.encoder or extras.get("encoder", "lstm"))
         for name, value, choices in (
             ("similarity_map", self.similarity_map, SIMILARITY_MAPS),
             ("mirna_form", self.mirna_form, MIRNA_FORMS),
+            ("encoder", self.encoder, ENCODERS),
             ("dtype", self.dtype, ("float32", "float64")),
             ("observed", self.observed, OBSERVED_CHOICES),
             ("variant", self.variant, VARIANTS),
@@ -95,17 +107,18 @@ class MethodConfig:
         return split_configuration(text)[0]
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as JSON. Fields added after result stores existed are left out at their
+        default (``bnnr_svt`` eigh, ``encoder`` lstm), so the records of such runs (result store
+        fingerprints, saved models) stay those written before the fields existed and still resume;
+        an absent field reads back as its default."""
         values = dict(dataclasses.asdict(self), similarity=self.resolved_similarity)
-        # Fields added after result stores existed are recorded only when they differ from their
-        # default, so a result directory written before them keeps its fingerprint and resumes.
-        for name in _LATER_FIELDS:
-            if values[name] == _DEFAULTS[name]:
+        for name, default in _LATER_FIELDS.items():
+            if values[name] == default:
                 del values[name]
         return values
 
 
-_LATER_FIELDS = ("bnnr_svt",)
-_DEFAULTS = {field.name: field.default for field in dataclasses.fields(MethodConfig)}
+_LATER_FIELDS = {"bnnr_svt": "eigh", "encoder": "lstm"}
 
 
 def builder_options(config: MethodConfig) -> dict[str, Any]:
@@ -117,8 +130,8 @@ def builder_options(config: MethodConfig) -> dict[str, Any]:
         options["options"] = SESLOptions(sparse_learning=config.method == "sesl", observed=config.observed,
                                          bnnr_svt=config.bnnr_svt)
     else:
-        for name in ("observed", "bnnr_svt"):
-            if getattr(config, name) != _DEFAULTS[name]:
+        for name, default in (("observed", "nonzero"), ("bnnr_svt", "eigh")):
+            if getattr(config, name) != default:
                 raise ValueError(f"{name}={getattr(config, name)!r} only applies to {', '.join(SESL_FAMILY)}")
     if config.variant != "default":
         options["variant"] = config.variant
@@ -156,7 +169,8 @@ def build_method(
 def resolve_similarities(dataset: Dataset, config: MethodConfig) -> Similarities:
     """The dataset's similarity matrices from the sources ``config`` names."""
     return dataset_similarities(
-        dataset, config.resolved_similarity, similarity_map=config.similarity_map, mirna_form=config.mirna_form
+        dataset, config.resolved_similarity, similarity_map=config.similarity_map, mirna_form=config.mirna_form,
+        encoder=config.encoder,
     )
 
 

@@ -179,6 +179,7 @@ def _placement_fields(placement, arrays: dict[str, np.ndarray]) -> dict[str, Any
         "similarity_map": placement.similarity_map,
         "code_scale": placement.code_scale,
         "encoder_sha256": placement.encoder_sha256,
+        "encoder": placement.encoder,
         "sequences": None if placement.sequences is None else list(placement.sequences),
     }
 
@@ -290,7 +291,7 @@ def load_model(directory: str | os.PathLike, estimator: type):
     model = estimator(
         config.method, similarity=config.similarity, similarity_map=config.similarity_map, mirna_form=config.mirna_form,
         dtype=config.dtype, observed=config.observed, variant=config.variant, bnnr_svt=config.bnnr_svt,
-        **options,
+        encoder=config.encoder, **options,
     )
     if model.method_config() != config:
         raise SavedModelError(f"{directory / MANIFEST}: method configuration {config} cannot be rebuilt by SESL")
@@ -402,6 +403,7 @@ def _placement(side: str, fields: dict[str, Any] | None, arrays: dict[str, np.nd
         code_present=arrays.get(f"{side}_code_present"),
         code_scale=None if fields.get("code_scale") is None else float(fields["code_scale"]),
         encoder_sha256=fields.get("encoder_sha256"),
+        encoder=str(fields.get("encoder", "lstm")),  # models saved before the transformer: the LSTM
         fingerprints=arrays.get(f"{side}_fingerprints"),
         sequences=None if sequences is None else tuple(sequences),
     )

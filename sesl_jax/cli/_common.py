@@ -147,6 +147,13 @@ def add_method_options(parser: argparse.ArgumentParser, *, default_method: str =
         help="which miRNA sequence the RNA encoder reads (default mature)",
     )
     parser.add_argument(
+        "--encoder",
+        default=None,
+        choices=("lstm", "transformer"),
+        help="shipped sequence encoders giving the codes of the sequence similarity: lstm auto-encoders "
+        "(default) or BERT-style transformers (same as an ',encoder=NAME' part of --similarity)",
+    )
+    parser.add_argument(
         "--observed",
         default="nonzero",
         choices=("nonzero", "known"),
@@ -295,11 +302,14 @@ def method_config(args: argparse.Namespace, *, transductive: bool = False):
     """The :class:`~sesl_jax.pipeline.MethodConfig` of the method options; a bad value is a usage error."""
     from sesl_jax.methods import METHODS
     from sesl_jax.pipeline import MethodConfig, builder_options
-    from sesl_jax.similarity import parse_side, split_configuration, split_source
+    from sesl_jax.similarity import check_encoder, parse_side, split_configuration, split_source
 
     if args.similarity is not None:
         try:
-            split_source(split_configuration(args.similarity)[0])
+            source, extras = split_configuration(args.similarity)
+            split_source(source)
+            if "encoder" in extras:
+                check_encoder(extras["encoder"])
         except ValueError as error:
             raise UsageError(f"argument --similarity: {error}") from None
     try:
@@ -307,7 +317,7 @@ def method_config(args: argparse.Namespace, *, transductive: bool = False):
             method=args.method, similarity=args.similarity, similarity_map=args.similarity_map,
             mirna_form=args.mirna_form, dtype=args.dtype, observed=args.observed,
             variant=getattr(args, "variant", "default"), transductive=transductive,
-            bnnr_svt=getattr(args, "bnnr_svt", "eigh"),
+            bnnr_svt=getattr(args, "bnnr_svt", "eigh"), encoder=getattr(args, "encoder", None),
         )
         builder_options(config)  # combinations the method refuses, e.g. --observed known for a rival
     except ValueError as error:

@@ -1,7 +1,9 @@
 """``sesl-jax encoder``: train a sequence auto-encoder, or encode sequences with one.
 
     sesl-jax encoder train --kind smiles --corpus chembl.txt.gz --epochs 5 --out runs/smiles [--resume] [--max-minutes 25]
+    sesl-jax encoder train --architecture transformer --kind rna --corpus mature.fa.gz --out runs/rna-transformer
     sesl-jax encoder encode --kind rna --input mirnas.txt --output codes.npy [--weights runs/rna/encoder.npz]
+    sesl-jax encoder encode --kind rna --architecture transformer --input mirnas.txt --output codes.npy
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import time
 from pathlib import Path
 
 from sesl_jax.cli._common import CommandError, stdout_is_terminal
+from sesl_jax.similarity._sources import ENCODERS as ARCHITECTURES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,6 +48,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--num-layers", type=int, default=2)
     train.add_argument("--code-dim", type=int, default=64)
     train.add_argument("--batch-norm", action="store_true", help="batch normalisation of LSTM outputs (as in the paper)")
+    train.add_argument("--architecture", choices=ARCHITECTURES, default="lstm",
+                       help="lstm: auto-encoder (--hidden-size, --num-layers); transformer: BERT-style masked-token "
+                            "encoder (--d-model, --num-heads, --num-layers, --ff-size)")
+    train.add_argument("--d-model", type=int, default=64, help="transformer: width of token states")
+    train.add_argument("--num-heads", type=int, default=4, help="transformer: attention heads")
+    train.add_argument("--ff-size", type=int, default=128, help="transformer: feed-forward hidden width")
     train.add_argument("--batch-size", type=int, default=128)
     train.add_argument("--learning-rate", type=float, default=1e-3)
     train.add_argument("--validation-fraction", type=float, default=0.05)
@@ -59,6 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     encode.add_argument("--input", required=True, help="text file, one sequence per line (first field)")
     encode.add_argument("--output", required=True, help=".npy (float64 array) or .csv (one row per sequence)")
     encode.add_argument("--weights", default=None, help="encoder .npz (default: the shipped weights)")
+    encode.add_argument("--architecture", choices=ARCHITECTURES, default="lstm",
+                        help="which shipped encoder, without --weights (a weights file names its own)")
     encode.add_argument("--batch-size", type=int, default=256)
     encode.set_defaults(func=run_encode)
 
@@ -95,7 +106,7 @@ def run_train(args: argparse.Namespace) -> int:
     import jax
 
     from sesl_jax._io import atomic_write_json
-    from sesl_jax.encoders import EncoderConfig, RnaTokenizer, SmilesTokenizer, TrainConfig, train_encoder
+    from sesl_jax.encoders import EncoderConfig, RnaTokenizer, SmilesTokenizer, TrainConfig, TransformerConfig, train_encoder
     from sesl_jax.encoders._checkpoint import CheckpointError
 
     command = "sesl-jax " + " ".join(shlex.quote(part) for part in sys.argv[1:]) if sys.argv[1:2] == ["encoder"] else None
@@ -122,8 +133,18 @@ def run_train(args: argparse.Namespace) -> int:
     else:
         tokenizer = RnaTokenizer(max_length=train_max_length)
 
-    config = EncoderConfig(vocab_size=tokenizer.vocab_size, hidden_size=args.hidden_size, num_layers=args.num_layers,
-                           code_dim=args.code_dim, batch_norm=args.batch_norm)
+    if args.architecture == "transformer":
+        # the position table covers the widest batch the shipped tokenizer (--max-length) can produce
+        positions = -(-(max_length + 2) // 16) * 16
+        try:
+            config = TransformerConfig(vocab_size=tokenizer.vocab_size, d_model=args.d_model, num_heads=args.num_heads,
+                                       num_layers=args.num_layers, ff_size=args.ff_size, max_length=positions,
+                                       code_dim=args.code_dim)
+        except ValueError as error:
+            raise CommandError(str(error)) from error
+    else:
+        config = EncoderConfig(vocab_size=tokenizer.vocab_size, hidden_size=args.hidden_size, num_layers=args.num_layers,
+                               code_dim=args.code_dim, batch_norm=args.batch_norm)
     train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                                validation_fraction=args.validation_fraction, seed=args.seed,
                                checkpoint_every=args.checkpoint_every, max_minutes=args.max_minutes,
@@ -133,7 +154,8 @@ def run_train(args: argparse.Namespace) -> int:
     previous = out / "recipe.json"
     commands = json.loads(previous.read_text()).get("commands", []) if args.resume and previous.is_file() else []
     recipe = {"kind": args.kind, "commands": commands + [command], "corpora": corpora, "limit": args.limit,
-              "max_length": max_length, "train_max_length": train_max_length, "model_config": config.to_dict(),
+              "max_length": max_length, "train_max_length": train_max_length, "architecture": args.architecture,
+              "model_config": config.to_dict(),
               "train_config": train_config.to_dict(), "seed": args.seed}
     try:
         result = train_encoder(tokenizer, sequences, config, train_config, repeats=weights, out_dir=out,
@@ -171,7 +193,8 @@ def run_encode(args: argparse.Namespace) -> int:
     from sesl_jax.encoders import CheckpointError, Encoder, SequenceError, encode, load_pretrained
 
     try:
-        encoder = Encoder.from_checkpoint(args.weights, args.kind) if args.weights else load_pretrained(args.kind)
+        encoder = (Encoder.from_checkpoint(args.weights, args.kind) if args.weights
+                   else load_pretrained(args.kind, args.architecture))
     except CheckpointError as error:
         raise CommandError(str(error)) from error
     path = Path(args.input)

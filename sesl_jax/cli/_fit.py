@@ -40,7 +40,7 @@ def fit_model(args: argparse.Namespace):
     print(data_source_message(dataset), file=sys.stderr)
     model = SESL(
         config.method, similarity=config.similarity, similarity_map=config.similarity_map, mirna_form=config.mirna_form,
-        dtype=config.dtype, observed=config.observed, variant=config.variant,
+        dtype=config.dtype, observed=config.observed, variant=config.variant, encoder=config.encoder,
     ).fit(dataset)
     return dataset, model
 

@@ -18,7 +18,7 @@ from sesl_jax.cli._common import (
 )
 
 # Options that describe the fit; a saved model brings its own, so they must stay at their defaults.
-FIT_OPTIONS = ("method", "similarity", "similarity_map", "mirna_form", "observed", "variant", "dtype")
+FIT_OPTIONS = ("method", "similarity", "similarity_map", "mirna_form", "encoder", "observed", "variant", "dtype")
 _fit_option_defaults: dict[str, object] = {}
 TABLE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 

@@ -33,13 +33,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--candidate", action="append", default=None, metavar="SIMILARITY",
         help="a configuration to choose from: a --similarity source, optionally followed by ',map=MAP' "
-        "(gaussian, inverse, linear) and ',mirna_form=FORM' (repeat the option); default grid: "
+        "(gaussian, inverse, linear), ',mirna_form=FORM' and ',encoder=NAME' (repeat the option); default grid: "
         + "; ".join(SIMILARITY_GRID),
     )
     parser.add_argument(
         "--reference", action="append", default=None, metavar="METHOD[:CONFIGURATION]",
         help="a method scored on the same outer folds for comparison, never selected (repeat; default: bnnr)",
     )
+    parser.add_argument("--encoder", default=None, choices=("lstm", "transformer"),
+                        help="sequence encoders of candidates and references without an ',encoder=' part (default lstm)")
     parser.add_argument("--outer-k", type=int_at_least(2), default=5, help="outer folds per repeat (default 5)")
     parser.add_argument("--outer-repeats", type=int_at_least(1), default=10, help="outer repeats (default 10, the paper's protocol)")
     parser.add_argument("--inner-k", type=int_at_least(2), default=5, help="inner folds (default 5)")
@@ -59,8 +61,8 @@ def parse_configs(args: argparse.Namespace):
     def config(method: str, text: str | None, option: str) -> MethodConfig:
         try:
             if text is None:
-                return MethodConfig(method=method, dtype=args.dtype)
-            return parse_candidate(text, method, args.dtype)
+                return MethodConfig(method=method, dtype=args.dtype, encoder=args.encoder)
+            return parse_candidate(text, method, args.dtype, args.encoder)
         except ValueError as error:
             raise UsageError(f"argument {option}: {text or method!r}: {error}") from None
 

@@ -3,10 +3,13 @@
 Layout (``numpy.savez``, uncompressed):
 
 - ``__header__``: UTF-8 JSON as a uint8 array: ``format`` (``"sesl_jax.encoder"``),
-  ``format_version``, ``model_config`` (:class:`EncoderConfig`), ``tokenizer`` (kind, vocabulary,
+  ``format_version``, ``architecture`` (``"lstm"`` or ``"transformer"``; files without it, written
+  before the transformer existed, are ``"lstm"``), ``model_config`` (:class:`EncoderConfig` or
+  :class:`TransformerConfig`), ``tokenizer`` (kind, vocabulary,
   options), ``arrays`` (name -> shape and dtype), ``arrays_sha256`` (digest of every array's
   bytes in name order), ``progress`` (epoch, step, ... for resuming) and free ``metadata``.
-- ``model/<path>``: every variable of the model's ``nnx.state`` (parameters, batch-norm statistics).
+- ``model/<path>``: every variable of the model's ``nnx.state`` (parameters, batch-norm statistics,
+  the transformer's masking key and step).
 - ``optimizer/<path>``: the optimizer state, when saved for resuming training.
 
 Loading checks all of it; anything that does not fit raises :class:`CheckpointError`.
@@ -28,7 +31,14 @@ import numpy as np
 from flax import nnx
 
 from sesl_jax._io import atomic_write_bytes
-from sesl_jax.encoders._model import EncoderConfig, SequenceAutoencoder
+from sesl_jax.encoders._architectures import (
+    DEFAULT_ARCHITECTURE,
+    Model,
+    ModelConfig,
+    architecture_of,
+    build_model,
+    config_from_dict,
+)
 from sesl_jax.encoders._tokenizers import Tokenizer, tokenizer_from_config
 
 FORMAT = "sesl_jax.encoder"
@@ -44,14 +54,18 @@ class CheckpointError(ValueError):
 class Checkpoint:
     """A loaded checkpoint: the model, its tokenizer, the header and the raw optimizer arrays."""
 
-    model: SequenceAutoencoder
+    model: Model
     tokenizer: Tokenizer
     header: dict[str, Any]
     optimizer_arrays: dict[str, np.ndarray]
 
     @property
-    def config(self) -> EncoderConfig:
+    def config(self) -> ModelConfig:
         return self.model.config
+
+    @property
+    def architecture(self) -> str:
+        return architecture_of(self.model)
 
     @property
     def progress(self) -> dict[str, Any]:
@@ -106,7 +120,7 @@ def _digest(arrays: dict[str, np.ndarray]) -> str:
 
 def save_checkpoint(
     path: str | os.PathLike,
-    model: SequenceAutoencoder,
+    model: Model,
     tokenizer: Tokenizer,
     *,
     optimizer: nnx.Optimizer | None = None,
@@ -125,6 +139,7 @@ def save_checkpoint(
     header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
+        "architecture": architecture_of(model),
         "model_config": model.config.to_dict(),
         "tokenizer": tokenizer.config(),
         "arrays": {name: {"shape": list(array.shape), "dtype": str(array.dtype)} for name, array in sorted(arrays.items())},
@@ -176,7 +191,7 @@ def load_checkpoint(
     path: str | os.PathLike,
     *,
     expected_kind: str | None = None,
-    expected_config: EncoderConfig | None = None,
+    expected_config: ModelConfig | None = None,
     expected_tokenizer: Tokenizer | None = None,
 ) -> Checkpoint:
     """Read and check a checkpoint written by :func:`save_checkpoint`.
@@ -184,7 +199,7 @@ def load_checkpoint(
     Args:
         path: the ``.npz`` file.
         expected_kind: ``"smiles"`` or ``"rna"`` to insist on.
-        expected_config: insist on these model sizes (e.g. when resuming).
+        expected_config: insist on this architecture and these model sizes (e.g. when resuming).
         expected_tokenizer: insist on this tokenizer (vocabulary and options).
 
     Raises:
@@ -192,12 +207,15 @@ def load_checkpoint(
     """
     header, arrays = _read(path)
     try:
-        config = EncoderConfig.from_dict(header["model_config"])
+        architecture = header.get("architecture", DEFAULT_ARCHITECTURE)
+        config = config_from_dict(architecture, header["model_config"])
         tokenizer = tokenizer_from_config(header["tokenizer"])
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{path}: invalid model or tokenizer description: {error}") from error
     if expected_kind is not None and tokenizer.kind != expected_kind:
         raise CheckpointError(f"{path}: a {tokenizer.kind} encoder, expected {expected_kind}")
+    if expected_config is not None and architecture != architecture_of(expected_config):
+        raise CheckpointError(f"{path}: a {architecture} encoder, expected {architecture_of(expected_config)}")
     if expected_config is not None and config != expected_config:
         differing = {
             key: (value, expected_config.to_dict()[key])
@@ -213,7 +231,7 @@ def load_checkpoint(
         raise CheckpointError(f"{path}: tokenizer differs from the expected one in {differing}")
     if tokenizer.vocab_size != config.vocab_size:
         raise CheckpointError(f"{path}: tokenizer has {tokenizer.vocab_size} tokens, the model {config.vocab_size}")
-    model = SequenceAutoencoder(config, rngs=nnx.Rngs(0))
+    model = build_model(config, nnx.Rngs(0))
     nnx.update(model, _restore(nnx.state(model), arrays, "model/", str(path)))
     optimizer_arrays = {name: array for name, array in arrays.items() if name.startswith("optimizer/")}
     return Checkpoint(model=model, tokenizer=tokenizer, header=header, optimizer_arrays=optimizer_arrays)

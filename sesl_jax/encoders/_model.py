@@ -153,6 +153,11 @@ class SequenceAutoencoder(nnx.Module):
         code = self.encode(ids, lengths)
         return self.decode(code, ids, lengths), code
 
+    def loss(self, ids: jax.Array, lengths: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
+        """Teacher-forced reconstruction loss and counts of a padded batch (see :func:`sequence_loss`)."""
+        logits, _ = self(ids, lengths)
+        return sequence_loss(logits, ids, lengths)
+
     def decode_step(
         self, carries: list[tuple[jax.Array, jax.Array]], token: jax.Array
     ) -> tuple[list[tuple[jax.Array, jax.Array]], jax.Array]:

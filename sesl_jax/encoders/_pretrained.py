@@ -1,7 +1,8 @@
 """Encoders ready to use: the shipped pre-trained weights and ``encode``.
 
-The weights live in ``sesl_jax/resources/encoders/{smiles,rna}.npz``, each with a JSON recipe
-(``{kind}.json``: command, corpora and their SHA-256, sizes, epochs, seed, validation accuracy).
+The weights live in ``sesl_jax/resources/encoders/``: ``{smiles,rna}.npz`` (LSTM auto-encoders)
+and ``{smiles,rna}-transformer.npz`` (BERT-style transformers), each with a JSON recipe
+(``<name>.json``: command, corpora and their SHA-256, sizes, epochs, seed, validation accuracy).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from sesl_jax.encoders._architectures import DEFAULT_ARCHITECTURE, Model, architecture_of, check_architecture
 from sesl_jax.encoders._checkpoint import CheckpointError, load_checkpoint
-from sesl_jax.encoders._model import SequenceAutoencoder
 from sesl_jax.encoders._tokenizers import Tokenizer, pad_rows
 
 KINDS: tuple[str, ...] = ("smiles", "rna")
@@ -30,16 +31,16 @@ _LENGTH_MULTIPLE = 16
 
 @dataclasses.dataclass
 class Encoder:
-    """A trained auto-encoder with its tokenizer.
+    """A trained encoder with its tokenizer.
 
     Attributes:
-        model: the :class:`SequenceAutoencoder` (evaluation mode).
+        model: the :class:`SequenceAutoencoder` or :class:`SequenceTransformer` (evaluation mode).
         tokenizer: the matching tokenizer.
         kind: ``"smiles"`` or ``"rna"``.
         metadata: the checkpoint's metadata (recipe, validation metrics).
     """
 
-    model: SequenceAutoencoder
+    model: Model
     tokenizer: Tokenizer
     kind: str
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -48,6 +49,11 @@ class Encoder:
     def code_dim(self) -> int:
         return self.model.config.code_dim
 
+    @property
+    def architecture(self) -> str:
+        """``"lstm"`` or ``"transformer"``."""
+        return architecture_of(self.model)
+
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, kind: str | None = None) -> "Encoder":
         checkpoint = load_checkpoint(path, expected_kind=kind)
@@ -55,28 +61,32 @@ class Encoder:
         return cls(checkpoint.model, checkpoint.tokenizer, checkpoint.tokenizer.kind, checkpoint.metadata)
 
 
-def pretrained_path(kind: str) -> Path:
-    """Path of the shipped weights of ``kind``."""
+def pretrained_path(kind: str, architecture: str = DEFAULT_ARCHITECTURE) -> Path:
+    """Path of the shipped weights of ``kind`` and ``architecture``."""
     if kind not in KINDS:
         raise ValueError(f"unknown encoder kind {kind!r}; choose one of {KINDS}")
-    return Path(str(resources.files("sesl_jax") / "resources" / "encoders" / f"{kind}.npz"))
+    name = kind if check_architecture(architecture) == DEFAULT_ARCHITECTURE else f"{kind}-{architecture}"
+    return Path(str(resources.files("sesl_jax") / "resources" / "encoders" / f"{name}.npz"))
 
 
 @functools.lru_cache(maxsize=None)
-def _load_cached(kind: str) -> Encoder:
-    path = pretrained_path(kind)
+def _load_cached(kind: str, architecture: str) -> Encoder:
+    path = pretrained_path(kind, architecture)
     if not path.is_file():
-        raise CheckpointError(f"the shipped {kind} encoder is missing ({path}); reinstall sesl_jax or retrain it")
-    return Encoder.from_checkpoint(path, kind)
+        raise CheckpointError(f"the shipped {kind} {architecture} encoder is missing ({path}); reinstall sesl_jax or retrain it")
+    encoder = Encoder.from_checkpoint(path, kind)
+    if encoder.architecture != architecture:
+        raise CheckpointError(f"{path}: a {encoder.architecture} encoder, expected {architecture}")
+    return encoder
 
 
-def load_pretrained(kind: Literal["smiles", "rna"]) -> Encoder:
-    """The shipped encoder of ``kind`` (loaded once per process; treat it as read-only)."""
-    return _load_cached(kind)
+def load_pretrained(kind: Literal["smiles", "rna"], architecture: Literal["lstm", "transformer"] = DEFAULT_ARCHITECTURE) -> Encoder:
+    """The shipped encoder of ``kind`` and ``architecture`` (loaded once per process; treat it as read-only)."""
+    return _load_cached(kind, architecture)
 
 
 @nnx.jit
-def _encode_batch(model: SequenceAutoencoder, ids, lengths):
+def _encode_batch(model: Model, ids, lengths):
     return model.encode(ids, lengths)
 
 
@@ -87,7 +97,9 @@ def encode(encoder: Encoder, sequences: Sequence[str], batch_size: int = 256) ->
     For a given ``batch_size``, a code does not depend on the other sequences of the call or
     their order: each batch is padded to ``batch_size`` rows and a multiple of 16 steps, and
     padding never changes a code. (Another ``batch_size`` may change codes in the last bits, as
-    the matrix products change shape.)
+    the matrix products change shape.) The LSTM's steps do not depend on the batch width; the
+    transformer's sums over steps do, in the last bits, so its batches only hold sequences of
+    one width (one multiple of 16), which fixes the shape each sequence is encoded in.
     """
     if isinstance(sequences, str):
         raise TypeError("encode takes a sequence of strings; wrap a single one in a list")
@@ -97,10 +109,8 @@ def encode(encoder: Encoder, sequences: Sequence[str], batch_size: int = 256) ->
         return codes
     encoder.model.eval()
     order = np.argsort([len(row) for row in rows], kind="stable")
-    for start in range(0, len(rows), batch_size):
-        chosen = order[start : start + batch_size]
-        longest = max(len(rows[i]) for i in chosen)
-        width = int(math.ceil(longest / _LENGTH_MULTIPLE) * _LENGTH_MULTIPLE)
+    for chosen in _batches(order, [len(row) for row in rows], batch_size, by_width=encoder.architecture != "lstm"):
+        width = _width(max(len(rows[i]) for i in chosen))
         ids, lengths = pad_rows([rows[i] for i in chosen], pad_to=width)
         filler = batch_size - len(chosen)
         if filler:
@@ -109,3 +119,16 @@ def encode(encoder: Encoder, sequences: Sequence[str], batch_size: int = 256) ->
         batch_codes = _encode_batch(encoder.model, jnp.asarray(ids), jnp.asarray(lengths))
         codes[chosen] = np.asarray(batch_codes, dtype=np.float64)[: len(chosen)]
     return codes
+
+
+def _width(length: int) -> int:
+    return int(math.ceil(length / _LENGTH_MULTIPLE) * _LENGTH_MULTIPLE)
+
+
+def _batches(order: np.ndarray, lengths: Sequence[int], batch_size: int, by_width: bool) -> list[np.ndarray]:
+    """Consecutive runs of ``order`` (sorted by length) of at most ``batch_size``, split where the width changes when ``by_width``."""
+    groups = [order]
+    if by_width:
+        widths = np.asarray([_width(lengths[i]) for i in order])
+        groups = np.split(order, np.flatnonzero(np.diff(widths)) + 1)
+    return [group[start : start + batch_size] for group in groups for start in range(0, len(group), batch_size)]

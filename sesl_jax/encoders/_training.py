@@ -29,7 +29,8 @@ from flax import nnx
 
 from sesl_jax._io import atomic_write_json
 from sesl_jax.encoders._checkpoint import CheckpointError, load_checkpoint, restore_optimizer, save_checkpoint
-from sesl_jax.encoders._model import EncoderConfig, SequenceAutoencoder, greedy_decode, sequence_loss
+from sesl_jax.encoders._architectures import ModelConfig, architecture_of, build_model
+from sesl_jax.encoders._model import EncoderConfig, SequenceAutoencoder, greedy_decode
 from sesl_jax.encoders._tokenizers import EOS_ID, SequenceError, Tokenizer, pad_rows
 
 CHECKPOINT_NAME = "checkpoint.npz"
@@ -171,8 +172,7 @@ def train_step(model: SequenceAutoencoder, optimizer: nnx.Optimizer, ids: jax.Ar
     """One Adam step on a padded batch; returns the batch's summed counts (see ``sequence_loss``)."""
 
     def loss_fn(model):
-        logits, _ = model(ids, lengths)
-        return sequence_loss(logits, ids, lengths)
+        return model.loss(ids, lengths)  # the LSTM's reconstruction or the transformer's masked tokens
 
     (_, counts), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model)
     optimizer.update(model, grads)
@@ -181,9 +181,8 @@ def train_step(model: SequenceAutoencoder, optimizer: nnx.Optimizer, ids: jax.Ar
 
 @nnx.jit
 def eval_step(model: SequenceAutoencoder, ids: jax.Array, lengths: jax.Array) -> dict[str, jax.Array]:
-    """Teacher-forced counts of a batch (model in evaluation mode)."""
-    logits, _ = model(ids, lengths)
-    return sequence_loss(logits, ids, lengths)[1]
+    """Counts of a batch (model in evaluation mode): teacher-forced, or masked tokens with fixed masks."""
+    return model.loss(ids, lengths)[1]
 
 
 @nnx.jit(static_argnames="max_steps")
@@ -223,7 +222,10 @@ def evaluate(
         ids, lengths = make_batch(rows, order[start : start + batch_size], batch_size, length_multiple)
         _add(totals, eval_step(model, jnp.asarray(ids), jnp.asarray(lengths)))
     metrics = _summarise(totals, "")
-    if greedy:
+    if "code_loss_sum" in totals:  # the transformer's bottleneck head
+        metrics.update(code_loss=totals["code_loss_sum"] / max(totals["tokens"], 1.0),
+                       code_token_accuracy=totals["code_correct_tokens"] / max(totals["tokens"], 1.0))
+    if greedy and architecture_of(model) == "lstm":
         subset = [rows[i] for i in range(min(greedy, len(rows)))]
         order = np.argsort([len(row) for row in subset], kind="stable")
         right_tokens = right_rows = total_tokens = 0
@@ -256,7 +258,7 @@ def _corpus_digest(rows: Sequence[np.ndarray], repeats: np.ndarray) -> str:
 def train_encoder(
     tokenizer: Tokenizer,
     sequences: Sequence[str],
-    model_config: EncoderConfig | None = None,
+    model_config: ModelConfig | None = None,
     train_config: TrainConfig = TrainConfig(),
     *,
     repeats: Sequence[int] | None = None,
@@ -266,7 +268,8 @@ def train_encoder(
     log: Callable[[str], None] | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> TrainResult:
-    """Train a :class:`SequenceAutoencoder` to reconstruct ``sequences``.
+    """Train a :class:`SequenceAutoencoder` to reconstruct ``sequences``, or a
+    :class:`~sesl_jax.encoders.SequenceTransformer` (given a ``TransformerConfig``) to predict their masked tokens.
 
     Args:
         tokenizer: turns sequences into ids; its vocabulary size fixes the model's.
@@ -288,6 +291,8 @@ def train_encoder(
     config = model_config or EncoderConfig(vocab_size=tokenizer.vocab_size)
     if config.vocab_size != tokenizer.vocab_size:
         raise ValueError(f"model vocab_size {config.vocab_size} != tokenizer vocabulary {tokenizer.vocab_size}")
+    if getattr(config, "max_length", math.inf) < tokenizer.max_length + 2:  # the transformer's position table
+        raise ValueError(f"model max_length {config.max_length} < tokenizer max_length {tokenizer.max_length} + 2")
     if repeats is not None and len(repeats) != len(sequences):
         raise ValueError("repeats must have one entry per sequence")
 
@@ -303,7 +308,7 @@ def train_encoder(
     steps_per_epoch = int(math.ceil(len(training_rows) / train_config.batch_size))
     corpus_sha256 = _corpus_digest(rows, row_repeats)
 
-    model = SequenceAutoencoder(config, rngs=nnx.Rngs(train_config.seed))
+    model = build_model(config, nnx.Rngs(train_config.seed))
     model.train()
     optimizer = make_optimizer(model, train_config)
     history: list[dict[str, Any]] = []

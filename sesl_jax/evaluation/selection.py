@@ -35,6 +35,7 @@ from sesl_jax.evaluation.summary import summarize
 from sesl_jax.methods import Method
 from sesl_jax.pipeline import MethodConfig, build_method, resolve_similarities
 from sesl_jax.provenance import data_provenance
+from sesl_jax.similarity import split_configuration
 
 FINAL = "final selection on all known pairs"
 
@@ -50,16 +51,20 @@ SIMILARITY_GRID: tuple[str, ...] = (
 )
 
 
-def parse_candidate(text: str, method: str = "sesl", dtype: str = "float32") -> MethodConfig:
+def parse_candidate(text: str, method: str = "sesl", dtype: str = "float32", encoder: str | None = None) -> MethodConfig:
     """``"drug=sequence,mirna=biological,map=inverse"`` -> a :class:`MethodConfig` (the source as
-    for ``--similarity``, optional ``map=`` / ``mirna_form=`` parts). Raises ValueError."""
-    return MethodConfig(method=method, similarity=text, dtype=dtype)
+    for ``--similarity``, optional ``map=`` / ``mirna_form=`` / ``encoder=`` parts; ``encoder``
+    applies when the text has no ``encoder=`` part). Raises ValueError."""
+    if "encoder" in split_configuration(text)[1]:
+        encoder = None
+    return MethodConfig(method=method, similarity=text, dtype=dtype, encoder=encoder)
 
 
 def candidate_label(config: MethodConfig) -> str:
     """``method: similarity`` (plus the map or observed set where they differ from the defaults)."""
     label = f"{config.method}: {config.resolved_similarity}"
     extras = [f"map={config.similarity_map}" if "sequence" in config.resolved_similarity else "",
+              f"encoder={config.encoder}" if "sequence" in config.resolved_similarity and config.encoder != "lstm" else "",
               f"observed={config.observed}" if config.observed != "nonzero" else "",
               f"variant={config.variant}" if config.variant != "default" else ""]
     return label + "".join(f", {extra}" for extra in extras if extra)
@@ -104,7 +109,7 @@ def _build(dataset: Dataset, configs: Sequence[MethodConfig]) -> list[Method]:
     for config in configs:
         if config.transductive:
             raise ValueError(f"{candidate_label(config)}: transductive variants fit on the full matrix and cannot be selected")
-        key = (config.resolved_similarity, config.similarity_map, config.mirna_form)
+        key = (config.resolved_similarity, config.similarity_map, config.mirna_form, config.encoder)
         if key not in cache:
             cache[key] = resolve_similarities(dataset, config)
         methods.append(build_method(np.asarray(dataset.associations), cache[key], config))

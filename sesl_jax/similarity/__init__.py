@@ -28,7 +28,9 @@ from sesl_jax.similarity._maps import (
 )
 from sesl_jax.similarity._sources import (
     DRUG_SOURCES,
+    ENCODERS,
     MIRNA_SOURCES,
+    check_encoder,
     dataset_similarities,
     drug_codes,
     drug_similarity,
@@ -44,7 +46,7 @@ from sesl_jax.similarity._sources import (
 )
 
 __all__ = [
-    "alignment_similarity", "fuse", "mirna_sequences", "parse_side", "side_label",
+    "ENCODERS", "alignment_similarity", "check_encoder", "fuse", "mirna_sequences", "parse_side", "side_label",
     "DRUG_SOURCES", "INTEGRATIONS", "Integration", "MIRNA_SOURCES", "SIMILARITY_MAPS", "Similarities",
     "SimilarityMap", "chemical_similarity", "check_integration", "code_similarity", "dataset_similarities",
     "distance_scale", "distances_to_similarity", "drug_codes", "drug_similarity", "euclidean_distances",

@@ -2,8 +2,10 @@
 
 Sources:
 - ``biological``: the dataset's own integrated similarities (FCD has both; PCD has no drug one).
-- ``sequence``: codes of the shipped LSTM auto-encoders (drug SMILES; miRNA mature or hairpin
-  sequence), Euclidean distances, then a map to [0, 1] (``sesl_jax.similarity._maps``).
+- ``sequence``: codes of the shipped sequence encoders (drug SMILES; miRNA mature or hairpin
+  sequence), Euclidean distances, then a map to [0, 1] (``sesl_jax.similarity._maps``). The
+  encoder is the LSTM auto-encoder, or the BERT-style transformer with an ``encoder=transformer``
+  part (``encoder=`` keyword).
 - ``chemical`` (drugs only): RDKit Morgan fingerprints compared by Tanimoto.
 - ``alignment`` (miRNAs only): normalised Smith-Waterman score of the sequences
   (``sesl_jax.similarity._alignment``).
@@ -32,6 +34,8 @@ from sesl_jax.similarity._maps import SimilarityMap, distance_scale, distances_t
 DRUG_SOURCES = ("biological", "sequence", "chemical")
 MIRNA_SOURCES = ("biological", "sequence", "alignment")
 MirnaForm = Literal["mature", "hairpin"]
+EncoderName = Literal["lstm", "transformer"]
+DEFAULT_ENCODER = "lstm"
 
 
 def _isolated_missing(similarity: np.ndarray, present: np.ndarray, what: str, ids: Sequence[str]) -> np.ndarray:
@@ -60,12 +64,12 @@ def code_similarity_with_missing(codes: np.ndarray, present: np.ndarray, kind: S
     return similarity, scale
 
 
-def drug_codes(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
+def drug_codes(dataset: Dataset, encoder: EncoderName = DEFAULT_ENCODER) -> tuple[np.ndarray, np.ndarray]:
     """Codes (n_drugs, d) of the SMILES encoder (zeros where SMILES is missing) and the presence mask."""
     from sesl_jax.encoders import encode, load_pretrained
 
     present = np.asarray(dataset.has_smiles)
-    encoder = load_pretrained("smiles")
+    encoder = load_pretrained("smiles", encoder)
     codes_present = encode(encoder, [dataset.drug_smiles[i] for i in np.flatnonzero(present)])
     codes = np.zeros((dataset.n_drugs, codes_present.shape[1]))
     codes[present] = codes_present
@@ -80,19 +84,23 @@ def mirna_sequences(dataset: Dataset, form: MirnaForm) -> tuple[tuple[str | None
     raise ValueError(f"miRNA form must be 'mature' or 'hairpin', got {form!r}")
 
 
-def mirna_codes(dataset: Dataset, form: MirnaForm = "mature") -> tuple[np.ndarray, np.ndarray]:
+def mirna_codes(
+    dataset: Dataset, form: MirnaForm = "mature", encoder: EncoderName = DEFAULT_ENCODER
+) -> tuple[np.ndarray, np.ndarray]:
     """Codes (n_mirnas, d) of the RNA encoder and the presence mask."""
     from sesl_jax.encoders import encode, load_pretrained
 
     sequences, present = mirna_sequences(dataset, form)
-    encoder = load_pretrained("rna")
+    encoder = load_pretrained("rna", encoder)
     codes_present = encode(encoder, [sequences[i] for i in np.flatnonzero(present)])
     codes = np.zeros((dataset.n_mirnas, codes_present.shape[1]))
     codes[present] = codes_present
     return codes, present
 
 
-def drug_similarity(dataset: Dataset, source: str, *, similarity_map: SimilarityMap = "gaussian") -> np.ndarray:
+def drug_similarity(
+    dataset: Dataset, source: str, *, similarity_map: SimilarityMap = "gaussian", encoder: EncoderName = DEFAULT_ENCODER
+) -> np.ndarray:
     if source == "biological":
         if dataset.drug_similarity is None:
             raise DataError(
@@ -104,7 +112,7 @@ def drug_similarity(dataset: Dataset, source: str, *, similarity_map: Similarity
         # one isolated drug is a gap; all of them would be an identity matrix posing as a similarity
         raise DataError(f"dataset {dataset.name!r} has no SMILES for any drug: the {source} drug similarity needs them")
     if source == "sequence":
-        codes, present = drug_codes(dataset)
+        codes, present = drug_codes(dataset, encoder)
         similarity, _ = code_similarity_with_missing(codes, present, similarity_map)
         return _isolated_missing(similarity, present, "drugs (SMILES)", dataset.drug_ids)
     if source == "chemical":
@@ -115,7 +123,8 @@ def drug_similarity(dataset: Dataset, source: str, *, similarity_map: Similarity
 
 
 def mirna_similarity(
-    dataset: Dataset, source: str, *, similarity_map: SimilarityMap = "gaussian", mirna_form: MirnaForm = "mature"
+    dataset: Dataset, source: str, *, similarity_map: SimilarityMap = "gaussian", mirna_form: MirnaForm = "mature",
+    encoder: EncoderName = DEFAULT_ENCODER,
 ) -> np.ndarray:
     if source == "biological":
         if dataset.mirna_similarity is None:
@@ -124,7 +133,7 @@ def mirna_similarity(
     if source == "sequence":
         if not np.any(mirna_sequences(dataset, mirna_form)[1]):
             raise DataError(f"dataset {dataset.name!r} has no {mirna_form} sequence for any miRNA: the sequence similarity needs them")
-        codes, present = mirna_codes(dataset, mirna_form)
+        codes, present = mirna_codes(dataset, mirna_form, encoder)
         similarity, _ = code_similarity_with_missing(codes, present, similarity_map)
         return _isolated_missing(similarity, present, f"miRNAs ({mirna_form} sequence)", dataset.mirna_ids)
     if source == "alignment":
@@ -188,12 +197,13 @@ def fuse(matrices: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray
 
 
 def side_similarity(dataset: Dataset, side: str, terms: tuple[tuple[str, float], ...], *,
-                    similarity_map: SimilarityMap = "gaussian", mirna_form: MirnaForm = "mature") -> np.ndarray:
+                    similarity_map: SimilarityMap = "gaussian", mirna_form: MirnaForm = "mature",
+                    encoder: EncoderName = DEFAULT_ENCODER) -> np.ndarray:
     """One side's similarity matrix from its parsed source (fused when it has several terms)."""
     if side == "drug":
-        matrices = [drug_similarity(dataset, name, similarity_map=similarity_map) for name, _ in terms]
+        matrices = [drug_similarity(dataset, name, similarity_map=similarity_map, encoder=encoder) for name, _ in terms]
     else:
-        matrices = [mirna_similarity(dataset, name, similarity_map=similarity_map, mirna_form=mirna_form)
+        matrices = [mirna_similarity(dataset, name, similarity_map=similarity_map, mirna_form=mirna_form, encoder=encoder)
                     for name, _ in terms]
     if len(matrices) == 1:
         return matrices[0]
@@ -206,36 +216,52 @@ def dataset_similarities(
     *,
     similarity_map: SimilarityMap | None = None,
     mirna_form: MirnaForm | None = None,
+    encoder: EncoderName | None = None,
 ) -> Similarities:
     """Both similarity matrices of ``dataset`` from a source string, and a label naming exactly the
-    sources, weights, map and miRNA form used.
+    sources, weights, map, encoder and miRNA form used.
 
-    ``source`` may carry ``map=`` / ``mirna_form=`` parts (``split_configuration``); the keyword
-    arguments, when given, take precedence. Defaults: gaussian map, mature miRNAs.
+    ``source`` may carry ``map=`` / ``mirna_form=`` / ``encoder=`` parts (``split_configuration``);
+    the keyword arguments, when given, take precedence. Defaults: gaussian map, mature miRNAs, the
+    LSTM encoder (the label names the encoder only when it is not the LSTM, so labels of LSTM runs
+    are those written before the transformer existed).
     """
     source, extras = split_configuration(source)
     similarity_map = similarity_map or extras.get("map", "gaussian")
     mirna_form = mirna_form or extras.get("mirna_form", "mature")
+    encoder = check_encoder(encoder or extras.get("encoder", DEFAULT_ENCODER))
     drug_text, mirna_text = split_source(source)
     drug_terms, mirna_terms = parse_side(drug_text, "drug"), parse_side(mirna_text, "mirna")
-    drug = side_similarity(dataset, "drug", drug_terms, similarity_map=similarity_map)
-    mirna = side_similarity(dataset, "mirna", mirna_terms, similarity_map=similarity_map, mirna_form=mirna_form)
+    drug = side_similarity(dataset, "drug", drug_terms, similarity_map=similarity_map, encoder=encoder)
+    mirna = side_similarity(dataset, "mirna", mirna_terms, similarity_map=similarity_map, mirna_form=mirna_form,
+                            encoder=encoder)
     names = {name for name, _ in drug_terms} | {name for name, _ in mirna_terms}
     label = f"drug={side_label(drug_terms)},mirna={side_label(mirna_terms)}"
     if "sequence" in names:
         label += f",map={similarity_map}"
+        if encoder != DEFAULT_ENCODER:
+            label += f",encoder={encoder}"
     if any(name in ("sequence", "alignment") for name, _ in mirna_terms):
         label += f",mirna_form={mirna_form}"
     return Similarities(drug, mirna, label)
 
 
-CONFIGURATION_KEYS = ("map", "mirna_form")
+CONFIGURATION_KEYS = ("map", "mirna_form", "encoder")
+ENCODERS = ("lstm", "transformer")  # sesl_jax.encoders.ARCHITECTURES, without importing JAX here
+
+
+def check_encoder(encoder: str) -> str:
+    """``encoder`` if it names a sequence encoder, else a ValueError listing them."""
+    if encoder not in ENCODERS:
+        raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}; got {encoder!r}")
+    return encoder
 
 
 def split_configuration(text: str) -> tuple[str, dict[str, str]]:
     """``"drug=sequence,mirna=biological,map=inverse"`` -> ``("drug=sequence,mirna=biological",
-    {"map": "inverse"})``: a source string with optional ``map=`` and ``mirna_form=`` parts (how
-    the sequence codes become similarities), as run labels and ``sesl-jax select`` write them."""
+    {"map": "inverse"})``: a source string with optional ``map=``, ``mirna_form=`` and ``encoder=``
+    parts (how the sequence codes are made and become similarities), as run labels and
+    ``sesl-jax select`` write them."""
     parts = [part.strip() for part in text.split(",")]
     extras = {}
     for part in parts:
