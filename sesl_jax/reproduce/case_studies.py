@@ -89,6 +89,7 @@ def run_case_studies(
     Returns:
         ``{"dataset", "method", "by_similarity": {source: {...} or {"status": "not available", "reason"}}}``.
     """
+    from sesl_jax.pipeline import MethodConfig
     from sesl_jax.reproduce._unavailable import unavailable_errors, unavailable_reason
 
     name = plan.primary_dataset
@@ -100,7 +101,7 @@ def run_case_studies(
     sources = dict.fromkeys([resolved_similarity(CASE_METHOD, None), "biological"])
     for source in sources:
         try:
-            similarities = similarity_cache.get(dataset, source)
+            similarities = similarity_cache.get(dataset, MethodConfig(CASE_METHOD, similarity=source, dtype=plan.dtype))
         except unavailable_errors() as error:
             result["by_similarity"][source] = {"status": "not available", "reason": unavailable_reason(error)}
             continue

@@ -65,18 +65,19 @@ def reduced_dataset(dataset: Dataset, keep_fraction: float, seed: int) -> tuple[
 
 
 class SimilarityCache:
-    """Similarity matrices per (dataset, source), computed once: sequence codes take seconds each."""
+    """Similarity matrices per (dataset, configuration), computed once: sequence codes take seconds each."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[str, str], Any] = {}
+        self._cache: dict[tuple, Any] = {}
 
-    def get(self, dataset: Dataset, source: str):
-        from sesl_jax.similarity import dataset_similarities
+    def get(self, dataset: Dataset, config):
+        """The similarities ``config`` (a ``MethodConfig``) names: its sources, map, miRNA form and encoder."""
+        from sesl_jax.pipeline import resolve_similarities
 
-        key = (dataset.name, source)
+        key = (dataset.name, config.resolved_similarity, config.similarity_map, config.mirna_form, config.encoder)
         if key not in self._cache:
             try:
-                self._cache[key] = dataset_similarities(dataset, source)
+                self._cache[key] = resolve_similarities(dataset, config)
             except unavailable_errors() as error:
                 self._cache[key] = error
         value = self._cache[key]
@@ -111,7 +112,7 @@ def execute_run(
     dataset, kept = reduced_dataset(datasets[spec.dataset], spec.keep_fraction, spec.keep_seed)
     config = run_config(spec, plan.dtype)
     try:
-        method = build_dataset_method(dataset, config, similarities=similarities.get(dataset, config.resolved_similarity))
+        method = build_dataset_method(dataset, config, similarities=similarities.get(dataset, config))
     except unavailable_errors() as error:
         return {"status": "not available", "reason": unavailable_reason(error)}
     if spec.protocol == "kfold":
@@ -175,7 +176,7 @@ def run_reproduction(
             finished = (run_dir / "metrics.json").exists()
             if report_only and not finished:
                 try:  # a missing input is still reported as such
-                    similarities.get(datasets[spec.dataset], spec.similarity)
+                    similarities.get(datasets[spec.dataset], run_config(spec, plan.dtype))
                     record.update(status="not run", reason="not run yet: rerun the command without --report-only to "
                                   "compute it (finished chunks are kept)")
                 except unavailable_errors() as error:
