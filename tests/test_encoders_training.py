@@ -125,3 +125,30 @@ def test_resume_is_bit_identical_with_schedule_and_augmentation(tmp_path):
     # more epochs would stretch the cosine that the first steps already followed
     with pytest.raises(CheckpointError, match="cosine schedule ran over"):
         train_encoder(tokenizer, SMILES, config, TrainConfig(**{**TINY.to_dict(), "epochs": 3}), out_dir=tmp_path, resume=True)
+
+
+def test_tokenized_corpus_cache_is_used_only_for_the_same_input(tmp_path, monkeypatch):
+    from sesl_jax.encoders import _training
+
+    tokenizer = SmilesTokenizer.fit(SMILES, max_length=40)
+    corpus = SMILES + [SMILES[0], "C1CC"]  # a duplicate and an invalid one
+    expected = _training.tokenize_corpus(tokenizer, corpus)
+    cache = tmp_path / "rows.npz"
+    first = _training.tokenize_corpus_cached(tokenizer, corpus, cache)
+    assert cache.is_file()
+
+    def no_tokenizing(*args, **kwargs):
+        raise AssertionError("tokenized again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(_training, "tokenize_corpus", no_tokenizing)
+        second = _training.tokenize_corpus_cached(tokenizer, corpus, cache)
+    for got in (first, second):
+        assert got[1] == expected[1] and got[2] == expected[2] == {"read": 16, "skipped": 1, "duplicates": 1}
+        assert all(a.dtype == np.int32 and np.array_equal(a, b) for a, b in zip(got[0], expected[0]))
+    # another tokenizer or another corpus: tokenized afresh
+    other = SmilesTokenizer(tokenizer.vocabulary, max_length=30)
+    assert _training.tokenize_corpus_cached(other, corpus, cache)[2] == _training.tokenize_corpus(other, corpus)[2]
+    assert _training.tokenize_corpus_cached(tokenizer, corpus[:5], cache)[2]["read"] == 5
+    cache.write_bytes(b"not a zip")
+    assert _training.tokenize_corpus_cached(tokenizer, corpus, cache)[1] == expected[1]

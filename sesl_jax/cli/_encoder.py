@@ -75,7 +75,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "evaluate", help="reconstruction accuracy (teacher-forced and free-running) of encoders on one validation set")
     source = evaluate.add_mutually_exclusive_group(required=True)
     source.add_argument("--run", metavar="DIR",
-                        help="a training output directory: its validation split, and its latest checkpoint as the first model")
+                        help="a training output directory: its validation split (from its corpus_rows.npz when there, "
+                             "else tokenized again and left there), and its latest checkpoint as the first model")
     source.add_argument("--corpus", nargs="+", metavar="PATH", help="evaluate on every sequence of these files (needs --kind)")
     evaluate.add_argument("--kind", choices=("smiles", "rna"), default=None, help="with --corpus")
     evaluate.add_argument("--limit", type=int, default=None, help="with --corpus: a random subset of this many per file")
@@ -234,7 +235,7 @@ def _run_validation_split(run: Path) -> tuple[str, list[str], dict]:
 
     from sesl_jax.encoders import load_checkpoint
     from sesl_jax.encoders._tokenizers import tokenizer_from_config
-    from sesl_jax.encoders._training import CHECKPOINT_NAME, WEIGHTS_NAME, split_validation, tokenize_corpus
+    from sesl_jax.encoders._training import CHECKPOINT_NAME, TOKENS_NAME, WEIGHTS_NAME, split_validation, tokenize_corpus_cached
 
     path = run / CHECKPOINT_NAME if (run / CHECKPOINT_NAME).is_file() else run / WEIGHTS_NAME
     checkpoint = load_checkpoint(path)
@@ -246,7 +247,7 @@ def _run_validation_split(run: Path) -> tuple[str, list[str], dict]:
                                     [c["repeat"] for c in corpora], recipe["limit"], recipe["seed"])
     # The split is drawn over the distinct rows of the training tokenizer (the training length limit).
     tokenizer = tokenizer_from_config({**checkpoint.tokenizer.config(), "max_length": recipe["train_max_length"]})
-    rows, sources, _ = tokenize_corpus(tokenizer, sequences)
+    rows, sources, _ = tokenize_corpus_cached(tokenizer, sequences, run / TOKENS_NAME)
     train_config = recipe["train_config"]
     _, validation_index = split_validation(len(rows), train_config["validation_fraction"], train_config["seed"])
     described = {"run": str(run), "checkpoint": str(path), "step": checkpoint.progress.get("step"),
