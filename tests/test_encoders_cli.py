@@ -63,3 +63,46 @@ def test_train_resume_and_encode_rna(tmp_path, capsys):
 def test_missing_corpus_is_a_clean_error(tmp_path, capsys):
     assert _run(["encoder", "train", "--kind", "smiles", "--corpus", str(tmp_path / "none.txt"), "--out", str(tmp_path)]) == 1
     assert "no SMILES corpus" in capsys.readouterr().err
+
+
+def test_evaluate_prints_the_reconstruction_table_of_a_run(tmp_path, capsys):
+    corpus = tmp_path / "rna.txt"
+    corpus.write_text("\n".join(RNA) + "\n")
+    out = tmp_path / "run"
+    assert _run(["encoder", "train", "--kind", "rna", "--corpus", str(corpus), "--out", str(out), "--hidden-size", "8",
+                 "--num-layers", "1", "--code-dim", "4", "--batch-size", "4", "--length-multiple", "32", "--epochs", "1",
+                 "--validation-fraction", "0.25", "--max-length", "30", "--schedule", "cosine", "--warmup-steps", "1"]) == 0
+    recipe = json.loads((out / "recipe.json").read_text())
+    capsys.readouterr()
+    table = tmp_path / "table.json"
+    assert _run(["encoder", "evaluate", "--run", str(out), "--weights", str(out / "encoder.npz"), "--greedy", "5",
+                 "--output", str(table)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "rna: 2 validation sequences; free-running on the first 5"
+    assert printed[1].split() == ["model", "size", "params", "loss", "tf", "tok", "tf", "seq", "fr", "tok", "fr", "seq", "skipped"]
+    assert len(printed) == 4 and printed[2].split()[1] == "1x8" and printed[2].split()[-1] == "0"
+    result = json.loads(table.read_text())
+    assert [m["model"] for m in result["models"]] == [str(out / "checkpoint.npz"), str(out / "encoder.npz")]
+    for entry in result["models"]:  # the run's own validation split and metrics, reproduced
+        assert entry["sequences"] == 2 and entry["skipped"] == 0
+        for key in ("loss", "token_accuracy", "sequence_accuracy", "greedy_token_accuracy", "greedy_sequence_accuracy"):
+            assert entry[key] == pytest.approx(recipe["validation"][key], rel=1e-6), key
+    assert float(printed[2].split()[4]) == pytest.approx(recipe["validation"]["token_accuracy"], abs=1e-4)
+
+    # a corpus instead of a run's split: every sequence, each model's own tokenizer decides what it can read
+    assert _run(["encoder", "evaluate", "--corpus", str(corpus), "--kind", "rna", "--weights", str(out / "encoder.npz"),
+                 "--greedy", "0"]) == 0
+    assert capsys.readouterr().out.startswith(f"rna: {len(RNA)} validation sequences")
+    assert _run(["encoder", "evaluate", "--corpus", str(corpus), "--weights", str(out / "encoder.npz")]) == 1
+    assert "--corpus needs --kind" in capsys.readouterr().err
+
+
+def test_augmentation_is_for_smiles(tmp_path, capsys):
+    corpus = tmp_path / "rna.txt"
+    corpus.write_text("\n".join(RNA) + "\n")
+    assert _run(["encoder", "train", "--kind", "rna", "--corpus", str(corpus), "--out", str(tmp_path / "x"),
+                 "--augment-smiles"]) == 1
+    assert "--augment-smiles is for --kind smiles" in capsys.readouterr().err
+    assert _run(["encoder", "train", "--kind", "rna", "--corpus", str(corpus), "--out", str(tmp_path / "x"),
+                 "--schedule", "cosine", "--warmup-steps", "5", "--decay-steps", "5"]) == 1
+    assert "decay_steps > warmup_steps" in capsys.readouterr().err

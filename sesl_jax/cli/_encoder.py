@@ -4,6 +4,7 @@
     sesl-jax encoder train --architecture transformer --kind rna --corpus mature.fa.gz --out runs/rna-transformer
     sesl-jax encoder encode --kind rna --input mirnas.txt --output codes.npy [--weights runs/rna/encoder.npz]
     sesl-jax encoder encode --kind rna --architecture transformer --input mirnas.txt --output codes.npy
+    sesl-jax encoder evaluate --run runs/smiles --weights shipped [--greedy 2000] [--output table.json]
 """
 
 from __future__ import annotations
@@ -55,7 +56,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--num-heads", type=int, default=4, help="transformer: attention heads")
     train.add_argument("--ff-size", type=int, default=128, help="transformer: feed-forward hidden width")
     train.add_argument("--batch-size", type=int, default=128)
-    train.add_argument("--learning-rate", type=float, default=1e-3)
+    train.add_argument("--learning-rate", type=float, default=1e-3, help="Adam step size (the schedule's peak)")
+    train.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
+                       help="learning-rate schedule over the global step (cosine: down to --final-learning-rate)")
+    train.add_argument("--warmup-steps", type=int, default=0, help="linear warm-up steps before the schedule")
+    train.add_argument("--decay-steps", type=int, default=None,
+                       help="steps of the cosine incl. warm-up (default: epochs x steps per epoch)")
+    train.add_argument("--final-learning-rate", type=float, default=0.0, help="the cosine's last value")
+    train.add_argument("--augment-smiles", action="store_true",
+                       help="train on a new random SMILES of each molecule every epoch (validation stays canonical)")
     train.add_argument("--validation-fraction", type=float, default=0.05)
     train.add_argument("--length-multiple", type=int, default=8,
                        help="pad batches to a multiple of this many steps (fewer compiled shapes)")
@@ -72,6 +81,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="which shipped encoder, without --weights (a weights file names its own)")
     encode.add_argument("--batch-size", type=int, default=256)
     encode.set_defaults(func=run_encode)
+
+    evaluate = actions.add_parser(
+        "evaluate", help="reconstruction accuracy (teacher-forced and free-running) of encoders on one validation set")
+    source = evaluate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", metavar="DIR",
+                        help="a training output directory: its validation split (from its corpus_rows.npz when there, "
+                             "else tokenized again and left there), and its latest checkpoint as the first model")
+    source.add_argument("--corpus", nargs="+", metavar="PATH", help="evaluate on every sequence of these files (needs --kind)")
+    evaluate.add_argument("--kind", choices=("smiles", "rna"), default=None, help="with --corpus")
+    evaluate.add_argument("--limit", type=int, default=None, help="with --corpus: a random subset of this many per file")
+    evaluate.add_argument("--weights", nargs="+", default=[], metavar="NPZ",
+                          help="more encoders to compare: checkpoint files, or 'shipped' for the shipped weights")
+    evaluate.add_argument("--greedy", type=int, default=2000,
+                          help="free-running reconstruction of the first N sequences (0: teacher-forced only)")
+    evaluate.add_argument("--batch-size", type=int, default=256)
+    evaluate.add_argument("--seed", type=int, default=0, help="with --corpus --limit: the subset")
+    evaluate.add_argument("--output", default=None, help="also write the table as JSON")
+    evaluate.set_defaults(func=run_evaluate)
 
 
 def _read_corpora(kind: str, paths: list[str], repeats: list[int] | None, limit: int | None, seed: int):
@@ -145,11 +172,17 @@ def run_train(args: argparse.Namespace) -> int:
     else:
         config = EncoderConfig(vocab_size=tokenizer.vocab_size, hidden_size=args.hidden_size, num_layers=args.num_layers,
                                code_dim=args.code_dim, batch_norm=args.batch_norm)
-    train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                               validation_fraction=args.validation_fraction, seed=args.seed,
-                               checkpoint_every=args.checkpoint_every, max_minutes=args.max_minutes,
-                               max_steps=args.max_steps,
-                               length_multiple=args.length_multiple)
+    if args.augment_smiles and args.kind != "smiles":
+        raise CommandError("--augment-smiles is for --kind smiles")
+    try:
+        schedule = dict(schedule=args.schedule, warmup_steps=args.warmup_steps, decay_steps=args.decay_steps,
+                        final_learning_rate=args.final_learning_rate, augment_smiles=args.augment_smiles)
+        train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                                   validation_fraction=args.validation_fraction, seed=args.seed,
+                                   checkpoint_every=args.checkpoint_every, max_minutes=args.max_minutes,
+                                   max_steps=args.max_steps, length_multiple=args.length_multiple, **schedule)
+    except ValueError as error:
+        raise CommandError(str(error)) from error
     # A resumed run keeps the commands of the runs before it.
     previous = out / "recipe.json"
     commands = json.loads(previous.read_text()).get("commands", []) if args.resume and previous.is_file() else []
@@ -215,4 +248,87 @@ def run_encode(args: argparse.Namespace) -> int:
         lines += [sequence + "," + ",".join(repr(float(v)) for v in row) for sequence, row in zip(sequences, codes)]
         atomic_write_text(output, "\n".join(lines) + "\n")
     print(f"wrote {codes.shape[0]} codes of dimension {codes.shape[1]} to {output}", file=sys.stderr)
+    return 0
+
+
+def _run_validation_split(run: Path) -> tuple[str, list[str], dict]:
+    """(kind, validation sequences, description) of a training run, as ``train_encoder`` split it."""
+    import os
+
+    from sesl_jax.encoders import load_checkpoint
+    from sesl_jax.encoders._tokenizers import tokenizer_from_config
+    from sesl_jax.encoders._training import CHECKPOINT_NAME, TOKENS_NAME, WEIGHTS_NAME, split_validation, tokenize_corpus_cached
+
+    path = run / CHECKPOINT_NAME if (run / CHECKPOINT_NAME).is_file() else run / WEIGHTS_NAME
+    checkpoint = load_checkpoint(path)
+    recipe = checkpoint.metadata.get("recipe")
+    if not recipe:
+        raise CommandError(f"{path} has no training recipe; evaluate it with --corpus instead")
+    corpora = recipe["corpora"]
+    sequences, _, _ = _read_corpora(recipe["kind"], [os.path.expandvars(c["path"]) for c in corpora],
+                                    [c["repeat"] for c in corpora], recipe["limit"], recipe["seed"])
+    # The split is drawn over the distinct rows of the training tokenizer (the training length limit).
+    tokenizer = tokenizer_from_config({**checkpoint.tokenizer.config(), "max_length": recipe["train_max_length"]})
+    rows, sources, _ = tokenize_corpus_cached(tokenizer, sequences, run / TOKENS_NAME)
+    train_config = recipe["train_config"]
+    _, validation_index = split_validation(len(rows), train_config["validation_fraction"], train_config["seed"])
+    described = {"run": str(run), "checkpoint": str(path), "step": checkpoint.progress.get("step"),
+                 "corpora": corpora, "validation_fraction": train_config["validation_fraction"], "seed": train_config["seed"]}
+    return recipe["kind"], [sequences[sources[i]] for i in validation_index], described
+
+
+def _parameter_count(model) -> int:
+    import jax
+    from flax import nnx
+
+    return int(sum(leaf.size for leaf in jax.tree_util.tree_leaves(nnx.state(model, nnx.Param))))
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from sesl_jax._io import atomic_write_json
+    from sesl_jax.encoders import CheckpointError, Encoder, SequenceError, evaluate, pretrained_path
+
+    try:
+        if args.run:
+            kind, sequences, split = _run_validation_split(Path(args.run))
+            models = [split["checkpoint"]] + args.weights
+        else:
+            if args.kind is None:
+                raise CommandError("--corpus needs --kind")
+            kind = args.kind
+            sequences, _, corpora = _read_corpora(kind, args.corpus, None, args.limit, args.seed)
+            split = {"corpora": corpora, "limit": args.limit, "seed": args.seed}
+            models = args.weights
+        if not models:
+            raise CommandError("nothing to evaluate: give --weights")
+        table = []
+        for name in models:
+            path = pretrained_path(kind) if name == "shipped" else Path(name)
+            encoder = Encoder.from_checkpoint(path, kind)
+            rows, skipped = [], 0
+            for sequence in sequences:
+                try:
+                    rows.append(encoder.tokenizer.encode(sequence))
+                except SequenceError:
+                    skipped += 1
+            metrics = evaluate(encoder.model, rows, batch_size=args.batch_size, greedy=args.greedy) if rows else {}
+            config = encoder.model.config
+            table.append({"model": name, "path": str(path), "hidden_size": config.hidden_size, "num_layers": config.num_layers,
+                          "batch_norm": config.batch_norm, "parameters": _parameter_count(encoder.model),
+                          "sequences": len(rows), "skipped": skipped, **metrics})
+    except (CheckpointError, FileNotFoundError) as error:
+        raise CommandError(str(error)) from error
+
+    print(f"{kind}: {len(sequences)} validation sequences; free-running on the first {args.greedy}")
+    print(f"{'model':<44}{'size':>10}{'params':>10}{'loss':>8}{'tf tok':>8}{'tf seq':>8}{'fr tok':>8}{'fr seq':>8}{'skipped':>8}")
+    for entry in table:
+        size = f"{entry['num_layers']}x{entry['hidden_size']}{'+bn' if entry['batch_norm'] else ''}"
+        shown = entry["model"] if len(entry["model"]) <= 43 else "..." + entry["model"][-40:]
+        cells = [entry.get(key, float("nan")) for key in
+                 ("loss", "token_accuracy", "sequence_accuracy", "greedy_token_accuracy", "greedy_sequence_accuracy")]
+        print(f"{shown:<44}{size:>10}{entry['parameters']:>10}" + "".join(f"{value:>8.4f}" for value in cells)
+              + f"{entry['skipped']:>8}")
+    if args.output:
+        atomic_write_json(args.output, {"kind": kind, "validation": split, "sequences": len(sequences),
+                                        "greedy": args.greedy, "models": table})
     return 0

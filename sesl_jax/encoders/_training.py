@@ -4,6 +4,11 @@ Every epoch draws a fresh random order of the training sequences from ``(seed, e
 sequences of similar length (sorting within pools of 32 batches, then shuffling the batches), and
 pads each batch to a multiple of ``length_multiple`` steps, so little time goes into padding and
 few shapes are compiled. Partial batches are filled with rows of length 0, which count nowhere.
+With ``augment_smiles``, each epoch's training rows are random spellings of their molecules
+(:mod:`sesl_jax.encoders._augmentation`, seeded by ``(seed, epoch, row)``); validation always
+uses the original rows. The learning rate follows a schedule that is a function of the global
+step only (:func:`learning_rate_schedule`); the step count lives in the optimizer state, which
+the checkpoints carry.
 
 A checkpoint (model, optimizer, position in the epoch) is written atomically every
 ``checkpoint_every`` steps, at the end of every epoch and when the time budget runs out;
@@ -14,10 +19,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import math
 import os
 import sys
 import time
+import zipfile
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -27,7 +34,8 @@ import numpy as np
 import optax
 from flax import nnx
 
-from sesl_jax._io import atomic_write_json
+from sesl_jax._io import atomic_write, atomic_write_json
+from sesl_jax.encoders._augmentation import augmentation_seeds, randomize_rows
 from sesl_jax.encoders._checkpoint import CheckpointError, load_checkpoint, restore_optimizer, save_checkpoint
 from sesl_jax.encoders._architectures import ModelConfig, architecture_of, build_model
 from sesl_jax.encoders._model import EncoderConfig, SequenceAutoencoder, greedy_decode
@@ -36,6 +44,7 @@ from sesl_jax.encoders._tokenizers import EOS_ID, SequenceError, Tokenizer, pad_
 CHECKPOINT_NAME = "checkpoint.npz"
 WEIGHTS_NAME = "encoder.npz"
 HISTORY_NAME = "history.json"
+TOKENS_NAME = "corpus_rows.npz"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +54,14 @@ class TrainConfig:
     Attributes:
         epochs: passes over the training split.
         batch_size: sequences per step.
-        learning_rate: Adam step size (constant).
+        learning_rate: Adam step size; the peak of the schedule.
+        schedule: ``"constant"`` or ``"cosine"`` (half a cosine from ``learning_rate`` down to
+            ``final_learning_rate`` over ``decay_steps``).
+        warmup_steps: steps of linear warm-up to ``learning_rate`` before the schedule (0: none).
+        decay_steps: steps from the start to the end of the cosine, warm-up included; ``None``:
+            ``epochs`` x steps per epoch (then ``epochs`` cannot change on resume).
+        final_learning_rate: the cosine's last value.
+        augment_smiles: train on randomized SMILES (SMILES tokenizers only).
         grad_clip: global gradient-norm clip.
         validation_fraction: share of the distinct sequences held out (at least one).
         seed: initial weights, validation split and batch order.
@@ -61,6 +77,11 @@ class TrainConfig:
     epochs: int = 10
     batch_size: int = 128
     learning_rate: float = 1e-3
+    schedule: str = "constant"
+    warmup_steps: int = 0
+    decay_steps: int | None = None
+    final_learning_rate: float = 0.0
+    augment_smiles: bool = False
     grad_clip: float = 1.0
     validation_fraction: float = 0.05
     seed: int = 0
@@ -70,9 +91,17 @@ class TrainConfig:
     max_steps: int | None = None
     greedy_validation: int = 2000
 
+    def __post_init__(self):
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {SCHEDULES}")
+        if self.warmup_steps < 0 or (self.decay_steps is not None and self.decay_steps <= self.warmup_steps):
+            raise ValueError("need warmup_steps >= 0 and decay_steps > warmup_steps")
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+
+SCHEDULES = ("constant", "cosine")
 
 # Fields that may change between a run and its resumption.
 _RESUMABLE_CHANGES = ("epochs", "max_minutes", "max_steps", "checkpoint_every", "greedy_validation")
@@ -130,6 +159,38 @@ def tokenize_corpus(
     return rows, sources, counts
 
 
+def tokenize_corpus_cached(
+    tokenizer: Tokenizer, sequences: Sequence[str], cache: str | os.PathLike | None
+) -> tuple[list[np.ndarray], list[int], dict[str, int]]:
+    """:func:`tokenize_corpus`, kept in the file ``cache`` for the next call with the same input.
+
+    Tokenizing is the slow part of preparing a corpus (RDKit reads every SMILES: about 0.6 ms of
+    CPU each), so a resumed run, or ``encoder evaluate`` on a run's split, reads the id rows
+    back instead. The file is used only when the tokenizer and every sequence are the same
+    (a SHA-256 over both); ``None`` caches nothing.
+    """
+    digest = hashlib.sha256(json.dumps(tokenizer.config(), sort_keys=True).encode())
+    digest.update("\n".join(sequences).encode())
+    key = digest.hexdigest()
+    path = Path(cache) if cache is not None else None
+    if path is not None and path.is_file():
+        try:
+            with np.load(path) as stored:
+                if str(stored["key"]) == key:
+                    ids, offsets = stored["ids"], stored["offsets"]
+                    rows = [ids[offsets[i] : offsets[i + 1]].astype(np.int32) for i in range(len(offsets) - 1)]
+                    return rows, stored["sources"].tolist(), json.loads(str(stored["counts"]))
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            pass  # unreadable: tokenize again and overwrite it
+    rows, sources, counts = tokenize_corpus(tokenizer, sequences)
+    if path is not None:
+        offsets = np.concatenate([[0], np.cumsum([len(row) for row in rows])]).astype(np.int64)
+        ids = np.concatenate(rows).astype(np.uint8 if tokenizer.vocab_size <= 256 else np.int32) if rows else np.zeros(0, np.uint8)
+        atomic_write(path, lambda tmp: np.savez(open(tmp, "wb"), key=np.asarray(key), ids=ids, offsets=offsets,
+                                                 sources=np.asarray(sources, np.int64), counts=np.asarray(json.dumps(counts))))
+    return rows, sources, counts
+
+
 def split_validation(count: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Sorted (train, validation) index arrays of ``count`` items; at least one of each when count > 1."""
     order = np.random.default_rng([seed, 2**31 - 1]).permutation(count)
@@ -162,8 +223,44 @@ def make_batch(rows: Sequence[np.ndarray], indices: np.ndarray, batch_size: int,
     return ids, lengths
 
 
-def make_optimizer(model: SequenceAutoencoder, config: TrainConfig) -> nnx.Optimizer:
-    transform = optax.chain(optax.clip_by_global_norm(config.grad_clip), optax.adam(config.learning_rate))
+def learning_rate_schedule(config: TrainConfig, total_steps: int | None = None) -> optax.Schedule:
+    r"""The learning rate as a function of the global step ``s`` (0 for the first update).
+
+    With ``w`` warm-up steps, peak ``r``, final ``f`` and ``N`` decay steps (``config.decay_steps``,
+    else ``total_steps``):
+
+    .. math::
+
+        \eta(s) = \begin{cases} r (s + 1) / w & s < w \\
+        r & s \ge w \text{ (constant)} \\
+        f + \tfrac{1}{2}(r - f)\left(1 + \cos\left(\pi \min\left(1, \tfrac{s - w}{N - w}\right)\right)\right)
+        & s \ge w \text{ (cosine)} \end{cases}
+    """
+    peak, final, warmup = config.learning_rate, config.final_learning_rate, config.warmup_steps
+    decay = config.decay_steps if config.decay_steps is not None else total_steps
+    if config.schedule == "cosine" and (decay is None or decay <= warmup):
+        raise ValueError(f"a cosine schedule needs more decay steps ({decay}) than warm-up steps ({warmup})")
+
+    def schedule(step):
+        step = jnp.asarray(step, jnp.float32)
+        if config.schedule == "cosine":
+            progress = jnp.clip((step - warmup) / (decay - warmup), 0.0, 1.0)
+            value = final + 0.5 * (peak - final) * (1.0 + jnp.cos(jnp.pi * progress))
+        else:
+            value = jnp.asarray(peak, jnp.float32)
+        if warmup:
+            value = jnp.where(step < warmup, peak * (step + 1.0) / warmup, value)
+        return value
+
+    return schedule
+
+
+def make_optimizer(model: SequenceAutoencoder, config: TrainConfig, total_steps: int | None = None) -> nnx.Optimizer:
+    """Clipped Adam; ``total_steps`` sets a cosine's length when ``config.decay_steps`` is None."""
+    # A constant rate stays a number: no step count in the optimizer state, as before schedules.
+    constant = config.schedule == "constant" and not config.warmup_steps
+    rate = config.learning_rate if constant else learning_rate_schedule(config, total_steps)
+    transform = optax.chain(optax.clip_by_global_norm(config.grad_clip), optax.adam(rate))
     return nnx.Optimizer(model, transform, wrt=nnx.Param)
 
 
@@ -278,8 +375,8 @@ def train_encoder(
         train_config: epochs, batch size, seed, time budget, ...
         repeats: per sequence, how many times it enters each training epoch (oversampling);
             the validation split is drawn before repeating, over distinct sequences.
-        out_dir: where checkpoints, the final weights (``encoder.npz``) and ``history.json`` go;
-            ``None`` writes nothing.
+        out_dir: where checkpoints, the final weights (``encoder.npz``), ``history.json`` and the
+            tokenized corpus (``corpus_rows.npz``, reused on resume) go; ``None`` writes nothing.
         resume: continue from ``out_dir/checkpoint.npz``; the tokenizer, sizes, corpus and
             training settings (except epochs and the time budget) must be the same.
         progress: show a tqdm bar; ``None``: only when stderr is a terminal.
@@ -295,8 +392,11 @@ def train_encoder(
         raise ValueError(f"model max_length {config.max_length} < tokenizer max_length {tokenizer.max_length} + 2")
     if repeats is not None and len(repeats) != len(sequences):
         raise ValueError("repeats must have one entry per sequence")
+    if train_config.augment_smiles and tokenizer.kind != "smiles":
+        raise ValueError(f"augment_smiles needs a SMILES tokenizer, not {tokenizer.kind}")
 
-    rows, sources, counts = tokenize_corpus(tokenizer, sequences)
+    out_path = Path(out_dir) if out_dir is not None else None
+    rows, sources, counts = tokenize_corpus_cached(tokenizer, sequences, out_path / TOKENS_NAME if out_path else None)
     if len(rows) < 2:
         raise ValueError(f"need at least two distinct valid sequences to train, got {len(rows)}")
     row_repeats = np.asarray([1 if repeats is None else int(repeats[i]) for i in sources], dtype=np.int64)
@@ -307,13 +407,14 @@ def train_encoder(
     training_lengths = np.asarray([len(row) for row in training_rows])
     steps_per_epoch = int(math.ceil(len(training_rows) / train_config.batch_size))
     corpus_sha256 = _corpus_digest(rows, row_repeats)
+    schedule_steps = train_config.decay_steps or train_config.epochs * steps_per_epoch
+    schedule = learning_rate_schedule(train_config, schedule_steps)
 
     model = build_model(config, nnx.Rngs(train_config.seed))
     model.train()
-    optimizer = make_optimizer(model, train_config)
+    optimizer = make_optimizer(model, train_config, schedule_steps)
     history: list[dict[str, Any]] = []
     start_epoch, start_batch, step = 0, 0, 0
-    out_path = Path(out_dir) if out_dir is not None else None
     checkpoint_path = out_path / CHECKPOINT_NAME if out_path is not None else None
 
     if resume:
@@ -323,13 +424,19 @@ def train_encoder(
         saved = checkpoint.progress
         if saved.get("corpus_sha256") != corpus_sha256:
             raise CheckpointError(f"{checkpoint_path}: trained on another corpus; cannot resume on this one")
-        saved_config = saved.get("train_config", {})
+        # Settings added since a checkpoint was written had their defaults then.
+        saved_config = {**TrainConfig().to_dict(), **saved.get("train_config", {})}
         differing = [
             key for key, value in train_config.to_dict().items()
             if key not in _RESUMABLE_CHANGES and saved_config.get(key) != value
         ]
         if differing:
             raise CheckpointError(f"{checkpoint_path}: training settings differ from the checkpoint's: {differing}")
+        if train_config.schedule == "cosine" and saved.get("schedule_steps") != schedule_steps:
+            raise CheckpointError(
+                f"{checkpoint_path}: the cosine schedule ran over {saved.get('schedule_steps')} steps, now {schedule_steps}; "
+                "keep the first run's epochs or give decay_steps"
+            )
         nnx.update(model, nnx.state(checkpoint.model))
         restore_optimizer(optimizer, checkpoint, str(checkpoint_path))
         start_epoch, start_batch, step = saved["epoch"], saved["batch"], saved["step"]
@@ -344,6 +451,7 @@ def train_encoder(
             progress={
                 "epoch": epoch, "batch": batch, "step": step, "history": history,
                 "corpus_sha256": corpus_sha256, "train_config": train_config.to_dict(),
+                "schedule_steps": schedule_steps,
             },
             metadata={**(metadata or {}), "counts": counts},
         )
@@ -363,12 +471,21 @@ def train_encoder(
         batches = epoch_batches(training_lengths, train_config.batch_size, train_config.seed, epoch)
         first = start_batch if epoch == start_epoch else 0
         totals: dict[str, float] = {}
+        if train_config.augment_smiles:
+            seeds = augmentation_seeds(train_config.seed, epoch, len(training_rows))
+            fallbacks = 0
         model.train()
         epoch_started = time.monotonic()
         stopped_at = None
         with tqdm(total=len(batches), initial=first, desc=f"epoch {epoch + 1}/{train_config.epochs}", disable=not show, leave=False) as bar:
             for batch_number in range(first, len(batches)):
-                ids, lengths = make_batch(training_rows, batches[batch_number], train_config.batch_size, train_config.length_multiple)
+                chosen = batches[batch_number]
+                if train_config.augment_smiles:
+                    batch_rows, failed = randomize_rows(tokenizer, [training_rows[i] for i in chosen], seeds[chosen])
+                    fallbacks += failed
+                    ids, lengths = make_batch(batch_rows, np.arange(len(chosen)), train_config.batch_size, train_config.length_multiple)
+                else:
+                    ids, lengths = make_batch(training_rows, chosen, train_config.batch_size, train_config.length_multiple)
                 batch_counts = train_step(model, optimizer, jnp.asarray(ids), jnp.asarray(lengths))
                 _add(totals, batch_counts)
                 step += 1
@@ -384,6 +501,8 @@ def train_encoder(
         seconds = time.monotonic() - epoch_started
         entry = {"epoch": epoch + 1, "steps": step, "seconds": seconds,
                  "sequences_per_second": totals.get("sequences", 0.0) / max(seconds, 1e-9),
+                 "learning_rate": float(schedule(max(step - 1, 0))),
+                 **({"augmentation_fallbacks": fallbacks} if train_config.augment_smiles else {}),
                  **_summarise(totals, "train_"), **{f"val_{k}": v for k, v in evaluate(model, validation_rows).items()}}
         if stopped_at is not None:
             entry.update(partial=True, batches_done=stopped_at - first, batches=len(batches))

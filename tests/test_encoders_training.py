@@ -1,0 +1,154 @@
+"""Training pipeline: learning-rate schedules, randomized-SMILES augmentation, resume with both on."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import numpy as np
+import pytest
+from flax import nnx
+from rdkit import Chem
+
+from sesl_jax.encoders import CheckpointError, EncoderConfig, SmilesTokenizer, TrainConfig, train_encoder
+from sesl_jax.encoders._augmentation import augmentation_seeds, randomize_rows, randomized_smiles
+from sesl_jax.encoders._tokenizers import UNK_ID
+from sesl_jax.encoders._training import learning_rate_schedule
+
+SMILES = [
+    "CC(=O)Oc1ccccc1C(=O)O", "c1ccc2[nH]ccc2c1", "CCN(CC)CC", "O=C(O)c1ccccc1", "CC(C)Cc1ccc(C(C)C(=O)O)cc1",
+    "CN1CCC[C@H]1c1cccnc1", "OC[C@H]1OC(O)[C@H](O)[C@@H](O)[C@@H]1O", "Clc1ccc(Cl)cc1", "CC(=O)Nc1ccc(O)cc1",
+    "C1CCOC1", "N#Cc1ccccc1", "CCOC(=O)C=C", "c1ccncc1", "CS(=O)(=O)N",
+]
+
+
+def _canonical(smiles: str) -> str:
+    return Chem.MolToSmiles(Chem.MolFromSmiles(smiles))
+
+
+def _reference_rate(step: int, config: TrainConfig, total: int) -> float:
+    """The schedule written out step by step (the docstring's formula)."""
+    peak, final, warmup = config.learning_rate, config.final_learning_rate, config.warmup_steps
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    if config.schedule == "constant":
+        return peak
+    decay = config.decay_steps or total
+    progress = min(1.0, (step - warmup) / (decay - warmup))
+    return final + 0.5 * (peak - final) * (1 + math.cos(math.pi * progress))
+
+
+@pytest.mark.parametrize("changes", [
+    {"schedule": "constant"},
+    {"schedule": "constant", "warmup_steps": 5},
+    {"schedule": "cosine", "warmup_steps": 0, "final_learning_rate": 1e-5},
+    {"schedule": "cosine", "warmup_steps": 4, "decay_steps": 30, "final_learning_rate": 2e-4},
+])
+def test_schedule_is_the_formula_of_the_step(changes):
+    config = TrainConfig(learning_rate=2e-3, **changes)
+    schedule = learning_rate_schedule(config, total_steps=40)
+    steps = np.arange(50)
+    got = np.asarray(jax.vmap(schedule)(steps))
+    expected = [_reference_rate(int(step), config, 40) for step in steps]
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9)
+
+
+def test_schedule_settings_are_checked():
+    with pytest.raises(ValueError, match="unknown schedule"):
+        TrainConfig(schedule="step")
+    with pytest.raises(ValueError, match="decay_steps > warmup_steps"):
+        TrainConfig(schedule="cosine", warmup_steps=10, decay_steps=10)
+    with pytest.raises(ValueError, match="more decay steps"):
+        learning_rate_schedule(TrainConfig(schedule="cosine"), total_steps=None)
+
+
+def test_randomized_smiles_is_the_same_molecule_and_seeded():
+    for index, smiles in enumerate(SMILES):
+        spellings = [randomized_smiles(smiles, seed) for seed in range(1, 9)]
+        assert all(_canonical(spelling) == _canonical(smiles) for spelling in spellings)
+        assert spellings == [randomized_smiles(smiles, seed) for seed in range(1, 9)]
+    assert len({randomized_smiles(SMILES[0], seed) for seed in range(1, 9)}) > 1
+    assert randomized_smiles("C1CC", 1) is None  # RDKit cannot read it: no crash
+    with pytest.raises(ValueError, match="seed"):
+        randomized_smiles(SMILES[0], 0)  # RDKit's "unseeded"
+
+    np.testing.assert_array_equal(augmentation_seeds(3, 1, 10), augmentation_seeds(3, 1, 10))
+    assert not np.array_equal(augmentation_seeds(3, 1, 10), augmentation_seeds(3, 2, 10))
+
+
+def test_randomize_rows_keeps_molecules_and_falls_back():
+    tokenizer = SmilesTokenizer.fit(SMILES, max_length=40)
+    rows = [tokenizer.encode(smiles) for smiles in SMILES]
+    seeds = augmentation_seeds(0, 0, len(rows))
+    randomized, fallbacks = randomize_rows(tokenizer, rows, seeds)
+    assert fallbacks == 0 and len(randomized) == len(rows)
+    assert any(not np.array_equal(a, b) for a, b in zip(rows, randomized))
+    for original, new in zip(SMILES, randomized):
+        assert _canonical(tokenizer.decode(new)) == _canonical(original)
+    again, _ = randomize_rows(tokenizer, rows, seeds)
+    assert all(np.array_equal(a, b) for a, b in zip(randomized, again))
+
+    # a row with <unk>, and spellings longer than the tokenizer allows, keep their original ids
+    unknown = rows[0].copy()
+    unknown[2] = UNK_ID
+    short = SmilesTokenizer(tokenizer.vocabulary, max_length=len(rows[4]) - 2)
+    kept, fallbacks = randomize_rows(short, [unknown, rows[4]], [1, 2])
+    assert fallbacks in (1, 2) and np.array_equal(kept[0], unknown)
+
+
+# length_multiple 48 > 40 + 2: one compiled width, whatever the random spellings' lengths.
+TINY = TrainConfig(epochs=2, batch_size=4, learning_rate=5e-3, validation_fraction=0.2, seed=3, length_multiple=48,
+                   checkpoint_every=2, greedy_validation=0, schedule="cosine", warmup_steps=2, augment_smiles=True)
+
+
+def _weights(model) -> dict[str, np.ndarray]:
+    return {jax.tree_util.keystr(p): np.asarray(v) for p, v in jax.tree_util.tree_flatten_with_path(nnx.state(model))[0]}
+
+
+def test_resume_is_bit_identical_with_schedule_and_augmentation(tmp_path):
+    tokenizer = SmilesTokenizer.fit(SMILES, max_length=40)
+    config = EncoderConfig(vocab_size=tokenizer.vocab_size, hidden_size=8, num_layers=1, code_dim=4, batch_norm=True)
+    straight = train_encoder(tokenizer, SMILES, config, TINY)
+    assert straight.history[-1]["augmentation_fallbacks"] == 0
+    assert straight.history[-1]["learning_rate"] < TINY.learning_rate  # the cosine went down
+
+    # 11 training rows, 3 steps per epoch: stop inside the first epoch
+    stopped = train_encoder(tokenizer, SMILES, config, TrainConfig(**{**TINY.to_dict(), "max_steps": 2}), out_dir=tmp_path)
+    assert not stopped.completed and stopped.steps == 2 and stopped.history[-1]["partial"]
+    resumed = train_encoder(tokenizer, SMILES, config, TINY, out_dir=tmp_path, resume=True)
+    assert resumed.completed and resumed.steps == straight.steps
+    a, b = _weights(straight.model), _weights(resumed.model)
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+    # more epochs would stretch the cosine that the first steps already followed
+    with pytest.raises(CheckpointError, match="cosine schedule ran over"):
+        train_encoder(tokenizer, SMILES, config, TrainConfig(**{**TINY.to_dict(), "epochs": 3}), out_dir=tmp_path, resume=True)
+
+
+def test_tokenized_corpus_cache_is_used_only_for_the_same_input(tmp_path, monkeypatch):
+    from sesl_jax.encoders import _training
+
+    tokenizer = SmilesTokenizer.fit(SMILES, max_length=40)
+    corpus = SMILES + [SMILES[0], "C1CC"]  # a duplicate and an invalid one
+    expected = _training.tokenize_corpus(tokenizer, corpus)
+    cache = tmp_path / "rows.npz"
+    first = _training.tokenize_corpus_cached(tokenizer, corpus, cache)
+    assert cache.is_file()
+
+    def no_tokenizing(*args, **kwargs):
+        raise AssertionError("tokenized again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(_training, "tokenize_corpus", no_tokenizing)
+        second = _training.tokenize_corpus_cached(tokenizer, corpus, cache)
+    for got in (first, second):
+        assert got[1] == expected[1] and got[2] == expected[2] == {"read": 16, "skipped": 1, "duplicates": 1}
+        assert all(a.dtype == np.int32 and np.array_equal(a, b) for a, b in zip(got[0], expected[0]))
+    # another tokenizer or another corpus: tokenized afresh
+    other = SmilesTokenizer(tokenizer.vocabulary, max_length=30)
+    assert _training.tokenize_corpus_cached(other, corpus, cache)[2] == _training.tokenize_corpus(other, corpus)[2]
+    assert _training.tokenize_corpus_cached(tokenizer, corpus[:5], cache)[2]["read"] == 5
+    cache.write_bytes(b"not a zip")
+    assert _training.tokenize_corpus_cached(tokenizer, corpus, cache)[1] == expected[1]
