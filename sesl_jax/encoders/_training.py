@@ -39,7 +39,7 @@ from sesl_jax.encoders._augmentation import augmentation_seeds, randomize_rows
 from sesl_jax.encoders._checkpoint import CheckpointError, load_checkpoint, restore_optimizer, save_checkpoint
 from sesl_jax.encoders._architectures import ModelConfig, architecture_of, build_model
 from sesl_jax.encoders._model import EncoderConfig, SequenceAutoencoder, greedy_decode
-from sesl_jax.encoders._tokenizers import EOS_ID, SequenceError, Tokenizer, pad_rows
+from sesl_jax.encoders._tokenizers import SequenceError, Tokenizer, pad_rows
 
 CHECKPOINT_NAME = "checkpoint.npz"
 WEIGHTS_NAME = "encoder.npz"
