@@ -74,11 +74,12 @@ def test_out_of_memory_chunk_is_computed_in_sub_batches_with_identical_results(p
 
 def test_halving_goes_down_to_one_fold(problem, monkeypatch):
     A, method, folds = problem
-    whole = evaluate(method, A, folds, batch_size=8)
+    one = jax.devices("cpu")[:1]  # the suite may run with several CPU devices (a CLI test configured them)
+    whole = evaluate(method, A, folds, batch_size=8, devices=one)
     calls = inject(monkeypatch, fits=1)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        split = evaluate(method, A, folds, batch_size=8)
+        split = evaluate(method, A, folds, batch_size=8, devices=one)
     assert [str(w.message).split(": ", 1)[1] for w in caught] == [
         "out of device memory with 8 folds per call; retrying with 4 (results are unchanged)",
         "out of device memory with 4 folds per call; retrying with 2 (results are unchanged)",
@@ -96,7 +97,8 @@ def test_store_and_metrics_are_unchanged_by_sub_batches(problem, tmp_path, monke
     config = MethodConfig("sesl", similarity="biological")
 
     def run(out_dir):
-        return run_evaluation(dataset, folds, out_dir=out_dir, config=config, batch_size=4, method=method)
+        return run_evaluation(dataset, folds, out_dir=out_dir, config=config, batch_size=4, method=method,
+                              devices=jax.devices("cpu")[:1])
 
     whole = run(tmp_path / "whole")
     inject(monkeypatch, fits=1)
