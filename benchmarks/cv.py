@@ -28,7 +28,7 @@ import os
 import time
 import warnings
 
-from _common import device_facts, print_table, setup, subset, write_json
+from _common import ROOT, device_facts, print_table, setup, subset, write_json
 
 LOOCV_FOLDS = 664  # known pairs of FCD and of PCD: folds of a full LOOCV
 # method -> (FCD similarity, PCD similarity, dtype)
@@ -145,7 +145,7 @@ def main() -> None:
     parser.add_argument("--out", default=None,
                         help="default benchmarks/results/cv.json (cv_devices.json with --only-devices)")
     args = parser.parse_args()
-    out = args.out or f"benchmarks/results/{'cv_devices' if args.only_devices else 'cv'}.json"
+    out = args.out or str(ROOT / "benchmarks" / "results" / f"{'cv_devices' if args.only_devices else 'cv'}.json")
     setup(x64=True)  # one BLAS thread: before anything imports NumPy
     from sesl_jax.cli._cv import configure_cpu_devices, cpu_devices
 
