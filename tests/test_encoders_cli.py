@@ -106,3 +106,17 @@ def test_augmentation_is_for_smiles(tmp_path, capsys):
     assert _run(["encoder", "train", "--kind", "rna", "--corpus", str(corpus), "--out", str(tmp_path / "x"),
                  "--schedule", "cosine", "--warmup-steps", "5", "--decay-steps", "5"]) == 1
     assert "decay_steps > warmup_steps" in capsys.readouterr().err
+
+
+def test_size_options_of_the_other_architecture_are_refused_not_ignored(tmp_path, capsys):
+    corpus = tmp_path / "rna.txt"
+    corpus.write_text("\n".join(RNA) + "\n")
+    base = ["encoder", "train", "--kind", "rna", "--corpus", str(corpus), "--out", str(tmp_path / "x")]
+    for extra, message in (
+        (["--architecture", "transformer", "--hidden-size", "256"], "argument --hidden-size: applies to --architecture lstm"),
+        (["--architecture", "transformer", "--batch-norm"], "argument --batch-norm: applies to --architecture lstm"),
+        (["--d-model", "32"], "argument --d-model: applies to --architecture transformer, not lstm"),
+    ):
+        assert _run([*base, *extra]) == 2
+        assert message in capsys.readouterr().err
+        assert not (tmp_path / "x").exists()  # refused before anything was read or written

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from sesl_jax.cli._common import CommandError, stdout_is_terminal
+from sesl_jax.cli._common import CommandError, UsageError, stdout_is_terminal
 from sesl_jax.similarity._sources import ENCODERS as ARCHITECTURES
 
 
@@ -45,16 +45,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="train only on sequences with at most this many tokens (default: --max-length)")
     train.add_argument("--min-count", type=int, default=3, help="SMILES tokens seen fewer times become <unk>")
     train.add_argument("--no-canonicalize", action="store_true", help="tokenize SMILES as given (default: RDKit canonical)")
-    train.add_argument("--hidden-size", type=int, default=128)
+    train.add_argument("--hidden-size", type=int, default=None, help="lstm: hidden units per layer (default 128)")
     train.add_argument("--num-layers", type=int, default=2)
     train.add_argument("--code-dim", type=int, default=64)
     train.add_argument("--batch-norm", action="store_true", help="batch normalisation of LSTM outputs (as in the paper)")
     train.add_argument("--architecture", choices=ARCHITECTURES, default="lstm",
                        help="lstm: auto-encoder (--hidden-size, --num-layers); transformer: BERT-style masked-token "
                             "encoder (--d-model, --num-heads, --num-layers, --ff-size)")
-    train.add_argument("--d-model", type=int, default=64, help="transformer: width of token states")
-    train.add_argument("--num-heads", type=int, default=4, help="transformer: attention heads")
-    train.add_argument("--ff-size", type=int, default=128, help="transformer: feed-forward hidden width")
+    train.add_argument("--d-model", type=int, default=None, help="transformer: width of token states (default 64)")
+    train.add_argument("--num-heads", type=int, default=None, help="transformer: attention heads (default 4)")
+    train.add_argument("--ff-size", type=int, default=None, help="transformer: feed-forward hidden width (default 128)")
     train.add_argument("--batch-size", type=int, default=128)
     train.add_argument("--learning-rate", type=float, default=1e-3, help="Adam step size (the schedule's peak)")
     train.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
@@ -129,6 +129,22 @@ def _read_corpora(kind: str, paths: list[str], repeats: list[int] | None, limit:
     return sequences, weights, described
 
 
+# Size options of each architecture, and their defaults: the other architecture's are refused, not ignored.
+_ARCHITECTURE_OPTIONS = {"lstm": ("hidden_size", "batch_norm"), "transformer": ("d_model", "num_heads", "ff_size")}
+_SIZE_DEFAULTS = {"hidden_size": 128, "d_model": 64, "num_heads": 4, "ff_size": 128}
+
+
+def _architecture_sizes(args: argparse.Namespace) -> None:
+    for architecture, names in _ARCHITECTURE_OPTIONS.items():
+        given = [name for name in names if getattr(args, name) not in (None, False)]
+        if architecture != args.architecture and given:
+            raise UsageError(f"argument --{given[0].replace('_', '-')}: applies to --architecture {architecture}, "
+                             f"not {args.architecture}")
+    for name, default in _SIZE_DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+
+
 def run_train(args: argparse.Namespace) -> int:
     import jax
 
@@ -136,6 +152,7 @@ def run_train(args: argparse.Namespace) -> int:
     from sesl_jax.encoders import EncoderConfig, RnaTokenizer, SmilesTokenizer, TrainConfig, TransformerConfig, train_encoder
     from sesl_jax.encoders._checkpoint import CheckpointError
 
+    _architecture_sizes(args)
     command = "sesl-jax " + " ".join(shlex.quote(part) for part in sys.argv[1:]) if sys.argv[1:2] == ["encoder"] else None
     max_length = args.max_length or (200 if args.kind == "smiles" else 160)
     train_max_length = args.train_max_length or max_length
