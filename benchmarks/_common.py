@@ -53,15 +53,19 @@ def device_facts() -> dict[str, Any]:
     }
 
 
-def subset(folds, count):
-    """The first ``count`` folds (all when ``count`` is None or not smaller)."""
+def take(folds, indices):
+    """The folds at ``indices`` (an index array or a slice), as a ``Folds`` of the same protocol."""
     import dataclasses
 
+    return dataclasses.replace(folds, hidden=folds.hidden[indices], n_hidden=folds.n_hidden[indices],
+                               repeat=folds.repeat[indices], fold_in_repeat=folds.fold_in_repeat[indices])
+
+
+def subset(folds, count):
+    """The first ``count`` folds (all when ``count`` is None or not smaller)."""
     if count is None or count >= folds.n_folds:
         return folds
-    pick = slice(0, count)
-    return dataclasses.replace(folds, hidden=folds.hidden[pick], n_hidden=folds.n_hidden[pick],
-                               repeat=folds.repeat[pick], fold_in_repeat=folds.fold_in_repeat[pick])
+    return take(folds, slice(0, count))
 
 
 def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:

@@ -20,11 +20,10 @@ Three parts, all in one process so that ratios are comparable on a noisy machine
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 import warnings
 
-from _common import device_facts, median_time, print_table, setup, write_json
+from _common import device_facts, median_time, print_table, setup, take, write_json
 
 
 def newton_schulz_svt(matrix, tau, iterations):
@@ -214,12 +213,6 @@ def part_loocv(dataset, similarities, method_name, dtype, stride, chunk):
         max_hidden_score_difference=float(np.nanmax(np.abs(exact.hidden_scores - warm.hidden_scores))),
     )
     return rows
-
-
-def take(folds, indices):
-    """The folds at ``indices``, as a ``Folds`` of the same protocol."""
-    return dataclasses.replace(folds, hidden=folds.hidden[indices], n_hidden=folds.n_hidden[indices],
-                               repeat=folds.repeat[indices], fold_in_repeat=folds.fold_in_repeat[indices])
 
 
 def merge_runs(runs, run_type):

@@ -26,17 +26,18 @@ All parameters and computations are float32, whatever ``jax_enable_x64`` says.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from sesl_jax.encoders._config import ConfigRecord
+
 DTYPE = jnp.float32
 
 
 @dataclasses.dataclass(frozen=True)
-class EncoderConfig:
+class EncoderConfig(ConfigRecord):
     """Sizes of a :class:`SequenceAutoencoder` (the paper: 3 x 256 LSTM layers, 64-d code)."""
 
     vocab_size: int
@@ -50,17 +51,6 @@ class EncoderConfig:
         for name in ("vocab_size", "hidden_size", "num_layers", "code_dim"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"EncoderConfig.{name} must be positive, got {getattr(self, name)}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "EncoderConfig":
-        known = {field.name for field in dataclasses.fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown EncoderConfig fields {sorted(unknown)}")
-        return cls(**values)
 
 
 def _lstm_stack(config: EncoderConfig, input_size: int, rngs: nnx.Rngs, reverse: bool = False) -> nnx.List:

@@ -37,12 +37,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from sesl_jax.encoders._config import ConfigRecord
 from sesl_jax.encoders._tokenizers import SPECIAL_TOKENS
 
 DTYPE = jnp.float32
@@ -53,7 +53,7 @@ _EVALUATION_MASK_STEP = 2**32 - 1  # the counter value whose key gives the fixed
 
 
 @dataclasses.dataclass(frozen=True)
-class TransformerConfig:
+class TransformerConfig(ConfigRecord):
     """Sizes of a :class:`SequenceTransformer`.
 
     Attributes:
@@ -86,17 +86,6 @@ class TransformerConfig:
     @property
     def mask_id(self) -> int:
         return self.vocab_size
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "TransformerConfig":
-        known = {field.name for field in dataclasses.fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown TransformerConfig fields {sorted(unknown)}")
-        return cls(**values)
 
 
 class MaskingState(nnx.Variable):

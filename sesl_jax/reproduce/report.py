@@ -382,6 +382,17 @@ def runtime_table(runs: dict[str, dict], dtype: str) -> str:
             "compilation), on the machine in each run's `environment.json`.\n\n" + markdown_table(header, body))
 
 
+def _seven_metric_section(dataset: str, rows: list[Row], runs: dict[str, dict], pairs: list[tuple[Row, Row]],
+                          caption: str, results: dict[str, Any], key: str) -> list[str]:
+    """A dataset's seven-metric table and paired t-tests (recorded in ``results["paired_tests"][key]``)."""
+    body = [f"### {dataset.upper()}, {rows[0].runs[0].protocol_label}", seven_metric_table(rows, runs)]
+    table, tests = paired_tests(pairs, runs)
+    if table:
+        body += [caption, table]
+    results["paired_tests"][key] = tests
+    return body
+
+
 def write_report(results: dict[str, Any], rows: dict[int, list[Row]], out_dir: Path) -> Path:
     """Write ``out_dir/report.md`` (and figures) from the results of :func:`run_reproduction`."""
     runs = results["runs"]
@@ -402,22 +413,16 @@ def write_report(results: dict[str, Any], rows: dict[int, list[Row]], out_dir: P
         elif number == 2:
             body.append(TRANSDUCTIVE_NOTE)
             for dataset, dataset_rows in by_dataset.items():
-                spec = dataset_rows[0].runs[0]
-                body += [f"### {dataset.upper()}, {spec.protocol_label}", seven_metric_table(dataset_rows, runs)]
-                table, tests = paired_tests(against_method(dataset_rows), runs)
-                if table:
-                    body += ["Paired t-tests over per-repeat values (same splits for every method):", table]
-                results["paired_tests"][dataset] = tests
+                body += _seven_metric_section(dataset, dataset_rows, runs, against_method(dataset_rows),
+                                              "Paired t-tests over per-repeat values (same splits for every method):",
+                                              results, dataset)
                 body += _figure_lines(dataset_rows, runs, out_dir, f"experiment2_{dataset}")
         elif number == 3:
             body.append(ENCODER_NOTE)
             for dataset, dataset_rows in by_dataset.items():
-                spec = dataset_rows[0].runs[0]
-                body += [f"### {dataset.upper()}, {spec.protocol_label}", seven_metric_table(dataset_rows, runs)]
-                table, tests = paired_tests(against_lstm(dataset_rows), runs)
-                if table:
-                    body += ["Paired t-tests, transformer against LSTM codes (same splits):", table]
-                results["paired_tests"][f"experiment3_{dataset}"] = tests
+                body += _seven_metric_section(dataset, dataset_rows, runs, against_lstm(dataset_rows),
+                                              "Paired t-tests, transformer against LSTM codes (same splits):",
+                                              results, f"experiment3_{dataset}")
         elif number == 5:
             body += [loocv_two_metric_table(table_rows, runs)]
             body += _figure_lines(table_rows, runs, out_dir, "experiment5")

@@ -1,0 +1,22 @@
+"""What the encoders' size records (``EncoderConfig``, ``TransformerConfig``) share: a JSON
+round trip that refuses fields it does not know, so a checkpoint from another version fails loudly."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+
+class ConfigRecord:
+    """Mixin for frozen dataclasses of sizes."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]):
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} fields {sorted(unknown)}")
+        return cls(**values)
