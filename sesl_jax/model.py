@@ -108,6 +108,7 @@ def sesl_scores(
     params: SESLParams,
     options: SESLOptions = SESLOptions(),
     coefficients: jax.Array | None = None,
+    support: tuple[jax.Array, jax.Array] | None = None,
 ) -> SESLOutput:
     """Score every drug-miRNA pair.
 
@@ -120,6 +121,8 @@ def sesl_scores(
         coefficients: a precomputed ``X*`` (on ``options.lrr_side``) to apply to ``associations``
             instead of solving the LRR on them: ``A1 = A X*``. Only for the labelled "transductive"
             reproduction protocol, where ``X*`` is fitted on the full matrix and so leaks.
+        support: ``(rows, columns)`` outside which ``associations`` is zero; sparse learning runs
+            on that submatrix (exact; see ``lrr_ialm``).
 
     Returns:
         ``SESLOutput``; ``lrr`` stats are zero iterations / converged when LRR did not run.
@@ -139,6 +142,7 @@ def sesl_scores(
             reduce=options.lrr_reduce,
             rank_bound=options.lrr_rank_bound,
             max_iterations=options.lrr_max_iterations,
+            support=support,
         )
         block, lrr_stats = result.denoised, result.stats
     else:

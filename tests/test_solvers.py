@@ -214,3 +214,23 @@ def test_lrr_rank_bound_reduction_is_exact_on_a_tall_sparse_matrix():
     np.testing.assert_allclose(np.asarray(bounded.denoised), np.asarray(plain.denoised), atol=1e-9)
     expected, _, _ = reference.lrr_ialm(tall)
     np.testing.assert_allclose(np.asarray(bounded.denoised), expected, atol=1e-8)
+
+
+@pytest.mark.parametrize("side", ["mirnas", "drugs"])
+def test_lrr_on_the_support_of_the_pairs_equals_the_whole_matrix_solve(side):
+    # PCD's shape: pairs only in some rows (drugs) and some columns (miRNAs); a zero row/column of A
+    # stays zero in every iterate, so solving on the submatrix and scattering back is exact
+    A, _, _ = planted_problem(6, 10, seed=13)
+    A[:, 3] = 0  # a column of the support may be empty in a fold's training matrix
+    rows, columns = np.array([2, 5, 9, 14, 20, 23]), np.array([0, 1, 3, 4, 6, 8, 9, 10, 12, 13])
+    padded = np.zeros((25, 15))
+    padded[np.ix_(rows, columns)] = A
+    plain = lrr_ialm(jnp.asarray(padded), side=side)
+    restricted = lrr_ialm(jnp.asarray(padded), side=side, support=(rows, columns))
+    assert int(restricted.stats.iterations) == int(plain.stats.iterations)
+    for field in ("denoised", "coefficients", "noise"):
+        actual, expected = np.asarray(getattr(restricted, field)), np.asarray(getattr(plain, field))
+        assert actual.shape == expected.shape, field
+        np.testing.assert_allclose(actual, expected, atol=1e-9, err_msg=field)
+    reference_denoised, _, _ = reference.lrr_ialm(padded, side=side)
+    np.testing.assert_allclose(np.asarray(restricted.denoised), reference_denoised, atol=1e-8)

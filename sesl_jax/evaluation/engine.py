@@ -312,7 +312,8 @@ def evaluate(
     devices = list(devices or jax.local_devices())
     associations = np.asarray(associations)
     if dtype is None:
-        dtype = str(jax.tree_util.tree_leaves(method.inputs)[0].dtype) if jax.tree_util.tree_leaves(method.inputs) else "float64"
+        floating = [leaf for leaf in jax.tree_util.tree_leaves(method.inputs) if jnp.issubdtype(leaf.dtype, jnp.inexact)]
+        dtype = str(floating[0].dtype) if floating else "float64"
     candidates = candidate_mask(associations)
     candidate_pairs = np.argwhere(candidates).astype(np.int32)
     if keep_candidates is None:

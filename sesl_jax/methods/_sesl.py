@@ -29,6 +29,7 @@ def _predict(options: SESLOptions, fits_sparse_learning: bool):
             inputs["params"],
             options,
             coefficients=inputs.get("coefficients"),
+            support=inputs.get("lrr_support"),
         )
         stats = [output.lrr, output.bnnr] if fits_sparse_learning else [output.bnnr]
         iterations = jnp.stack([s.iterations for s in stats])
@@ -59,11 +60,12 @@ def sesl_family_method(
     """
     if options is None:
         options = SESLOptions(sparse_learning=(name == "sesl"))
+    # Hiding pairs never adds one outside the rows and columns that hold a known pair: they bound
+    # the rank, and sparse learning runs on them alone (PCD: 39 x 286 of 831 x 541).
+    known = np.asarray(associations) != 0
+    rows, columns = np.flatnonzero(known.any(axis=1)), np.flatnonzero(known.any(axis=0))
     if options.lrr_rank_bound is None:
-        # Hiding pairs never raises the rank: rows (or columns) with a known pair bound it.
-        full = np.asarray(associations) != 0
-        bound = int(min(full.any(axis=1).sum(), full.any(axis=0).sum()))
-        options = dataclasses.replace(options, lrr_rank_bound=max(bound, 1))
+        options = dataclasses.replace(options, lrr_rank_bound=max(min(len(rows), len(columns)), 1))
     if params is None:
         params = default_params(dtype)
     inputs: dict[str, Any] = {
@@ -71,13 +73,15 @@ def sesl_family_method(
         "mirna_similarity": jnp.asarray(similarities.mirna, dtype),
         "params": jax_tree_cast(params, dtype),
     }
+    if options.sparse_learning and 0 < len(rows) * len(columns) < known.size:
+        inputs["lrr_support"] = (jnp.asarray(rows, jnp.int32), jnp.asarray(columns, jnp.int32))
     if transductive:
         if not options.sparse_learning:
             raise ValueError("the transductive protocol only concerns methods with sparse learning")
         full = lrr_ialm(
             jnp.asarray(associations, dtype), inputs["params"].lrr, side=options.lrr_side,
             svt_method=options.lrr_svt, reduce=options.lrr_reduce, rank_bound=options.lrr_rank_bound,
-            max_iterations=options.lrr_max_iterations,
+            max_iterations=options.lrr_max_iterations, support=inputs.get("lrr_support"),
         )
         inputs["coefficients"] = full.coefficients
     fits_sparse_learning = options.sparse_learning and not transductive

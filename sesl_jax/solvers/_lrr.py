@@ -9,6 +9,11 @@ inside the span of A's right singular vectors ``Q`` (m x r, r = min(n, m)): ``A^
 ``(A^T A + I)^{-1}`` all map that span into itself. So the solver runs on ``X = Q Xq`` with
 r x m blocks; for FCD (39 x 286, X over miRNAs) the SVT works on 39 x 39 Gram matrices instead
 of 286 x 286. The iterates are the same as the plain algorithm's up to rounding.
+
+Second exact reduction (``support``): rows and columns of A that are zero stay zero in ``P``,
+``Y1``, ``A X`` and (columns) in ``X``, ``J``, ``Y2``, and they add nothing to any column norm or
+residual maximum; so the solver can run on the submatrix of rows and columns that may hold a
+pair and scatter the result back. PCD (831 x 541) has pairs in only 39 rows and 286 columns.
 """
 
 from __future__ import annotations
@@ -120,6 +125,7 @@ def lrr_ialm(
     reduce: bool = True,
     rank_bound: int | None = None,
     max_iterations: int = 1000,
+    support: tuple[jax.Array, jax.Array] | None = None,
 ) -> LRRResult:
     """Solve the LRR problem by inexact ALM and return ``A1 = A X*``.
 
@@ -135,10 +141,20 @@ def lrr_ialm(
             many singular vectors, so PCD's 831 x 541 problem runs in 39 dimensions. A bound
             below the true rank changes the result, so only pass a true bound.
         max_iterations: static cap.
+        support: ``(rows, columns)``, integer index arrays of the drugs and miRNAs of
+            ``associations`` outside which every entry is zero (e.g. those with a known pair in
+            the full matrix, which hiding pairs cannot extend); the solve runs on that submatrix
+            (exact, see module docstring) and ``rank_bound`` applies to it. Entries outside the
+            support must be zero: they are ignored.
 
     Returns:
         ``LRRResult``; ``denoised`` has the orientation of ``associations``.
     """
+    if support is not None:
+        return _lrr_on_support(
+            associations, params, support, side=side, svt_method=svt_method, reduce=reduce,
+            rank_bound=rank_bound, max_iterations=max_iterations,
+        )
     data = associations.T if side == "drugs" else associations
     params = LRRParams(*(jnp.asarray(value, data.dtype) for value in params))
     problem = lrr_problem(data, reduce, rank_bound)
@@ -149,3 +165,19 @@ def lrr_ialm(
     if side == "drugs":
         denoised = denoised.T
     return LRRResult(coefficients, noise, denoised, stats)
+
+
+def _lrr_on_support(associations: jax.Array, params: LRRParams, support, *, side: LRRSide, **options) -> LRRResult:
+    """``lrr_ialm`` on ``associations[rows][:, columns]``, scattered back to the full shape."""
+    rows, columns = (jnp.asarray(index) for index in support)
+    inner = lrr_ialm(associations[rows][:, columns], params, side=side, **options)
+    n, m = associations.shape
+    dtype = associations.dtype
+    # X* acts on one side; P* has the orientation the solver worked in (A or A^T).
+    side_index, side_size = (rows, n) if side == "drugs" else (columns, m)
+    noise_index = (columns[:, None], rows) if side == "drugs" else (rows[:, None], columns)
+    noise_shape = (m, n) if side == "drugs" else (n, m)
+    coefficients = jnp.zeros((side_size, side_size), dtype).at[side_index[:, None], side_index].set(inner.coefficients)
+    noise = jnp.zeros(noise_shape, dtype).at[noise_index].set(inner.noise)
+    denoised = jnp.zeros((n, m), dtype).at[rows[:, None], columns].set(inner.denoised)
+    return LRRResult(coefficients, noise, denoised, inner.stats)
