@@ -63,6 +63,17 @@ def test_cv_writes_metrics_scores_folds(small_data_dir, tmp_path, capsys, protoc
     assert "global" in printed and "auc" in printed
 
 
+def test_cv_without_a_terminal_logs_progress_lines_and_quiet_silences_them(small_data_dir, tmp_path, capsys):
+    # stderr is captured (not a terminal): no bar, but a plain line says how far the run got
+    arguments = ["cv", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--protocol", "kfold", "--k", "2",
+                 "--method", "bnnr", "--similarity", "biological"]
+    assert main([*arguments, "--out", str(tmp_path / "logged")]) == 0
+    err = capsys.readouterr().err
+    assert "bnnr: 2/2 folds (100%)" in err and "s/fold" in err, err
+    assert main([*arguments, "--out", str(tmp_path / "quiet"), "--quiet"]) == 0
+    assert "folds (" not in capsys.readouterr().err
+
+
 def test_cv_transductive_warns_and_is_labelled(small_data_dir, tmp_path, capsys):
     out = tmp_path / "transductive"
     code = main(["cv", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--similarity", "biological",

@@ -247,3 +247,21 @@ def test_nonfinite_fold_is_counted_not_hidden():
     assert len(summary["excluded_folds"]) == failed
     assert any("non-finite" in note for note in summary["notes"])
     assert np.isfinite(summary["metrics"]["global"]["auc"])
+
+
+def test_progress_lines_are_throttled_and_estimate_from_computed_folds_only():
+    from sesl_jax.evaluation.engine import ProgressLines
+
+    now, lines = [0.0], []
+    progress = ProgressLines(10, "sesl", lines.append, interval=60.0, clock=lambda: now[0])
+    progress.update(4, computed=False)  # read back from the store on resume: no rate from these
+    now[0] = 30.0
+    progress.update(2)  # within the interval: silent
+    assert lines == []
+    now[0] = 90.0
+    progress.update(2)  # 4 computed folds in 90 s
+    assert lines == ["sesl: 8/10 folds (80%), 22.50 s/fold, about 1 min left"]
+    now[0] = 100.0
+    progress.update(2)  # 10 s after the last line: silent until close
+    progress.close()
+    assert lines[-1].startswith("sesl: 10/10 folds (100%)") and len(lines) == 2

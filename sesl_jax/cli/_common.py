@@ -15,6 +15,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from typing import Callable
 
 
 class CommandError(Exception):
@@ -288,6 +289,18 @@ def _check_data_options(args: argparse.Namespace) -> None:
 
 def stdout_is_terminal() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def stderr_line(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def progress_output(quiet: bool, log: Callable[[str], None]) -> bool | Callable[[str], None]:
+    """The engine's ``progress``: nothing with ``--quiet``, a bar on a terminal, else plain lines
+    to ``log`` (a run whose stderr goes to a file still says how far it is)."""
+    if quiet:
+        return False
+    return True if stdout_is_terminal() else log
 
 
 # ---------------------------------------------------------------- method and data

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sesl_jax.cli._common import (
     CommandError, UsageError, add_data_options, add_method_options, add_precision_option, configure_jax,
-    data_source_message, finite_float, int_at_least, load_dataset_for, method_config, stdout_is_terminal,
+    data_source_message, finite_float, int_at_least, load_dataset_for, method_config, progress_output, stderr_line,
 )
 
 PROTOCOL_CHOICES = ("loocv", "kfold", "new-drug", "new-mirna", "file")
@@ -194,9 +194,9 @@ def run(args: argparse.Namespace) -> int:
             config=config,
             batch_size=args.batch_size,
             threshold=args.threshold,
-            progress=not args.quiet and stdout_is_terminal(),
+            progress=progress_output(args.quiet, stderr_line),
             seed=args.seed if args.protocol == "kfold" else None,
-            log=lambda message: print(message, file=sys.stderr),
+            log=stderr_line,
         )
     except DistributedRunError as error:
         raise CommandError(str(error)) from None

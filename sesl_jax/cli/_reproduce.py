@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sesl_jax.cli._common import CommandError, configure_jax, data_source_message, stdout_is_terminal
+from sesl_jax.cli._common import CommandError, configure_jax, data_source_message, progress_output
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         log(data_source_message(datasets[name]))
     results = run_reproduction(
         datasets, args.out, plan, data_dir=args.data_dir,
-        progress=not args.quiet and stdout_is_terminal(), log=log, report_only=args.report_only,
+        progress=progress_output(args.quiet, log), log=log, report_only=args.report_only,
     )
     done = sum(record["status"] == "done" for record in results["runs"].values())
     print(f"{done} of {len(results['runs'])} evaluation runs done; report: {args.out}/report.md "

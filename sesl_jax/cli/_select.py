@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sesl_jax.cli._common import (
     CommandError, UsageError, add_data_options, add_precision_option, configure_jax, data_source_message,
-    int_at_least, load_dataset_for, stdout_is_terminal,
+    int_at_least, load_dataset_for, progress_output, stderr_line,
 )
 
 
@@ -104,8 +104,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = nested_cross_validation(
             dataset, candidates, folds, out_dir=out, inner_k=args.inner_k, inner_repeats=args.inner_repeats,
-            seed=args.seed, references=references, progress=not args.quiet and stdout_is_terminal(),
-            log=lambda message: print(message, file=sys.stderr),
+            seed=args.seed, references=references, progress=progress_output(args.quiet, stderr_line),
+            log=stderr_line,
         )
     except ValueError as error:
         raise CommandError(str(error)) from None

@@ -281,7 +281,7 @@ def evaluate(
     store: ResultStore | None = None,
     keep_candidates: bool | None = None,
     devices: list[jax.Device] | None = None,
-    progress: bool = False,
+    progress: bool | Callable[[str], None] = False,
     dtype: str | None = None,
     fold_batching: str = "auto",
 ) -> EvaluationRun:
@@ -302,7 +302,8 @@ def evaluate(
         devices: this process's devices to shard folds over (default: all local devices). In a
             run of several processes each computes its share of the chunks (see the module
             docstring) and receives the others; ``seconds`` and ``folds_computed`` are its own.
-        progress: show a progress bar (folds done, folds/s, ETA).
+        progress: ``True`` shows a progress bar (folds done, folds/s, ETA); a function (such as
+            a log to a file) receives a plain progress line at most once a minute and at the end.
         dtype: floating dtype of the solve (default: the dtype of the method's similarities).
         fold_batching: ``"auto"`` (vmap on accelerators, ``lax.map`` on CPU), ``"vmap"`` or ``"map"``.
 
@@ -361,7 +362,7 @@ def evaluate(
             start, stop = index * batch_size, index * batch_size + chunk_rows(index)
             if index in done:
                 chunks[index] = store.read_chunk(index)
-                bar.update(stop - start)
+                _update(bar, stop - start, computed=False)
                 continue
             tic = time.perf_counter()
             context = f"chunk {index} of {method.name} ({associations.shape[0]} x {associations.shape[1]}, {dtype})"
@@ -444,7 +445,48 @@ def _in_sub_batches(
     return {name: np.concatenate([piece[name] for piece in pieces]) for name in pieces[0]}, sub_batch
 
 
-def _progress_bar(total: int, enabled: bool, name: str) -> Any:
+def _update(bar: Any, folds: int, computed: bool) -> None:
+    if isinstance(bar, ProgressLines):
+        bar.update(folds, computed)
+    else:
+        bar.update(folds)
+
+
+def _progress_bar(total: int, enabled: bool | Callable[[str], None], name: str) -> Any:
+    if callable(enabled):
+        return ProgressLines(total, name, enabled)
     from tqdm.auto import tqdm
 
     return tqdm(total=total, unit="fold", desc=name, disable=not enabled, smoothing=0.1, dynamic_ncols=True)
+
+
+class ProgressLines:
+    """Progress as plain lines for logs (no terminal for a bar): ``update``/``close`` like tqdm.
+
+    A line at most every ``interval`` seconds and one when the run ends; the rate counts only
+    folds computed in this call, so folds read back on resume do not flatter the estimate.
+    """
+
+    def __init__(self, total: int, name: str, write: Callable[[str], None], interval: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.total, self.name, self.write, self.interval, self.clock = total, name, write, interval, clock
+        self.done = self.computed = 0
+        self.start = self.last = clock()
+
+    def update(self, folds: int, computed: bool = True) -> None:
+        self.done += folds
+        self.computed += folds if computed else 0
+        if self.clock() - self.last >= self.interval:
+            self._line()
+
+    def close(self) -> None:
+        if self.done:
+            self._line()
+
+    def _line(self) -> None:
+        self.last = now = self.clock()
+        line = f"{self.name}: {self.done}/{self.total} folds ({100 * self.done / max(self.total, 1):.0f}%)"
+        if self.computed:
+            per_fold = (now - self.start) / self.computed
+            line += f", {per_fold:.2f} s/fold, about {per_fold * (self.total - self.done) / 60:.0f} min left"
+        self.write(line)

@@ -143,7 +143,7 @@ def run_evaluation(
     config: MethodConfig = MethodConfig(),
     batch_size: int | None = None,
     threshold: float | None = None,
-    progress: bool = False,
+    progress: bool | Callable[[str], None] = False,
     seed: int | None = None,
     method: Method | None = None,
     devices: list | None = None,

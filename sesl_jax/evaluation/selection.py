@@ -170,7 +170,7 @@ def nested_cross_validation(
     seed: int = 0,
     references: Sequence[MethodConfig] = (),
     batch_size: int | None = None,
-    progress: bool = False,
+    progress: bool | Callable[[str], None] = False,
     log: Callable[[str], None] = lambda message: None,
 ) -> dict[str, Any]:
     """Nested CV of the selection over ``candidates``, plus the final selection on all pairs.

@@ -101,7 +101,7 @@ def execute_run(
     plan: ExperimentPlan,
     similarities: SimilarityCache,
     *,
-    progress: bool,
+    progress: bool | Callable[[str], None],
     log: Callable[[str], None],
 ) -> dict[str, Any]:
     """One evaluation run; returns ``{"status": "done", "summary": ...}`` or ``{"status": "not available", "reason"}``."""
@@ -137,7 +137,7 @@ def run_reproduction(
     plan: ExperimentPlan,
     *,
     data_dir: str | None = None,
-    progress: bool = False,
+    progress: bool | Callable[[str], None] = False,
     log: Callable[[str], None] = stderr_log,
     report_only: bool = False,
 ) -> dict[str, Any]:
