@@ -265,3 +265,33 @@ def test_progress_lines_are_throttled_and_estimate_from_computed_folds_only():
     progress.update(2)  # 10 s after the last line: silent until close
     progress.close()
     assert lines[-1].startswith("sesl: 10/10 folds (100%)") and len(lines) == 2
+
+
+def test_sesl_folds_solve_sparse_learning_on_the_rows_and_columns_with_pairs():
+    """PCD's shape: drugs and miRNAs without any known pair. The method restricts sparse learning to
+    the others (``lrr_support``) and still equals the reference solve on the whole matrix."""
+    import reference
+
+    A, Sd, Sm = planted_problem(8, 10, seed=5)
+    rows, columns = np.array([0, 2, 3, 5, 6, 8, 9, 11]), np.array([0, 1, 2, 4, 5, 7, 8, 10, 11, 12])
+    rng = np.random.default_rng(5)
+
+    def padded_similarity(inner, size, index):
+        outer = rng.uniform(0.0, 0.3, (size, size))
+        outer = (outer + outer.T) / 2
+        outer[np.ix_(index, index)] = inner
+        np.fill_diagonal(outer, 1.0)
+        return outer
+
+    padded = np.zeros((12, 13))
+    padded[np.ix_(rows, columns)] = A
+    Sd_p, Sm_p = padded_similarity(Sd, 12, rows), padded_similarity(Sm, 13, columns)
+    method = METHODS["sesl"].builder(padded, Similarities(Sd_p, Sm_p, "test"))
+    support = [np.asarray(index) for index in method.inputs["lrr_support"]]
+    np.testing.assert_array_equal(support[0], np.flatnonzero(padded.any(axis=1)))  # within rows: A may add zeros
+    np.testing.assert_array_equal(support[1], np.flatnonzero(padded.any(axis=0)))
+    assert len(support[0]) <= len(rows) and len(support[1]) <= len(columns)
+    train = padded.copy()
+    train[tuple(np.argwhere(padded == 1)[0])] = 0
+    scores = np.asarray(method(jnp.asarray(train)).scores)
+    np.testing.assert_allclose(scores, reference.sesl(train, Sd_p, Sm_p), atol=1e-7)
