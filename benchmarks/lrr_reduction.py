@@ -31,9 +31,9 @@ def main() -> None:
     rows = []
     for name in ("fcd", "pcd"):
         A = np.asarray(load_dataset(name).associations)
-        bound = int(min((A != 0).any(axis=1).sum(), (A != 0).any(axis=0).sum()))
-        data = jnp.asarray(A, args.dtype)
         support = (np.flatnonzero((A != 0).any(axis=1)), np.flatnonzero((A != 0).any(axis=0)))
+        bound = min(len(index) for index in support)
+        data = jnp.asarray(A, args.dtype)
         variants = (
             ("plain", dict(reduce=False)),
             ("reduced", dict(reduce=True, rank_bound=bound)),

@@ -7,9 +7,15 @@ import json
 import math
 import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
+
+
+def stderr_log(message: str) -> None:
+    """Print a progress or log line to stderr at once (runs are often logged to files)."""
+    print(message, file=sys.stderr, flush=True)
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:

@@ -291,10 +291,6 @@ def stdout_is_terminal() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
 
 
-def stderr_line(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def progress_output(quiet: bool, log: Callable[[str], None]) -> bool | Callable[[str], None]:
     """The engine's ``progress``: nothing with ``--quiet``, a bar on a terminal, else plain lines
     to ``log`` (a run whose stderr goes to a file still says how far it is)."""

@@ -7,9 +7,10 @@ import os
 import sys
 from pathlib import Path
 
+from sesl_jax._io import stderr_log
 from sesl_jax.cli._common import (
     CommandError, UsageError, add_data_options, add_method_options, add_precision_option, configure_jax,
-    data_source_message, finite_float, int_at_least, load_dataset_for, method_config, progress_output, stderr_line,
+    data_source_message, finite_float, int_at_least, load_dataset_for, method_config, progress_output,
 )
 
 PROTOCOL_CHOICES = ("loocv", "kfold", "new-drug", "new-mirna", "file")
@@ -194,9 +195,9 @@ def run(args: argparse.Namespace) -> int:
             config=config,
             batch_size=args.batch_size,
             threshold=args.threshold,
-            progress=progress_output(args.quiet, stderr_line),
+            progress=progress_output(args.quiet, stderr_log),
             seed=args.seed if args.protocol == "kfold" else None,
-            log=stderr_line,
+            log=stderr_log,
         )
     except DistributedRunError as error:
         raise CommandError(str(error)) from None

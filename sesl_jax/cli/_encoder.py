@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from sesl_jax._io import stderr_log
 from sesl_jax.cli._common import CommandError, UsageError, stdout_is_terminal
 from sesl_jax.similarity._sources import ENCODERS as ARCHITECTURES
 
@@ -160,7 +161,7 @@ def run_train(args: argparse.Namespace) -> int:
         raise CommandError("--train-max-length cannot exceed --max-length")
     sequences, weights, corpora = _read_corpora(args.kind, args.corpus, args.repeat, args.limit, args.seed)
     out = Path(args.out)
-    log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    log = stderr_log
 
     started = time.time()
     if args.kind == "smiles":

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
+from sesl_jax._io import stderr_log
 from sesl_jax.cli._common import CommandError, configure_jax, data_source_message, progress_output
 
 
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from sesl_jax.data import load_dataset
     from sesl_jax.reproduce import run_reproduction
 
-    log = (lambda message: None) if args.quiet else (lambda message: print(message, file=sys.stderr, flush=True))
+    log = (lambda message: None) if args.quiet else stderr_log
     datasets = {}
     for name in plan.datasets:
         datasets[name] = load_dataset(name, args.data_dir)

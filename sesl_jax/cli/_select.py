@@ -6,9 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from sesl_jax._io import stderr_log
 from sesl_jax.cli._common import (
     CommandError, UsageError, add_data_options, add_precision_option, configure_jax, data_source_message,
-    int_at_least, load_dataset_for, progress_output, stderr_line,
+    int_at_least, load_dataset_for, progress_output,
 )
 
 
@@ -104,8 +105,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = nested_cross_validation(
             dataset, candidates, folds, out_dir=out, inner_k=args.inner_k, inner_repeats=args.inner_repeats,
-            seed=args.seed, references=references, progress=progress_output(args.quiet, stderr_line),
-            log=stderr_line,
+            seed=args.seed, references=references, progress=progress_output(args.quiet, stderr_log),
+            log=stderr_log,
         )
     except ValueError as error:
         raise CommandError(str(error)) from None

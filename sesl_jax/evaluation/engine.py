@@ -354,15 +354,15 @@ def evaluate(
     def compute(padded: np.ndarray) -> FoldOutput:
         return jax.device_get(chunk_function(jax.device_put(padded, sharding), *constants))
 
-    bar = _progress_bar(sum(chunk_rows(index) for index in owned), progress, method.name)
+    resumed = sum(chunk_rows(index) for index in owned if index in done)
+    bar = _progress_bar(sum(chunk_rows(index) for index in owned), resumed, progress, method.name)
     seconds, computed = 0.0, 0
     sub_batch, used_sub_batch = batch_size, None
     try:
         for index in owned:
             start, stop = index * batch_size, index * batch_size + chunk_rows(index)
             if index in done:
-                chunks[index] = store.read_chunk(index)
-                _update(bar, stop - start, computed=False)
+                chunks[index] = store.read_chunk(index)  # counted in the bar's start
                 continue
             tic = time.perf_counter()
             context = f"chunk {index} of {method.name} ({associations.shape[0]} x {associations.shape[1]}, {dtype})"
@@ -445,37 +445,32 @@ def _in_sub_batches(
     return {name: np.concatenate([piece[name] for piece in pieces]) for name in pieces[0]}, sub_batch
 
 
-def _update(bar: Any, folds: int, computed: bool) -> None:
-    if isinstance(bar, ProgressLines):
-        bar.update(folds, computed)
-    else:
-        bar.update(folds)
-
-
-def _progress_bar(total: int, enabled: bool | Callable[[str], None], name: str) -> Any:
+def _progress_bar(total: int, resumed: int, enabled: bool | Callable[[str], None], name: str) -> Any:
+    """A bar (or plain lines) that starts at the ``resumed`` folds, so its rate counts computed ones only."""
     if callable(enabled):
-        return ProgressLines(total, name, enabled)
+        return ProgressLines(total, name, enabled, initial=resumed)
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit="fold", desc=name, disable=not enabled, smoothing=0.1, dynamic_ncols=True)
+    return tqdm(total=total, initial=resumed, unit="fold", desc=name, disable=not enabled, smoothing=0.1,
+                dynamic_ncols=True)
 
 
 class ProgressLines:
     """Progress as plain lines for logs (no terminal for a bar): ``update``/``close`` like tqdm.
 
     A line at most every ``interval`` seconds and one when the run ends; the rate counts only
-    folds computed in this call, so folds read back on resume do not flatter the estimate.
+    folds after ``initial`` (those read back on resume), so they do not flatter the estimate.
     """
 
-    def __init__(self, total: int, name: str, write: Callable[[str], None], interval: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(self, total: int, name: str, write: Callable[[str], None], *, initial: int = 0,
+                 interval: float = 60.0, clock: Callable[[], float] = time.monotonic):
         self.total, self.name, self.write, self.interval, self.clock = total, name, write, interval, clock
-        self.done = self.computed = 0
+        self.done, self.computed = initial, 0
         self.start = self.last = clock()
 
-    def update(self, folds: int, computed: bool = True) -> None:
+    def update(self, folds: int) -> None:
         self.done += folds
-        self.computed += folds if computed else 0
+        self.computed += folds
         if self.clock() - self.last >= self.interval:
             self._line()
 

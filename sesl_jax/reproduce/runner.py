@@ -9,7 +9,6 @@ similarity, the sequence encoders' weights) is recorded as "not available" with 
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -17,17 +16,13 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from sesl_jax._io import atomic_write, atomic_write_json
+from sesl_jax._io import atomic_write, atomic_write_json, stderr_log
 from sesl_jax.data import Dataset
 from sesl_jax.evaluation.folds import Folds, kfold_folds, known_pairs, loocv_folds
 from sesl_jax.reproduce._unavailable import unavailable_errors, unavailable_reason
 from sesl_jax.reproduce.experiments import ExperimentPlan, RunSpec, execution_order, experiment_rows, unique_runs
 
 RUNS_DIR = "runs"
-
-
-def stderr_log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def subsampled_loocv_folds(associations: np.ndarray, n_folds: int | None, seed: int) -> Folds:
