@@ -265,6 +265,9 @@ def test_progress_lines_are_throttled_and_estimate_from_computed_folds_only():
     progress.update(2)  # 10 s after the last line: silent until close
     progress.close()
     assert lines[-1].startswith("sesl: 10/10 folds (100%)") and len(lines) == 2
+    now[0] = 200.0
+    progress.close()  # nothing new since the last line: no repeat
+    assert len(lines) == 2
 
 
 def test_sesl_folds_solve_sparse_learning_on_the_rows_and_columns_with_pairs():

@@ -465,7 +465,7 @@ class ProgressLines:
     def __init__(self, total: int, name: str, write: Callable[[str], None], *, initial: int = 0,
                  interval: float = 60.0, clock: Callable[[], float] = time.monotonic):
         self.total, self.name, self.write, self.interval, self.clock = total, name, write, interval, clock
-        self.done, self.computed = initial, 0
+        self.done, self.computed, self.reported = initial, 0, None
         self.start = self.last = clock()
 
     def update(self, folds: int) -> None:
@@ -475,11 +475,12 @@ class ProgressLines:
             self._line()
 
     def close(self) -> None:
-        if self.done:
+        if self.done != self.reported:  # the last update's line may already say it all
             self._line()
 
     def _line(self) -> None:
         self.last = now = self.clock()
+        self.reported = self.done
         line = f"{self.name}: {self.done}/{self.total} folds ({100 * self.done / max(self.total, 1):.0f}%)"
         if self.computed:
             per_fold = (now - self.start) / self.computed
