@@ -256,6 +256,8 @@ def test_cli_parser_registers_reproduce():
     args = parser.parse_args(["reproduce", "--out", "x", "--dataset", "pcd", "--dtype", "float64"])
     plan = make_plan(args)
     assert not plan.quick and plan.datasets == ("pcd",) and plan.repeats == 10 and plan.loocv_subsample is None
+    assert plan.bnnr_svt == "eigh"
+    assert make_plan(parser.parse_args(["reproduce", "--out", "x", "--bnnr-svt", "subspace"])).bnnr_svt == "subspace"
 
 
 @pytest.mark.realdata
@@ -294,3 +296,34 @@ def test_real_quick_reproduction_on_fcd(real_data_dir, tmp_path, capsys):
     cases = results["case_studies"]["by_similarity"]
     assert all(cases[source]["new_drugs"][drug]["status"] == "done" for source in cases for drug in ("CID:3229", "CID:5757"))
     assert time.perf_counter() - started < 900
+
+
+def test_plan_bnnr_svt_reaches_the_runs_that_use_bnnr_only(tmp_path):
+    """``--bnnr-svt subspace``: SESL and BNNRSMMA runs (their stored configuration and their
+    equivalent ``cv`` command) use it, a rival keeps its own solver, the report says so, and the
+    scores stay those of the exact SVT."""
+    datasets = {"fcd": synthetic_dataset("fcd")}
+    plan = small_plan(datasets=("fcd",), methods=("sesl", "bnnr", "snmf"), experiments=(1,), repeats=1)
+    exact = run_reproduction(datasets, tmp_path / "eigh", plan, log=lambda m: None)
+    fast_plan = ExperimentPlan(**{**plan.__dict__, "bnnr_svt": "subspace"})
+    fast = run_reproduction(datasets, tmp_path / "subspace", fast_plan, log=lambda m: None)
+    methods = set()
+    for key, record in fast["runs"].items():
+        method = record["spec"]["method"]
+        methods.add(method)
+        stored = json.loads((tmp_path / "subspace" / record["run_dir"] / "manifest.json").read_text())
+        config = json.dumps(stored)
+        if method in ("sesl", "bnnr"):
+            assert "--bnnr-svt subspace" in record["cv_command"], key
+            assert '"bnnr_svt": "subspace"' in config, key
+            for scope, values in record["summary"]["metrics"].items():
+                auc, exact_auc = values["auc"], exact["runs"][key]["summary"]["metrics"][scope]["auc"]
+                if isinstance(auc, dict):  # k-fold: mean over repeats
+                    auc, exact_auc = auc["mean"], exact_auc["mean"]
+                assert math.isfinite(auc) and auc == pytest.approx(exact_auc, abs=1e-3), (key, scope)
+        else:
+            assert "--bnnr-svt" not in record["cv_command"] and '"bnnr_svt"' not in config, key
+        assert "--bnnr-svt" not in exact["runs"][key]["cv_command"]
+    assert methods == {"sesl", "bnnr", "snmf"}
+    assert "BNNR's SVT (SESL, SE, BNNRSMMA): subspace" in (tmp_path / "subspace" / "report.md").read_text()
+    assert "BNNR's SVT" not in (tmp_path / "eigh" / "report.md").read_text()

@@ -277,7 +277,7 @@ def test_reproduction_plans_both_variants_labelled():
     assert "published code" in published.variant and "published code" not in default.variant
     assert "--variant published-code" in published.cv_command(None, "float64", "DIR")
     assert "--variant" not in default.cv_command(None, "float64", "DIR")
-    assert run_config(published, "float64").variant == "published-code"
+    assert run_config(published, default_plan()).variant == "published-code"
     labels = [row.label for row in rows if row.dataset == "fcd" and row.runs[0].method == "rpca-gamma"]
     assert labels == ["rpca-gamma", "rpca-gamma - transductive (published protocol)", "rpca-gamma - authors' published code",
                       "rpca-gamma - authors' published code - transductive (published protocol)"]

@@ -29,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data-dir", default=None, help="benchmark directory (default: $SESL_JAX_DATA, else the user cache)")
     parser.add_argument("--dtype", choices=("float32", "float64"), default=None,
                         help="precision of every solve (default float64; float32 with --quick)")
+    parser.add_argument("--bnnr-svt", choices=("eigh", "subspace"), default=None,
+                        help="BNNR's SVT in the SESL, SE and BNNRSMMA runs: eigh (exact, default) or subspace "
+                        "(warm-started, exact fallback; 1.2-1.6x faster on CPU, see sesl-jax cv --bnnr-svt)")
     parser.add_argument("--experiments", default=None, help="comma-separated experiment numbers (default 1,2,3,4,5,6,7)")
     parser.add_argument("--repeats", type=int, default=None, help="repeats of 5-fold CV (default 10; 2 with --quick)")
     parser.add_argument("--loocv-folds", type=int, default=None,
@@ -53,6 +56,8 @@ def make_plan(args: argparse.Namespace):
             raise CommandError(str(error)) from None
     if args.dtype is not None:
         changes["dtype"] = args.dtype
+    if args.bnnr_svt is not None:
+        changes["bnnr_svt"] = args.bnnr_svt
     if args.repeats is not None:
         if args.repeats < 1:
             raise CommandError(f"--repeats must be >= 1, got {args.repeats}")

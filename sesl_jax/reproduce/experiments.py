@@ -84,6 +84,12 @@ class RunSpec:
             parts.append(self.code_variant)
         return "_".join(parts)
 
+    def bnnr_svt(self, planned: str) -> str:
+        """BNNR's SVT in this run: the plan's for the methods that run BNNR, else the exact ``eigh``."""
+        from sesl_jax.pipeline import SESL_FAMILY
+
+        return planned if self.method in SESL_FAMILY else "eigh"
+
     @property
     def variant(self) -> str:
         protocol = "transductive (published protocol)" if self.transductive else "per-fold (leakage-free)"
@@ -105,7 +111,8 @@ class RunSpec:
             text += f" keeping {self.keep_fraction:.0%} of known pairs"
         return text
 
-    def cv_command(self, data_dir: str | None, dtype: str, run_dir: str, batch_size: int | None = None) -> str:
+    def cv_command(self, data_dir: str | None, dtype: str, run_dir: str, batch_size: int | None = None,
+                   bnnr_svt: str = "eigh") -> str:
         """The equivalent ``sesl-jax cv`` command (the runner calls the same library function).
 
         A LOOCV subsample is the fold file the run wrote; a reduced matrix (experiment 6) has no
@@ -129,6 +136,8 @@ class RunSpec:
             words += [transductive_option(self.method), "transductive"]
         if batch_size is not None:
             words += ["--batch-size", str(batch_size)]
+        if self.bnnr_svt(bnnr_svt) != "eigh":
+            words += ["--bnnr-svt", self.bnnr_svt(bnnr_svt)]
         words += ["--dtype", dtype, "--out", run_dir]
         command = shlex.join(words)
         if self.keep_fraction < 1.0:
@@ -171,6 +180,8 @@ class ExperimentPlan:
         published_code: experiment 1 also runs the ``"published-code"`` variant of the rivals that
             have one (``PUBLISHED_CODE_METHODS``), labelled, beside this project's implementation.
         dtype: precision of every solve.
+        bnnr_svt: BNNR's SVT in the runs that use it (SESL, SE, BNNRSMMA): ``"eigh"`` (exact) or
+            ``"subspace"`` (warm-started, exact fallback; ``sesl-jax cv --bnnr-svt``).
         batch_size: folds per chunk (``None``: from device memory, as ``sesl-jax cv``); small
             problems want a small one, since a chunk is padded to full size.
         quick: whether this is the quick plan (stated in the report).
@@ -193,6 +204,7 @@ class ExperimentPlan:
     case_drug_names: tuple[str, ...] = ("enoxacin", "estradiol")
     published_code: bool = True
     dtype: str = "float64"
+    bnnr_svt: str = "eigh"
     batch_size: int | None = None
     quick: bool = False
 

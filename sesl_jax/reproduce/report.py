@@ -302,7 +302,11 @@ def _header(results: dict[str, Any]) -> str:
     lines = [
         "# SESL reproduction report",
         "",
-        f"Mode: **{mode}**. Precision: {plan['dtype']}. Datasets: {datasets}. "
+        f"Mode: **{mode}**. Precision: {plan['dtype']}. "
+        + ("" if plan.get("bnnr_svt", "eigh") == "eigh" else
+           f"BNNR's SVT (SESL, SE, BNNRSMMA): {plan['bnnr_svt']} (warm-started, with an exact `eigh` fallback; "
+           "`--bnnr-svt`). ")
+        + f"Datasets: {datasets}. "
         f"Repeated k-fold: {plan['repeats']} x {plan['k']}-fold (seed {plan['seed']}). "
         + ("LOOCV: all known pairs." if plan["loocv_subsample"] is None else
            f"LOOCV: a seeded random subsample of {plan['loocv_subsample']} LOOCV folds (seed {plan['subsample_seed']}; "

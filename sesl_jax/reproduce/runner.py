@@ -81,12 +81,12 @@ class SimilarityCache:
         return value
 
 
-def run_config(spec: RunSpec, dtype: str):
+def run_config(spec: RunSpec, plan: ExperimentPlan):
     """The :class:`~sesl_jax.pipeline.MethodConfig` of a run (the command line's defaults otherwise)."""
     from sesl_jax.pipeline import MethodConfig
 
-    return MethodConfig(method=spec.method, similarity=spec.similarity, dtype=dtype, transductive=spec.transductive,
-                        variant=spec.code_variant)
+    return MethodConfig(method=spec.method, similarity=spec.similarity, dtype=plan.dtype, transductive=spec.transductive,
+                        variant=spec.code_variant, bnnr_svt=spec.bnnr_svt(plan.bnnr_svt))
 
 
 def execute_run(
@@ -105,7 +105,7 @@ def execute_run(
     from sesl_jax.pipeline import build_dataset_method
 
     dataset, kept = reduced_dataset(datasets[spec.dataset], spec.keep_fraction, spec.keep_seed)
-    config = run_config(spec, plan.dtype)
+    config = run_config(spec, plan)
     try:
         method = build_dataset_method(dataset, config, similarities=similarities.get(dataset, config))
     except unavailable_errors() as error:
@@ -164,14 +164,15 @@ def run_reproduction(
     for index, spec in enumerate(specs, start=1):
         run_dir = out_dir / RUNS_DIR / spec.key
         record: dict[str, Any] = {"spec": dataclasses.asdict(spec), "run_dir": f"{RUNS_DIR}/{spec.key}",
-                                  "cv_command": spec.cv_command(data_dir, plan.dtype, str(run_dir), plan.batch_size)}
+                                  "cv_command": spec.cv_command(data_dir, plan.dtype, str(run_dir), plan.batch_size,
+                                                              plan.bnnr_svt)}
         if spec.dataset not in datasets:
             record.update(status="not available", reason=f"not available: dataset {spec.dataset!r} was not loaded")
         else:
             finished = (run_dir / "metrics.json").exists()
             if report_only and not finished:
                 try:  # a missing input is still reported as such
-                    similarities.get(datasets[spec.dataset], run_config(spec, plan.dtype))
+                    similarities.get(datasets[spec.dataset], run_config(spec, plan))
                     record.update(status="not run", reason="not run yet: rerun the command without --report-only to "
                                   "compute it (finished chunks are kept)")
                 except unavailable_errors() as error:
