@@ -74,25 +74,15 @@ def fold_problem(method: str):
 
 
 def kept_eigenpairs(target, observed, at=(1, 10)) -> dict:
-    """How many |eigenvalues| exceed BNNR's threshold in its SVT inputs (exact solve, eager)."""
-    import jax.numpy as jnp
+    """How many |eigenvalues| exceed BNNR's threshold (1 / beta) in its SVT inputs (exact solve)."""
     import numpy as np
 
-    from sesl_jax.solvers import BNNRParams, bnnr_init, bounded_admm_step, svt_symmetric
+    from sesl_jax.solvers import BNNRParams
+    from svt import capture_svt_inputs
 
-    params = BNNRParams(*(jnp.asarray(value, target.dtype) for value in BNNRParams()))
-    kept = []
-
-    def counting_svt(matrix, tau):
-        values = np.linalg.eigvalsh(np.asarray(matrix, np.float64))
-        kept.append(int((np.abs(values) > float(tau)).sum()))
-        return svt_symmetric(matrix, tau)
-
-    state = bnnr_init(target)
-    for _ in range(300):
-        state, converged = bounded_admm_step(state, target, observed, params, counting_svt)
-        if bool(converged):
-            break
+    tau = 1.0 / BNNRParams().beta
+    kept = [int((np.abs(np.linalg.eigvalsh(np.asarray(m, np.float64))) > tau).sum())
+            for m in capture_svt_inputs(target, observed)]
     return {**{f"kept_at_iteration_{i}": kept[i - 1] for i in at if i <= len(kept)}, "kept_at_stop": kept[-1]}
 
 
