@@ -147,7 +147,7 @@ def main() -> None:
     args = parser.parse_args()
     out = args.out or str(ROOT / "benchmarks" / "results" / f"{'cv_devices' if args.only_devices else 'cv'}.json")
     setup(x64=True)  # one BLAS thread: before anything imports NumPy
-    from sesl_jax.cli._cv import configure_cpu_devices, cpu_devices
+    from sesl_jax.cli._common import configure_cpu_devices, cpu_devices
 
     configure_cpu_devices(cpu_devices(args.cpu_devices))  # before anything starts JAX's backend
 

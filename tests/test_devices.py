@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from sesl_jax.cli import build_parser
-from sesl_jax.cli._cv import available_cores
+from sesl_jax.cli._common import available_cores
 from sesl_jax.evaluation import candidate_mask, loocv_folds
 from sesl_jax.evaluation.engine import make_chunk_function
 from sesl_jax.methods import METHODS, Similarities
@@ -72,10 +72,31 @@ def test_the_lapack_check_sees_batched_calls():
     assert batched_lapack_calls(method, "vmap") == {"lapack_dsyevd_ffi"}
 
 
-def test_cpu_devices_default_to_one_per_available_core():
-    args = build_parser().parse_args(["cv", "--dataset", "fcd", "--out", "unused"])
+class _Configured(Exception):
+    pass
+
+
+@pytest.mark.parametrize("command", [["cv", "--dataset", "fcd"], ["select", "--dataset", "fcd"], ["reproduce"]])
+def test_every_evaluating_command_splits_the_cpu_one_device_per_core(command, monkeypatch, tmp_path):
+    """cv, select and reproduce spread folds over all cores by default: each sets the device count
+    (``--cpu-devices auto``) before anything else starts JAX."""
+    import importlib
+
+    args = build_parser().parse_args([*command, "--out", str(tmp_path / "out")])
     assert args.cpu_devices == available_cores() >= 1
     assert available_cores() <= (os.cpu_count() or 1)
+    module = importlib.import_module(f"sesl_jax.cli._{command[0]}")
+    counts = []
+
+    def record(count):
+        counts.append(count)
+        raise _Configured
+
+    monkeypatch.setattr(module, "configure_cpu_devices", record)
+    with pytest.raises(_Configured):
+        args.func(args)
+    assert counts == [available_cores()]
+    assert build_parser().parse_args([*command, "--out", "x", "--cpu-devices", "1"]).cpu_devices == 1
 
 
 def test_two_cpu_devices_give_the_same_results_as_one(tmp_path):
@@ -83,7 +104,7 @@ def test_two_cpu_devices_give_the_same_results_as_one(tmp_path):
         f"""
         import json, sys
         sys.path.insert(0, {str(ROOT / 'tests')!r})
-        from sesl_jax.cli._cv import configure_cpu_devices
+        from sesl_jax.cli._common import configure_cpu_devices
         configure_cpu_devices(2)  # as the command line does, before JAX starts its backend
         import jax
         jax.config.update("jax_enable_x64", True)

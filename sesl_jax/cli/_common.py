@@ -113,6 +113,49 @@ def add_precision_option(parser: argparse.ArgumentParser, default: str = "float6
     )
 
 
+def add_cpu_devices_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cpu-devices",
+        type=cpu_devices,
+        default="auto",
+        help="on CPU, split the host into N JAX devices, one fold at a time on each (default auto: one per "
+        "core this process may use)",
+    )
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity, e.g. a SLURM allocation), else all cores."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # no affinity on this platform
+        return os.cpu_count() or 1
+
+
+def cpu_devices(text: str) -> int:
+    """The argparse ``type`` of ``--cpu-devices``: ``auto`` (``available_cores()``) or an integer >= 1."""
+    if text.strip() == "auto":
+        return available_cores()
+    return int_at_least(1)(text)
+
+
+def configure_cpu_devices(count: int) -> int:
+    """Split the host CPU into devices before JAX starts its backend, one fold at a time on each.
+
+    Safe because the engine loops folds with ``lax.map`` on CPU: vmapped LAPACK calls on several
+    host devices deadlock jaxlib 0.10 (see ``sesl_jax.evaluation.engine``).
+    """
+    if count > 1:
+        import jax
+
+        try:
+            jax.config.update("jax_num_cpu_devices", count)
+        except (AttributeError, RuntimeError):  # older JAX, or backend already started
+            flags = os.environ.get("XLA_FLAGS", "")
+            if "xla_force_host_platform_device_count" not in flags:
+                os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
+    return count
+
+
 def configure_jax(dtype: str) -> None:
     """Process-wide JAX switches; only the command line and tests call this."""
     import jax

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from sesl_jax._io import stderr_log
 from sesl_jax.cli._common import (
-    CommandError, UsageError, add_data_options, add_method_options, add_precision_option, configure_jax,
-    data_source_message, finite_float, int_at_least, load_dataset_for, method_config, progress_output,
+    CommandError, UsageError, add_cpu_devices_option, add_data_options, add_method_options, add_precision_option,
+    configure_cpu_devices, configure_jax, data_source_message, finite_float, int_at_least, load_dataset_for,
+    method_config, progress_output,
 )
 
 PROTOCOL_CHOICES = ("loocv", "kfold", "new-drug", "new-mirna", "file")
@@ -55,13 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(default, leakage-free) or transductive: from the full matrix, as their papers' protocols (leaks; "
         "for reproduction only)",
     )
-    parser.add_argument(
-        "--cpu-devices",
-        type=cpu_devices,
-        default="auto",
-        help="on CPU, split the host into N JAX devices, one fold at a time on each (default auto: one per "
-        "core this process may use)",
-    )
+    add_cpu_devices_option(parser)
     parser.add_argument(
         "--distributed",
         action="store_true",
@@ -77,39 +71,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="output directory (rerun with the same arguments to resume)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
-
-
-def available_cores() -> int:
-    """Cores this process may run on (its CPU affinity, e.g. a SLURM allocation), else all cores."""
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except AttributeError:  # no affinity on this platform
-        return os.cpu_count() or 1
-
-
-def cpu_devices(text: str) -> int:
-    """The argparse ``type`` of ``--cpu-devices``: ``auto`` (``available_cores()``) or an integer >= 1."""
-    if text.strip() == "auto":
-        return available_cores()
-    return int_at_least(1)(text)
-
-
-def configure_cpu_devices(count: int) -> int:
-    """Split the host CPU into devices before JAX starts its backend, one fold at a time on each.
-
-    Safe because the engine loops folds with ``lax.map`` on CPU: vmapped LAPACK calls on several
-    host devices deadlock jaxlib 0.10 (see ``sesl_jax.evaluation.engine``).
-    """
-    if count > 1:
-        import jax
-
-        try:
-            jax.config.update("jax_num_cpu_devices", count)
-        except (AttributeError, RuntimeError):  # older JAX, or backend already started
-            flags = os.environ.get("XLA_FLAGS", "")
-            if "xla_force_host_platform_device_count" not in flags:
-                os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
-    return count
 
 
 def make_folds(args: argparse.Namespace, dataset):

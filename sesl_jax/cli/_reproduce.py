@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 
 from sesl_jax._io import stderr_log
-from sesl_jax.cli._common import CommandError, configure_jax, data_source_message, progress_output
+from sesl_jax.cli._common import (
+    CommandError, add_cpu_devices_option, configure_cpu_devices, configure_jax, data_source_message, progress_output,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--report-only", action="store_true",
                         help="compute nothing: write the report from the runs already finished in --out, the rest "
                         "marked 'not run' (e.g. while a long reproduction is still running elsewhere)")
+    add_cpu_devices_option(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress lines or bars")
     parser.set_defaults(func=run)
 
@@ -71,6 +74,7 @@ def make_plan(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     plan = make_plan(args)
+    configure_cpu_devices(args.cpu_devices)  # before anything starts JAX's backend
     configure_jax(plan.dtype)
     from sesl_jax.data import load_dataset
     from sesl_jax.reproduce import run_reproduction

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from sesl_jax._io import stderr_log
 from sesl_jax.cli._common import (
-    CommandError, UsageError, add_data_options, add_precision_option, configure_jax, data_source_message,
+    CommandError, UsageError, add_cpu_devices_option, add_data_options, add_precision_option,
+    configure_cpu_devices, configure_jax, data_source_message,
     int_at_least, load_dataset_for, progress_output,
 )
 
@@ -50,6 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the outer split; inner splits derive from it")
     add_precision_option(parser, default="float32")
     parser.add_argument("--out", required=True, help="output directory (rerun with the same arguments to resume)")
+    add_cpu_devices_option(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -95,6 +97,7 @@ def format_selection(result: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     candidates, references = parse_configs(args)
     out = Path(args.out)  # checked (a directory, writable) with the other shared options
+    configure_cpu_devices(args.cpu_devices)  # before anything starts JAX's backend
     configure_jax(args.dtype)
     from sesl_jax.evaluation import kfold_folds
     from sesl_jax.evaluation.selection import nested_cross_validation
