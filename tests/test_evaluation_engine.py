@@ -135,6 +135,34 @@ def test_leakage_planted_structure_is_found_and_permuted_is_chance():
     assert 0.3 < chance < 0.7, chance
 
 
+@pytest.mark.parametrize(("batch", "folds", "devices", "expected"), [
+    (8, 5, 2, 6),  # 5-fold CV on 2 CPU devices: one chunk of 3 per device, not 4
+    (4, 5, 1, 3),  # two chunks of 3 (one padding fold) instead of 4 + 4 (three)
+    (8, 664, 2, 8),  # LOOCV: already exact
+    (8, 50, 2, 8),
+    (8, 9, 2, 6),
+    (8, 1, 2, 2),
+    (3, 10, 2, 4),  # rounded up to the devices first
+])
+def test_default_chunks_are_balanced_to_pad_as_little_as_possible(batch, folds, devices, expected):
+    from sesl_jax.evaluation.engine import balanced_batch_size
+
+    size = balanced_batch_size(batch, folds, devices)
+    assert size == expected and size % devices == 0
+    batch_rounded = -(-batch // devices) * devices
+    assert -(-folds // size) == -(-folds // batch_rounded)  # no more chunks (compiled calls) than before
+    assert size * -(-folds // size) - folds < devices * -(-folds // size)  # less than one fold per device per chunk wasted
+
+
+def test_default_chunk_size_is_balanced_over_the_folds(tmp_path):
+    A, Sd, Sm = planted_problem(8, 12, seed=6)
+    dataset = synthetic_dataset(A, Sd, Sm)
+    folds = kfold_folds(A, k=5, seed=2)
+    summary = run_evaluation(dataset, folds, out_dir=tmp_path / "run", config=MethodConfig("bnnr"),
+                             devices=jax.local_devices()[:1], progress=False)
+    assert summary["batch_size"] == 3  # the CPU default of 4 per device, balanced: 3 + 2 (one padding fold)
+
+
 def test_batched_equals_fold_by_fold():
     A, Sd, Sm = planted_problem(8, 12, seed=6)
     method = METHODS["sesl"].builder(A, Similarities(Sd, Sm, "test"))

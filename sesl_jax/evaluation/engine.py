@@ -253,6 +253,18 @@ def default_batch_size(
     return min(max(1, per_device), MAX_FOLDS_PER_DEVICE) * len(devices)
 
 
+def balanced_batch_size(batch_size: int, n_folds: int, n_devices: int = 1) -> int:
+    """The chunk size for ``n_folds`` folds: as many chunks as ``batch_size`` needs, each as small
+    as covers them (a multiple of ``n_devices``), since a short last chunk is padded to full size.
+
+    E.g. 5 folds at 8 per chunk on 2 devices: one chunk of 6 (3 per device) instead of 8.
+    """
+    step = max(1, n_devices)
+    batch = -(-max(1, batch_size) // step) * step
+    n_chunks = -(-max(1, n_folds) // batch)
+    return -(-(-(-max(1, n_folds) // n_chunks)) // step) * step
+
+
 class EvaluationRun(NamedTuple):
     """All folds' outputs (padding folds removed), fold-major."""
 
@@ -320,7 +332,8 @@ def evaluate(
     if keep_candidates is None:
         keep_candidates = folds.n_folds * len(candidate_pairs) <= CANDIDATE_VALUE_LIMIT
     if batch_size is None:
-        batch_size = default_batch_size(*associations.shape, dtype, devices, method=method)
+        batch_size = balanced_batch_size(default_batch_size(*associations.shape, dtype, devices, method=method),
+                                         folds.n_folds, len(devices))
     batch_size = int(math.ceil(max(1, batch_size) / len(devices)) * len(devices))
     n_chunks = int(math.ceil(folds.n_folds / batch_size))
 
