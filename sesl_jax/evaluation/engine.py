@@ -259,10 +259,9 @@ def balanced_batch_size(batch_size: int, n_folds: int, n_devices: int = 1) -> in
 
     E.g. 5 folds at 8 per chunk on 2 devices: one chunk of 6 (3 per device) instead of 8.
     """
-    step = max(1, n_devices)
-    batch = -(-max(1, batch_size) // step) * step
-    n_chunks = -(-max(1, n_folds) // batch)
-    return -(-(-(-max(1, n_folds) // n_chunks)) // step) * step
+    step, n_folds = max(1, n_devices), max(1, n_folds)
+    n_chunks = math.ceil(n_folds / (math.ceil(max(1, batch_size) / step) * step))
+    return math.ceil(math.ceil(n_folds / n_chunks) / step) * step
 
 
 class EvaluationRun(NamedTuple):
