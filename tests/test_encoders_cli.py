@@ -120,3 +120,38 @@ def test_size_options_of_the_other_architecture_are_refused_not_ignored(tmp_path
         assert _run([*base, *extra]) == 2
         assert message in capsys.readouterr().err
         assert not (tmp_path / "x").exists()  # refused before anything was read or written
+
+
+def test_smiles_training_takes_a_given_vocabulary_and_names_a_bad_one(tmp_path, capsys):
+    corpus = tmp_path / "smiles.txt"
+    corpus.write_text("\n".join(["CCO", "CCN", "CCCO", "c1ccccc1", "CC(=O)O", "CCCC", "OCCO", "NCCN"]) + "\n")
+    vocabulary = ["<pad>", "<bos>", "<eos>", "<unk>", "C", "O", "N", "c", "1", "(", ")", "=", "Cl"]
+    given = tmp_path / "vocabulary.json"
+    given.write_text(json.dumps({"vocabulary": vocabulary}))
+    out = tmp_path / "run"
+    common = ["encoder", "train", "--kind", "smiles", "--corpus", str(corpus), "--out", str(out), "--hidden-size", "8",
+              "--num-layers", "1", "--code-dim", "4", "--batch-size", "4", "--epochs", "1", "--validation-fraction", "0.25"]
+    assert _run(common + ["--vocabulary", str(given)]) == 0
+    # the given token order, "Cl" included though the corpus has none (a fitted one would drop it)
+    assert json.loads((out / "vocabulary.json").read_text())["vocabulary"] == vocabulary
+    from sesl_jax.encoders import load_checkpoint
+
+    assert list(load_checkpoint(out / "encoder.npz").tokenizer.vocabulary) == vocabulary
+    capsys.readouterr()
+    for text, message in [(None, "no such file"), ("{not json", "not a vocabulary.json"),
+                          (json.dumps({"vocabulary": ["C", "O"]}), "must start with the special tokens"),
+                          (json.dumps({"vocabulary": vocabulary + ["C"]}), "hold each token once")]:
+        bad = tmp_path / "bad.json"
+        bad.unlink(missing_ok=True)
+        if text is not None:
+            bad.write_text(text)
+        assert _run(common + ["--vocabulary", str(bad), "--out", str(tmp_path / "other")]) == 1
+        err = capsys.readouterr().err
+        assert str(bad) in err and message in err, err
+    other = vocabulary[:4] + vocabulary[5:] + vocabulary[4:5]
+    given.write_text(json.dumps({"vocabulary": other}))
+    assert _run(common + ["--vocabulary", str(given), "--resume", "--epochs", "2"]) == 1
+    assert "differs from the run's" in capsys.readouterr().err
+    assert _run(["encoder", "train", "--kind", "rna", "--corpus", str(corpus), "--out", str(out),
+                 "--vocabulary", str(given)]) == 2
+    assert "applies to --kind smiles" in capsys.readouterr().err

@@ -45,6 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--train-max-length", type=int, default=None,
                        help="train only on sequences with at most this many tokens (default: --max-length)")
     train.add_argument("--min-count", type=int, default=3, help="SMILES tokens seen fewer times become <unk>")
+    train.add_argument("--vocabulary", default=None, metavar="JSON",
+                       help="smiles: use this vocabulary (a run's vocabulary.json) instead of building one from the "
+                            "corpus (--min-count), e.g. to train several models on one token set")
     train.add_argument("--no-canonicalize", action="store_true", help="tokenize SMILES as given (default: RDKit canonical)")
     train.add_argument("--hidden-size", type=int, default=None, help="lstm: hidden units per layer (default 128)")
     train.add_argument("--num-layers", type=int, default=2)
@@ -130,6 +133,24 @@ def _read_corpora(kind: str, paths: list[str], repeats: list[int] | None, limit:
     return sequences, weights, described
 
 
+def _read_vocabulary(path: Path) -> list[str]:
+    """The token list of a ``vocabulary.json`` (``{"vocabulary": [...]}``), or a CommandError naming the file."""
+    from sesl_jax.encoders._tokenizers import SPECIAL_TOKENS
+
+    try:
+        vocabulary = json.loads(path.read_text())["vocabulary"]
+    except FileNotFoundError:
+        raise CommandError(f"--vocabulary {path}: no such file") from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise CommandError(f"--vocabulary {path}: not a vocabulary.json ({{\"vocabulary\": [tokens]}}): {error}") from None
+    if not isinstance(vocabulary, list) or not all(isinstance(token, str) and token for token in vocabulary):
+        raise CommandError(f"--vocabulary {path}: \"vocabulary\" must be a list of non-empty strings")
+    if tuple(vocabulary[: len(SPECIAL_TOKENS)]) != tuple(SPECIAL_TOKENS) or len(set(vocabulary)) != len(vocabulary):
+        raise CommandError(f"--vocabulary {path}: must start with the special tokens {list(SPECIAL_TOKENS)} and "
+                           "hold each token once")
+    return vocabulary
+
+
 # Size options of each architecture, and their defaults: the other architecture's are refused, not ignored.
 _ARCHITECTURE_OPTIONS = {"lstm": ("hidden_size", "batch_norm"), "transformer": ("d_model", "num_heads", "ff_size")}
 _SIZE_DEFAULTS = {"hidden_size": 128, "d_model": 64, "num_heads": 4, "ff_size": 128}
@@ -154,6 +175,8 @@ def run_train(args: argparse.Namespace) -> int:
     from sesl_jax.encoders._checkpoint import CheckpointError
 
     _architecture_sizes(args)
+    if args.vocabulary is not None and args.kind != "smiles":
+        raise UsageError("argument --vocabulary: applies to --kind smiles (the RNA alphabet is fixed)")
     command = "sesl-jax " + " ".join(shlex.quote(part) for part in sys.argv[1:]) if sys.argv[1:2] == ["encoder"] else None
     max_length = args.max_length or (200 if args.kind == "smiles" else 160)
     train_max_length = args.train_max_length or max_length
@@ -167,8 +190,13 @@ def run_train(args: argparse.Namespace) -> int:
     if args.kind == "smiles":
         # The vocabulary is fixed by the first run; a resumed run must see the same one.
         vocabulary_file = out / "vocabulary.json"
-        if args.resume and vocabulary_file.is_file():
-            vocabulary = json.loads(vocabulary_file.read_text())["vocabulary"]
+        if args.vocabulary is not None:
+            vocabulary = _read_vocabulary(Path(args.vocabulary))
+            if args.resume and vocabulary_file.is_file() and _read_vocabulary(vocabulary_file) != vocabulary:
+                raise CommandError(f"--vocabulary {args.vocabulary}: differs from the run's {vocabulary_file}")
+            atomic_write_json(vocabulary_file, {"vocabulary": list(vocabulary)})
+        elif args.resume and vocabulary_file.is_file():
+            vocabulary = _read_vocabulary(vocabulary_file)
         else:
             log(f"building the SMILES vocabulary from {len(sequences)} sequences")
             vocabulary = SmilesTokenizer.fit(sequences, min_count=args.min_count, canonicalize=not args.no_canonicalize,
