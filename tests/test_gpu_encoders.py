@@ -50,7 +50,7 @@ def test_a_run_that_would_need_rdkit_fails_as_it_would_on_the_lent_machine(tmp_p
         sys.path.remove(str(ROOT / "benchmarks"))
 
     class Args:
-        kinds, smoke, hidden_size, num_layers, batch_size, learning_rate = ["smiles"], True, 8, 1, 4, 2e-3
+        kinds, smoke, hidden_size, num_layers, batch_size, learning_rate, length_multiple = ["smiles"], True, 8, 1, 4, 2e-3, 32
 
     inputs = tmp_path / "inputs"
     gpu_encoders.prepare(inputs, Args)
