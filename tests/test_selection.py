@@ -84,6 +84,38 @@ def test_nested_metrics_are_the_chosen_candidates_outer_scores(problem, tmp_path
         assert entry["outer"]["metrics"]["global"]["auc"]["mean"] == pytest.approx(own["metrics"]["global"]["auc"]["mean"], abs=1e-12)
 
 
+def test_nested_selection_chooses_between_methods_with_different_stages(problem, tmp_path, monkeypatch):
+    """SESL (lrr, bnnr) against SE (bnnr): sparse learning on or off decided by nested CV. The nested
+    run takes each fold from the chosen method; its solver report says which folds ran no LRR."""
+    dataset, outer = problem
+    candidates = (MethodConfig("sesl", similarity="biological"), MethodConfig("se", similarity="biological"))
+    forced = iter([1, 0] * outer.n_folds + [0])  # SE on even outer folds, SESL on odd ones
+    monkeypatch.setattr(selection, "choose", lambda scores: next(forced))
+    result = nested_cross_validation(dataset, candidates, outer, out_dir=tmp_path, inner_k=3, seed=0, batch_size=4)
+    assert [c["label"] for c in result["candidates"]] == ["sesl: biological", "se: biological"]
+    solver = result["nested"]["solver"]
+    assert solver["lrr"]["not_run"] == outer.n_folds // 2 and "not_run" not in solver["bnnr"]
+    assert solver["lrr"]["converged"] + solver["lrr"]["max_iterations"] + solver["lrr"]["nonfinite"] == outer.n_folds // 2
+    assert solver["lrr"]["iterations_mean"] > 0  # over the folds that ran LRR only
+
+    from sesl_jax.evaluation.engine import evaluate
+    from sesl_jax.evaluation.metrics import loocv_auc
+    from sesl_jax.pipeline import build_dataset_method
+
+    runs = [evaluate(build_dataset_method(dataset, config), dataset.associations, outer, batch_size=4) for config in candidates]
+    assert not np.allclose(runs[0].hidden_scores, runs[1].hidden_scores, equal_nan=True)  # the choice matters
+    per_repeat = []
+    for repeat in range(outer.n_repeats):
+        counts = [[], [], []]
+        for f in np.flatnonzero(outer.repeat == repeat):
+            run = runs[1 if f % 2 == 0 else 0]
+            valid = ~np.isnan(run.hidden_scores[f])
+            for array, name in zip(counts, ("n_greater", "n_equal", "n_candidates")):
+                array.append(getattr(run, name)[f][valid][:, 0])
+        per_repeat.append(loocv_auc(*(np.concatenate(array) for array in counts)))
+    assert result["nested"]["metrics"]["global"]["auc"]["mean"] == pytest.approx(np.mean(per_repeat), abs=1e-12)
+
+
 def test_nested_selection_resumes_without_recomputing(problem, tmp_path, monkeypatch):
     dataset, outer = problem
     first = nested_cross_validation(dataset, CANDIDATES, outer, out_dir=tmp_path, inner_k=3, seed=0, batch_size=4)
@@ -135,7 +167,21 @@ def test_cli_select_on_fixture_data(small_data_dir, tmp_path, capsys):
     assert capsys.readouterr().out == printed
 
 
+def test_cli_select_crosses_methods_with_candidates(small_data_dir, tmp_path, capsys):
+    from sesl_jax.cli import main
+
+    out = tmp_path / "select"
+    argv = ["select", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--method", "sesl,se",
+            "--candidate", "biological", "--reference", "bnnr", "--outer-k", "2", "--outer-repeats", "1",
+            "--inner-k", "2", "--dtype", "float64", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    result = json.loads((out / "selection.json").read_text())
+    assert [c["label"] for c in result["candidates"]] == ["sesl: biological", "se: biological"]
+    assert result["selected"]["config"]["method"] in ("sesl", "se")
+
+
 @pytest.mark.parametrize("extra, message", [
+    (["--method", "sesl,foo"], "argument --method: 'sesl,foo': choose from sesl, se, bnnr"),
     (["--candidate", "foo"], "argument --candidate: 'foo'"),
     (["--reference", "nope"], "argument --reference: 'nope'"),
     (["--inner-k", "1"], "argument --inner-k: must be an integer >= 2, got 1"),

@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     parser = subparsers.add_parser(
         "select",
-        help="choose similarity sources by nested cross-validation",
+        help="choose similarity sources (and sparse learning: --method sesl,se) by nested cross-validation",
         description=(
             "Nested cross-validation of a choice among similarity configurations: inside every outer "
             "training matrix an inner k-fold CV picks the candidate with the best global AUC, and that "
@@ -30,8 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     add_data_options(parser)
-    parser.add_argument("--method", default="sesl", choices=("sesl", "se", "bnnr"),
-                        help="method whose similarity sources are chosen (default sesl)")
+    parser.add_argument("--method", default="sesl", type=select_methods, metavar="METHOD[,METHOD...]",
+                        help="method(s) whose configurations are chosen from, each with every --candidate: sesl "
+                             "(default), se, bnnr, or several, e.g. 'sesl,se' to let nested CV decide on sparse learning")
     parser.add_argument(
         "--candidate", action="append", default=None, metavar="SIMILARITY",
         help="a configuration to choose from: a --similarity source, optionally followed by ',map=MAP' "
@@ -56,6 +57,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+SELECTABLE_METHODS = ("sesl", "se", "bnnr")
+
+
+def select_methods(text: str) -> tuple[str, ...]:
+    """The argparse ``type`` of ``--method``: one or more of ``SELECTABLE_METHODS``, comma-separated."""
+    methods = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [method for method in methods if method not in SELECTABLE_METHODS]
+    if unknown or not methods:
+        raise argparse.ArgumentTypeError(f"{text!r}: choose from {', '.join(SELECTABLE_METHODS)} (comma-separated)")
+    return methods
+
+
 def parse_configs(args: argparse.Namespace):
     """Candidate and reference :class:`MethodConfig` objects; a bad value is a usage error."""
     from sesl_jax.evaluation.selection import SIMILARITY_GRID, parse_candidate
@@ -69,7 +82,7 @@ def parse_configs(args: argparse.Namespace):
         except ValueError as error:
             raise UsageError(f"argument {option}: {text or method!r}: {error}") from None
 
-    candidates = [config(args.method, text, "--candidate") for text in (args.candidate or SIMILARITY_GRID)]
+    candidates = [config(method, text, "--candidate") for method in args.method for text in (args.candidate or SIMILARITY_GRID)]
     references = []
     for text in args.reference if args.reference is not None else ["bnnr"]:
         method, _, similarity = text.partition(":")

@@ -31,7 +31,7 @@ from sesl_jax.evaluation.engine import EvaluationRun, balanced_batch_size, defau
 from sesl_jax.evaluation.folds import Folds, kfold_folds
 from sesl_jax.evaluation.runner import data_identity, folds_digest, inputs_digest, run_manifest, stored_batch_size
 from sesl_jax.evaluation.store import RECORDED_KEY, ResultStore
-from sesl_jax.evaluation.summary import summarize
+from sesl_jax.evaluation.summary import NOT_RUN, summarize
 from sesl_jax.methods import Method
 from sesl_jax.pipeline import MethodConfig, build_method, resolve_similarities
 from sesl_jax.provenance import data_provenance
@@ -138,17 +138,34 @@ def _training_matrix(associations: np.ndarray, hidden: np.ndarray) -> np.ndarray
     return train
 
 
-def _selected_run(runs: Sequence[EvaluationRun], chosen: np.ndarray) -> EvaluationRun:
-    """Fold f's outputs from ``runs[chosen[f]]``: what the selection procedure scored."""
-    def pick(name: str):
-        arrays = [getattr(run, name) for run in runs]
+def union_stages(methods: Sequence[Method]) -> tuple[str, ...]:
+    """Every iterative stage of ``methods``, in order of first appearance (SESL and SE: lrr, bnnr)."""
+    return tuple(dict.fromkeys(stage for method in methods for stage in method.stages))
+
+
+def _on_stages(array: np.ndarray, own: tuple[str, ...], stages: tuple[str, ...], missing: int) -> np.ndarray:
+    """Per-stage columns of ``array`` (folds, len(own)) placed on ``stages``; ``missing`` where a stage is not run."""
+    placed = np.full((array.shape[0], len(stages)), missing, dtype=array.dtype)
+    for column, stage in enumerate(own):
+        placed[:, stages.index(stage)] = array[:, column]
+    return placed
+
+
+def _selected_run(runs: Sequence[EvaluationRun], chosen: np.ndarray, run_stages: Sequence[tuple[str, ...]],
+                  stages: tuple[str, ...]) -> EvaluationRun:
+    """Fold f's outputs from ``runs[chosen[f]]``: what the selection procedure scored. Solver
+    statistics are placed on ``stages``, with status ``NOT_RUN`` where the chosen method has no such stage."""
+    def pick(name: str, arrays=None):
+        arrays = arrays if arrays is not None else [getattr(run, name) for run in runs]
         if any(array is None for array in arrays):
             return None
         return np.stack([arrays[c][f] for f, c in enumerate(chosen)])
 
+    iterations = [_on_stages(run.iterations, own, stages, 0) for run, own in zip(runs, run_stages)]
+    status = [_on_stages(run.status, own, stages, NOT_RUN) for run, own in zip(runs, run_stages)]
     return EvaluationRun(
         hidden_scores=pick("hidden_scores"), n_greater=pick("n_greater"), n_equal=pick("n_equal"),
-        n_candidates=pick("n_candidates"), iterations=pick("iterations"), status=pick("status"),
+        n_candidates=pick("n_candidates"), iterations=pick("iterations", iterations), status=pick("status", status),
         candidate_scores=pick("candidate_scores"), candidate_pairs=runs[0].candidate_pairs,
         seconds=float(sum(run.seconds for run in runs)), folds_computed=int(sum(run.folds_computed for run in runs)),
         fold_seconds=pick("fold_seconds"),
@@ -177,7 +194,8 @@ def nested_cross_validation(
 
     Args:
         dataset: the benchmark; its association matrix is the outer CV's.
-        candidates: configurations to choose from (one method family: equal solver stages).
+        candidates: configurations to choose from, of one method or several (e.g. SESL and SE:
+            sparse learning or not).
         outer_folds: the outer split (e.g. ``kfold_folds(A, 5, repeats=10, seed=0)``).
         out_dir: where every part is stored (resumable).
         inner_k, inner_repeats: the inner k-fold CV run inside each outer training matrix.
@@ -195,8 +213,6 @@ def nested_cross_validation(
     out_dir = Path(out_dir)
     associations = np.asarray(dataset.associations)
     methods = _build(dataset, candidates)
-    if len({method.stages for method in methods}) != 1:
-        raise ValueError("candidates must share solver stages (one method family)")
     reference_methods = _build(dataset, references)
 
     manifest = {
@@ -243,7 +259,8 @@ def nested_cross_validation(
         if config in candidates:
             outer_runs.append(run)
 
-    nested = summarize(_selected_run(outer_runs, chosen), outer_folds, methods[0].stages)
+    stages = union_stages(methods)
+    nested = summarize(_selected_run(outer_runs, chosen, [method.stages for method in methods], stages), outer_folds, stages)
     final_index = len(outer_folds.hidden)
     if final_index in done:
         final_scores = inner_store.read_chunk(final_index)["inner_auc"]
@@ -274,4 +291,5 @@ def nested_cross_validation(
     return result
 
 
-__all__ = ["SIMILARITY_GRID", "candidate_label", "choose", "parse_candidate", "inner_scores", "nested_cross_validation", "select_configuration"]
+__all__ = ["SIMILARITY_GRID", "candidate_label", "choose", "parse_candidate", "inner_scores", "nested_cross_validation", "select_configuration",
+           "union_stages"]

@@ -23,12 +23,16 @@ from sesl_jax.solvers import Status
 SCOPE_NAMES = {"global": "global", "drug": "drug-fixed", "mirna": "mirna-fixed"}
 
 
+NOT_RUN = -1  # status of a stage a fold's method does not have (a nested selection mixing SESL and SE)
+
+
 def solver_report(run: EvaluationRun, stages: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """Per stage: how many folds converged, hit the iteration cap, or went non-finite."""
+    """Per stage: how many folds converged, hit the iteration cap, or went non-finite; iteration
+    counts over the folds that ran the stage (``not_run`` counts the others, when there are any)."""
     report = {}
     for index, stage in enumerate(stages):
         status = run.status[:, index]
-        iterations = run.iterations[:, index]
+        iterations = run.iterations[:, index][status != NOT_RUN]
         report[stage] = {
             "converged": int(np.sum(status == Status.CONVERGED)),
             "max_iterations": int(np.sum(status == Status.MAX_ITERATIONS)),
@@ -36,6 +40,8 @@ def solver_report(run: EvaluationRun, stages: tuple[str, ...]) -> dict[str, dict
             "iterations_mean": float(iterations.mean()) if iterations.size else 0.0,
             "iterations_max": int(iterations.max()) if iterations.size else 0,
         }
+        if np.any(status == NOT_RUN):
+            report[stage]["not_run"] = int(np.sum(status == NOT_RUN))
     return report
 
 
