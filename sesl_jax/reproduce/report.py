@@ -379,7 +379,9 @@ def runtime_table(runs: dict[str, dict], dtype: str) -> str:
             protocol += f", {spec['keep_fraction']:.0%} of pairs"
         body.append([
             spec["dataset"].upper(), spec["method"], str(spec["similarity"]), protocol,
-            "transductive" if spec["transductive"] else "per-fold", str(summary["n_folds"]),
+            ("transductive" if spec["transductive"] else "per-fold")
+            + (", authors' published code" if spec.get("code_variant", "default") != "default" else ""),
+            str(summary["n_folds"]),
             "-" if total is None else f"{total:.1f}", "-" if per_fold is None else f"{per_fold:.3f}",
         ])
     return (f"Wall time of the jit-compiled, fold-batched solves ({dtype}; the first chunk of each run includes "
