@@ -105,3 +105,55 @@ def test_cv_refuses_to_resume_a_different_run(small_data_dir, tmp_path, capsys):
     assert main([*base, "--seed", "0"]) == 0
     assert main([*base, "--seed", "1"]) == 1
     assert "different configuration" in capsys.readouterr().err
+
+
+def test_fit_and_rank_use_the_configuration_select_chose(small_data_dir, tmp_path, capsys):
+    """``--selection selection.json``: the method and similarity that nested CV chose (here SE, no
+    sparse learning, biological) are what fit uses; options it sets may not be given beside it."""
+    selection = tmp_path / "selection.json"
+    chosen = {"method": "se", "similarity": "biological", "similarity_map": "gaussian", "mirna_form": "mature",
+              "dtype": "float32", "observed": "nonzero", "transductive": False, "variant": "default"}
+    selection.write_text(json.dumps({"dataset": "fcd", "selected": {"label": "se: biological", "config": chosen}}))
+    out = tmp_path / "fit"
+    assert main(["fit", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--selection", str(selection),
+                 "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert config["method"] == "se" and config["dtype"] == "float64"  # the precision stays the command's
+    assert "se: biological (chosen by nested CV on FCD)" in capsys.readouterr().err
+    direct = tmp_path / "direct"
+    assert main(["fit", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--method", "se",
+                 "--similarity", "biological", "--out", str(direct)]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out / "scores.csv"), pd.read_csv(direct / "scores.csv"))
+    assert json.loads((direct / "config.json").read_text())["config"] == config
+    assert main(["rank", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--selection", str(selection),
+                 "--drug", "CID:22", "--top", "2"]) == 0
+    capsys.readouterr()
+
+    for extra, message in [(["--similarity", "biological"], "do not give --similarity beside it"),
+                           (["--method", "bnnr"], "do not give --method beside it")]:
+        assert main(["fit", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--selection", str(selection),
+                     *extra, "--out", str(tmp_path / "x")]) == 2
+        assert message in capsys.readouterr().err
+    for text, message in [(None, "no such file"), ("{}", "not a selection.json"),
+                          (json.dumps({"selected": {"config": {**chosen, "method": "nope"}}}), "not usable")]:
+        bad = tmp_path / "bad.json"
+        bad.unlink(missing_ok=True)
+        if text is not None:
+            bad.write_text(text)
+        assert main(["fit", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--selection", str(bad),
+                     "--out", str(tmp_path / "y")]) == 2
+        err = capsys.readouterr().err
+        assert f"argument --selection: {bad}" in err and message in err, err
+
+
+def test_cv_takes_a_selection_written_by_select(small_data_dir, tmp_path, capsys):
+    select_out = tmp_path / "select"
+    assert main(["select", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--method", "sesl,se",
+                 "--candidate", "biological", "--reference", "bnnr", "--outer-k", "2", "--outer-repeats", "1",
+                 "--inner-k", "2", "--dtype", "float64", "--out", str(select_out), "--quiet"]) == 0
+    selected = json.loads((select_out / "selection.json").read_text())["selected"]["config"]
+    out = tmp_path / "cv"
+    assert main(["cv", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--selection",
+                 str(select_out / "selection.json"), "--protocol", "kfold", "--k", "2", "--out", str(out), "--quiet"]) == 0
+    config = json.loads((out / "manifest.json").read_text())["config"]
+    assert config["method"] == selected["method"] and config["similarity"] == "biological"

@@ -10,6 +10,7 @@ any fit, so a mistake never leaves files behind.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -198,6 +199,13 @@ def add_method_options(parser: argparse.ArgumentParser, *, default_method: str =
         "(default) or BERT-style transformers (same as an ',encoder=NAME' part of --similarity)",
     )
     parser.add_argument(
+        "--selection",
+        default=None,
+        metavar="JSON",
+        help="use the configuration that 'sesl-jax select' chose (its selection.json): sets --method, "
+        "--similarity and its map, miRNA form and encoder (do not give those beside it)",
+    )
+    parser.add_argument(
         "--observed",
         default="nonzero",
         choices=("nonzero", "known"),
@@ -350,12 +358,55 @@ def uses_own_data(args: argparse.Namespace) -> bool:
     return getattr(args, "pairs", None) is not None or getattr(args, "sm2mir", None) is not None
 
 
+def apply_selection(args: argparse.Namespace) -> None:
+    """Put the configuration of ``--selection FILE`` (``sesl-jax select``'s selection.json) into the
+    method options, once; options it sets may not be given beside it (usage errors name the file)."""
+    path = getattr(args, "selection", None)
+    if path is None:
+        return
+    args.selection = None  # applied: the options below now hold it
+    from sesl_jax.pipeline import MethodConfig
+
+    option = f"argument --selection: {path}"
+    try:
+        result = json.loads(Path(path).read_text())
+        selected = result["selected"]
+        fields = dict(selected["config"])
+    except FileNotFoundError:
+        raise UsageError(f"{option}: no such file") from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise UsageError(f"{option}: not a selection.json of 'sesl-jax select' ({error!r})") from None
+    given = [f"--{name.replace('_', '-')}" for name in ("similarity", "similarity_map", "mirna_form", "encoder")
+             if getattr(args, name, None) is not None]
+    if args.method not in ("sesl", fields.get("method")):
+        given.append("--method")
+    if given:
+        raise UsageError(f"{option}: sets the method and its similarity; do not give {', '.join(given)} beside it")
+    try:
+        chosen = MethodConfig(**{name: fields[name] for name in fields if name in MethodConfig.__dataclass_fields__})
+    except (TypeError, ValueError) as error:
+        raise UsageError(f"{option}: its selected configuration is not usable: {error}") from None
+    if chosen.transductive:
+        raise UsageError(f"{option}: a transductive configuration cannot be used to rank")
+    args.method, args.similarity = chosen.method, chosen.resolved_similarity
+    args.similarity_map, args.mirna_form, args.encoder = chosen.similarity_map, chosen.mirna_form, chosen.encoder
+    args.observed, args.variant = chosen.observed, chosen.variant
+    where = result.get("dataset")
+    print(f"--selection {path}: {selected.get('label', chosen.method)}"
+          + (f" (chosen by nested CV on {str(where).upper()})" if where else ""), file=sys.stderr)
+    dataset = getattr(args, "dataset", None)
+    if where and dataset and str(dataset) != str(where):
+        warnings.warn(f"--selection {path} was chosen on {where}, this run uses --dataset {dataset}",
+                      UserWarning, stacklevel=2)
+
+
 def method_config(args: argparse.Namespace, *, transductive: bool = False):
     """The :class:`~sesl_jax.pipeline.MethodConfig` of the method options; a bad value is a usage error."""
     from sesl_jax.methods import METHODS
     from sesl_jax.pipeline import MethodConfig, builder_options
     from sesl_jax.similarity import check_encoder, parse_side, split_configuration, split_source
 
+    apply_selection(args)
     if args.similarity is not None:
         try:
             source, extras = split_configuration(args.similarity)
