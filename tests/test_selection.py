@@ -213,3 +213,18 @@ def test_parse_candidate():
         selection.parse_candidate(text)
     with pytest.raises(ValueError):
         selection.parse_candidate("drug=sequence,mirna=biological,map=sharp")
+
+
+def test_default_reference_takes_chemical_and_sequence_where_biological_is_missing(problem, capsys):
+    import dataclasses
+
+    from sesl_jax.cli._select import substitute_missing_similarities
+
+    dataset, _ = problem
+    bnnr = MethodConfig("bnnr")
+    assert substitute_missing_similarities(bnnr, dataset) is bnnr  # a benchmark with both: unchanged
+    pcd_like = dataclasses.replace(dataset, drug_similarity=None)
+    assert substitute_missing_similarities(bnnr, pcd_like).resolved_similarity == "drug=chemical,mirna=biological"
+    own = dataclasses.replace(dataset, drug_similarity=None, mirna_similarity=None)
+    assert substitute_missing_similarities(bnnr, own).resolved_similarity == "drug=chemical,mirna=sequence"
+    assert "has no biological similarity there" in capsys.readouterr().err

@@ -90,6 +90,26 @@ def parse_configs(args: argparse.Namespace):
     return candidates, references
 
 
+def substitute_missing_similarities(config, dataset):
+    """The default reference on a dataset without biological similarities (PCD's drugs, own data):
+    RDKit chemical similarity for drugs, sequence codes for miRNAs in their place (as ``sesl-jax
+    reproduce`` and own-data defaults do), said on stderr."""
+    import dataclasses
+
+    from sesl_jax.similarity import replace_source
+
+    source = config.resolved_similarity
+    if dataset.drug_similarity is None:
+        source = replace_source(source, "drug", "biological", "chemical")
+    if dataset.mirna_similarity is None:
+        source = replace_source(source, "mirna", "biological", "sequence")
+    if source == config.resolved_similarity:
+        return config
+    print(f"reference {config.method}: {dataset.name} has no biological similarity there; using {source}",
+          file=sys.stderr)
+    return dataclasses.replace(config, similarity=source)
+
+
 def format_selection(result: dict) -> str:
     from sesl_jax.evaluation.report import format_table
     from sesl_jax.evaluation.summary import format_value
@@ -117,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
 
     dataset = load_dataset_for(args)
     print(data_source_message(dataset), file=sys.stderr)
+    if args.reference is None:
+        references = [substitute_missing_similarities(config, dataset) for config in references]
     folds = kfold_folds(dataset.associations, k=args.outer_k, repeats=args.outer_repeats, seed=args.seed)
     try:
         result = nested_cross_validation(
