@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_smoke_session_trains_both_kinds_without_rdkit_and_returns_weights(tmp_path):
     out = tmp_path / "out"
     env = {name: value for name, value in os.environ.items() if name != "OUT"}
+    # both kinds: the RNA step is the SMILES step without a vocabulary (about 25 s each, mostly start-up)
     command = [sys.executable, "benchmarks/gpu_encoders.py", "--smoke", "--minutes", "0.05", "--out", str(out)]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
