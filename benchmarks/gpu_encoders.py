@@ -105,11 +105,12 @@ def prepare(folder: Path, args) -> None:
     from sesl_jax.encoders import RnaTokenizer, SmilesTokenizer
     from sesl_jax.encoders._training import TOKENS_NAME, tokenize_corpus_cached
 
+    smoke = smoke_corpora(folder) if args.smoke else None
     for kind in args.kinds:
         target = folder / kind
         target.mkdir(parents=True, exist_ok=True)
         files = []
-        for number, (source, repeat) in enumerate(smoke_corpora(folder)[kind] if args.smoke else corpus_sources(kind, args)):
+        for number, (source, repeat) in enumerate(smoke[kind] if smoke else corpus_sources(kind, args)):
             copied = target / f"{number}-{Path(source).name}"
             shutil.copyfile(source, copied)
             files.append({"file": copied.name, "repeat": repeat})

@@ -149,3 +149,16 @@ def test_two_cpu_devices_give_the_same_results_as_one(tmp_path):
                             cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "same" in result.stdout
+
+
+def test_splitting_the_cpu_after_jax_started_changes_nothing_and_leaks_nothing(monkeypatch):
+    """Once the backend runs, the device count is fixed: setting XLA_FLAGS then would only reach
+    child processes (a benchmark started from a test got 2 devices and another batch size)."""
+    import jax.numpy as jnp
+
+    from sesl_jax.cli._common import configure_cpu_devices
+
+    jnp.ones(1).block_until_ready()  # the backend has started
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    assert configure_cpu_devices(2) == 2
+    assert "XLA_FLAGS" not in os.environ

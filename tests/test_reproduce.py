@@ -299,9 +299,9 @@ def test_real_quick_reproduction_on_fcd(real_data_dir, tmp_path, capsys):
 
 
 def test_plan_bnnr_svt_reaches_the_runs_that_use_bnnr_only(tmp_path):
-    """``--bnnr-svt subspace``: SESL and BNNRSMMA runs (their stored configuration and their
-    equivalent ``cv`` command) use it, a rival keeps its own solver, the report says so, and the
-    scores stay those of the exact SVT."""
+    """``--bnnr-svt subspace``: BNNRSMMA's runs (their stored configuration and their equivalent
+    ``cv`` command) use it, as SESL's and SE's do (one BNNR stage for the family), a rival keeps its
+    own solver, the report says so, and the scores stay those of the exact SVT."""
     datasets = {"fcd": synthetic_dataset("fcd")}
     plan = small_plan(datasets=("fcd",), methods=("bnnr", "snmf"), experiments=(1,), repeats=1)
     exact = run_reproduction(datasets, tmp_path / "eigh", plan, log=lambda m: None)

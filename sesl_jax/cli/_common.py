@@ -150,7 +150,11 @@ def configure_cpu_devices(count: int) -> int:
 
         try:
             jax.config.update("jax_num_cpu_devices", count)
-        except (AttributeError, RuntimeError):  # older JAX, or backend already started
+        except RuntimeError:
+            # The backend already started (a caller ran JAX first, e.g. tests calling the CLI in-process):
+            # the count is fixed now. XLA_FLAGS would not change it here, only leak into child processes.
+            pass
+        except AttributeError:  # a JAX without the option
             flags = os.environ.get("XLA_FLAGS", "")
             if "xla_force_host_platform_device_count" not in flags:
                 os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
@@ -432,11 +436,10 @@ def method_config(args: argparse.Namespace, *, transductive: bool = False):
         if uses_biological and args.similarity is None:
             # The default configuration names biological similarities, which own data lacks: the
             # sides fall back to what a SMILES or a sequence gives.
-            from sesl_jax.similarity import replace_source
+            from sesl_jax.similarity import without_biological
 
             default = METHODS[args.method].default_similarity
-            fallback = replace_source(replace_source(default, "drug", "biological", "chemical"),
-                                      "mirna", "biological", "sequence")
+            fallback = without_biological(default)
             warnings.warn(f"own data has no biological similarities: --method {args.method} uses {fallback} "
                           f"instead of its default {default}", UserWarning, stacklevel=2)
             args.similarity = fallback

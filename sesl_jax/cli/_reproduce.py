@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="precision of every solve (default float64; float32 with --quick)")
     parser.add_argument("--bnnr-svt", choices=("eigh", "subspace"), default=None,
                         help="BNNR's SVT in the SESL, SE and BNNRSMMA runs: eigh (exact, default) or subspace "
-                        "(warm-started, exact fallback; 1.2-1.6x faster on CPU, see sesl-jax cv --bnnr-svt)")
+                        "(warm-started, exact fallback; 1.6x on FCD BNNRSMMA LOOCV, 1.5-1.8x on a PCD fold, see docs/results.md)")
     parser.add_argument("--experiments", default=None, help="comma-separated experiment numbers (default 1,2,3,4,5,6,7)")
     parser.add_argument("--repeats", type=int, default=None, help="repeats of 5-fold CV (default 10; 2 with --quick)")
     parser.add_argument("--loocv-folds", type=int, default=None,

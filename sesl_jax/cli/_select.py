@@ -96,13 +96,10 @@ def substitute_missing_similarities(config, dataset):
     reproduce`` and own-data defaults do), said on stderr."""
     import dataclasses
 
-    from sesl_jax.similarity import replace_source
+    from sesl_jax.similarity import without_biological
 
-    source = config.resolved_similarity
-    if dataset.drug_similarity is None:
-        source = replace_source(source, "drug", "biological", "chemical")
-    if dataset.mirna_similarity is None:
-        source = replace_source(source, "mirna", "biological", "sequence")
+    source = without_biological(config.resolved_similarity, drug=dataset.drug_similarity is None,
+                                mirna=dataset.mirna_similarity is None)
     if source == config.resolved_similarity:
         return config
     print(f"reference {config.method}: {dataset.name} has no biological similarity there; using {source}",

@@ -227,9 +227,11 @@ def compiled_fold_bytes(method: Method, n_rows: int, n_cols: int, dtype: str, de
 
 
 def default_batch_size(
-    n_rows: int, n_cols: int, dtype: str, devices: list[jax.Device], method: Method | None = None
+    n_rows: int, n_cols: int, dtype: str, devices: list[jax.Device], method: Method | None = None,
+    n_folds: int | None = None,
 ) -> int:
-    """Folds per chunk: a memory budget on accelerators, a small per-device batch on CPU.
+    """Folds per chunk: a memory budget on accelerators, a small per-device batch on CPU; with
+    ``n_folds``, balanced over that many folds (:func:`balanced_batch_size`).
 
     On CPU, vmap brings no parallelism (PERF.md), so a few folds per device keep chunks short
     (frequent checkpoints). On an accelerator the batch fills a share of the first device's free
@@ -238,6 +240,11 @@ def default_batch_size(
     heterogeneous size per fold. A chunk that still runs out of memory is computed in smaller
     sub-batches (see :func:`evaluate`).
     """
+    size = _memory_batch_size(n_rows, n_cols, dtype, devices, method)
+    return size if n_folds is None else balanced_batch_size(size, n_folds, len(devices))
+
+
+def _memory_batch_size(n_rows: int, n_cols: int, dtype: str, devices: list[jax.Device], method: Method | None) -> int:
     device = devices[0]
     if device.platform == "cpu":
         return 4 * len(devices)
@@ -331,8 +338,7 @@ def evaluate(
     if keep_candidates is None:
         keep_candidates = folds.n_folds * len(candidate_pairs) <= CANDIDATE_VALUE_LIMIT
     if batch_size is None:
-        batch_size = balanced_batch_size(default_batch_size(*associations.shape, dtype, devices, method=method),
-                                         folds.n_folds, len(devices))
+        batch_size = default_batch_size(*associations.shape, dtype, devices, method=method, n_folds=folds.n_folds)
     batch_size = int(math.ceil(max(1, batch_size) / len(devices)) * len(devices))
     n_chunks = int(math.ceil(folds.n_folds / batch_size))
 

@@ -18,7 +18,7 @@ import pandas as pd
 from sesl_jax._io import atomic_write_json, sha256_bytes
 from sesl_jax.data import Dataset
 from sesl_jax.evaluation.distributed import check_same_in_every_process, every_process, process_share
-from sesl_jax.evaluation.engine import SCOPES, EvaluationRun, balanced_batch_size, default_batch_size, evaluate
+from sesl_jax.evaluation.engine import SCOPES, EvaluationRun, default_batch_size, evaluate
 from sesl_jax.evaluation.folds import Folds, write_fold_file
 from sesl_jax.evaluation.metrics import pair_auc_from_counts, pr_curve, roc_curve
 from sesl_jax.evaluation.store import RECORDED_KEY, ResultStore
@@ -175,8 +175,8 @@ def run_evaluation(
         method = build_dataset_method(dataset, config)
     devices = list(devices or jax.local_devices())
     if batch_size is None:
-        batch_size = balanced_batch_size(default_batch_size(dataset.n_drugs, dataset.n_mirnas, dtype, devices, method=method),
-                                         folds.n_folds, len(devices))
+        batch_size = default_batch_size(dataset.n_drugs, dataset.n_mirnas, dtype, devices, method=method,
+                                        n_folds=folds.n_folds)
     batch_size = -(-batch_size // len(devices)) * len(devices)
     store = ResultStore(out_dir, run_manifest(dataset, folds, method, config, batch_size=batch_size,
                                               threshold=threshold, seed=seed))

@@ -27,7 +27,7 @@ import numpy as np
 
 from sesl_jax._io import atomic_write_json, file_slug
 from sesl_jax.data import Dataset
-from sesl_jax.evaluation.engine import EvaluationRun, balanced_batch_size, default_batch_size, evaluate
+from sesl_jax.evaluation.engine import EvaluationRun, default_batch_size, evaluate
 from sesl_jax.evaluation.folds import Folds, kfold_folds
 from sesl_jax.evaluation.runner import data_identity, folds_digest, inputs_digest, run_manifest, stored_batch_size
 from sesl_jax.evaluation.store import RECORDED_KEY, ResultStore
@@ -242,9 +242,8 @@ def nested_cross_validation(
 
     import jax
 
-    devices = jax.local_devices()
-    chunk = batch_size or balanced_batch_size(
-        default_batch_size(dataset.n_drugs, dataset.n_mirnas, candidates[0].dtype, devices), outer_folds.n_folds, len(devices))
+    chunk = batch_size or default_batch_size(dataset.n_drugs, dataset.n_mirnas, candidates[0].dtype, jax.local_devices(),
+                                             n_folds=outer_folds.n_folds)
     outer_runs, summaries = [], {}
     for config, method in zip([*candidates, *references], [*methods, *reference_methods]):
         label = candidate_label(config)

@@ -136,8 +136,8 @@ class RunSpec:
             words += [transductive_option(self.method), "transductive"]
         if batch_size is not None:
             words += ["--batch-size", str(batch_size)]
-        if self.bnnr_svt(bnnr_svt) != "eigh":
-            words += ["--bnnr-svt", self.bnnr_svt(bnnr_svt)]
+        if (svt := self.bnnr_svt(bnnr_svt)) != "eigh":
+            words += ["--bnnr-svt", svt]
         words += ["--dtype", dtype, "--out", run_dir]
         command = shlex.join(words)
         if self.keep_fraction < 1.0:

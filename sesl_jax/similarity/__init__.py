@@ -41,6 +41,7 @@ from sesl_jax.similarity._sources import (
     parse_side,
     side_label,
     replace_source,
+    without_biological,
     split_configuration,
     split_source,
 )
@@ -51,5 +52,5 @@ __all__ = [
     "SimilarityMap", "chemical_similarity", "check_integration", "code_similarity", "dataset_similarities",
     "distance_scale", "distances_to_similarity", "drug_codes", "drug_similarity", "euclidean_distances",
     "gip_kernel", "gip_kernels", "integrate_similarity", "integrated_similarities", "mirna_codes",
-    "mirna_similarity", "morgan_fingerprints", "replace_source", "split_configuration", "split_source", "tanimoto_similarity",
+    "mirna_similarity", "morgan_fingerprints", "replace_source", "split_configuration", "split_source", "tanimoto_similarity", "without_biological",
 ]

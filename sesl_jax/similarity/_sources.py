@@ -290,6 +290,17 @@ def replace_source(configuration: str, side: str, old: str, new: str) -> str:
     return f"drug={sides['drug']},mirna={sides['mirna']}{suffix}"
 
 
+def without_biological(configuration: str, *, drug: bool = True, mirna: bool = True) -> str:
+    """``configuration`` for data without biological similarities: on the sides asked for, the
+    biological term replaced by what a structure gives (drugs: RDKit ``chemical``; miRNAs: ``sequence``
+    codes). Own data lacks both; PCD lacks the drug side."""
+    if drug:
+        configuration = replace_source(configuration, "drug", "biological", "chemical")
+    if mirna:
+        configuration = replace_source(configuration, "mirna", "biological", "sequence")
+    return configuration
+
+
 def split_source(source: str) -> tuple[str, str]:
     """``"biological"`` -> both sides; ``"chemical"`` -> chemical drugs + sequence miRNAs;
     ``"drug=X,mirna=Y"`` -> explicit. Each side is checked with ``parse_side`` and returned in its
