@@ -168,11 +168,15 @@ def configure_jax(dtype: str) -> None:
     jax.config.update("jax_enable_x64", dtype == "float64")
 
 
-def add_method_options(parser: argparse.ArgumentParser, *, default_method: str = "sesl") -> None:
+def add_method_options(parser: argparse.ArgumentParser) -> None:
     from sesl_jax.methods import METHODS
 
     descriptions = "; ".join(f"{name}: {spec.description}" for name, spec in METHODS.items())
-    parser.add_argument("--method", default=default_method, choices=sorted(METHODS), help=descriptions)
+    parser.add_argument(
+        "--method", default=None, choices=sorted(METHODS),
+        help=f"{descriptions}. Default: on a benchmark without other method options, what nested CV chose "
+        "there (sesl_jax/resources/defaults/, announced on stderr); otherwise sesl",
+    )
     parser.add_argument(
         "--similarity",
         default=None,
@@ -369,39 +373,59 @@ def apply_selection(args: argparse.Namespace) -> None:
     if path is None:
         return
     args.selection = None  # applied: the options below now hold it
-    from sesl_jax.pipeline import MethodConfig
+    from sesl_jax.defaults import read_selection
 
     option = f"argument --selection: {path}"
     try:
-        result = json.loads(Path(path).read_text())
-        selected = result["selected"]
-        fields = dict(selected["config"])
+        selection = read_selection(path)
     except FileNotFoundError:
         raise UsageError(f"{option}: no such file") from None
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise UsageError(f"{option}: not a selection.json of 'sesl-jax select' ({error!r})") from None
-    given = [f"--{name.replace('_', '-')}" for name in ("similarity", "similarity_map", "mirna_form", "encoder")
-             if getattr(args, name, None) is not None]
-    if args.method not in ("sesl", fields.get("method")):
-        given.append("--method")
+    except ValueError as error:
+        raise UsageError(f"{option}: {error}") from None
+    given = [f"--{name.replace('_', '-')}" for name in METHOD_OPTIONS if getattr(args, name, None) is not None]
     if given:
         raise UsageError(f"{option}: sets the method and its similarity; do not give {', '.join(given)} beside it")
-    try:
-        chosen = MethodConfig(**{name: fields[name] for name in fields if name in MethodConfig.__dataclass_fields__})
-    except (TypeError, ValueError) as error:
-        raise UsageError(f"{option}: its selected configuration is not usable: {error}") from None
-    if chosen.transductive:
-        raise UsageError(f"{option}: a transductive configuration cannot be used to rank")
-    args.method, args.similarity = chosen.method, chosen.resolved_similarity
-    args.similarity_map, args.mirna_form, args.encoder = chosen.similarity_map, chosen.mirna_form, chosen.encoder
-    args.observed, args.variant = chosen.observed, chosen.variant
-    where = result.get("dataset")
-    print(f"--selection {path}: {selected.get('label', chosen.method)}"
-          + (f" (chosen by nested CV on {str(where).upper()})" if where else ""), file=sys.stderr)
+    _use_config(args, selection.config)
+    print(f"--selection {path}: {selection.describe()}", file=sys.stderr)
     dataset = getattr(args, "dataset", None)
-    if where and dataset and str(dataset) != str(where):
-        warnings.warn(f"--selection {path} was chosen on {where}, this run uses --dataset {dataset}",
+    if selection.dataset and dataset and str(dataset) != selection.dataset:
+        warnings.warn(f"--selection {path} was chosen on {selection.dataset}, this run uses --dataset {dataset}",
                       UserWarning, stacklevel=2)
+
+
+# The options that say which method and similarity; without any of them (and without --selection),
+# a benchmark uses its shipped default (sesl_jax.defaults), anything else the method's default.
+METHOD_OPTIONS = ("method", "similarity", "similarity_map", "mirna_form", "encoder")
+
+
+def _use_config(args: argparse.Namespace, config) -> None:
+    args.method, args.similarity = config.method, config.resolved_similarity
+    args.similarity_map, args.mirna_form, args.encoder = config.similarity_map, config.mirna_form, config.encoder
+    args.observed, args.variant = config.observed, config.variant
+
+
+def apply_dataset_default(args: argparse.Namespace, *, transductive: bool = False) -> None:
+    """Without method options, a benchmark (``--dataset``) uses what nested CV chose on it (the
+    shipped selection, announced on stderr); own data, and transductive reproduction runs, use
+    SESL with its default similarity."""
+    if args.method is not None:
+        return
+    dataset = getattr(args, "dataset", None)
+    given = any(getattr(args, name, None) is not None for name in METHOD_OPTIONS)
+    if dataset is None or given or transductive or uses_own_data(args):
+        args.method = "sesl"
+        return
+    from sesl_jax.defaults import dataset_default
+
+    selection = dataset_default(dataset)
+    if selection is None:
+        args.method = "sesl"
+        return
+    observed, variant = args.observed, args.variant
+    _use_config(args, selection.config)
+    args.observed, args.variant = observed, variant  # solver settings the user gave stay theirs
+    print(f"default on {dataset.upper()}: {selection.describe()}; give --method to choose another",
+          file=sys.stderr)
 
 
 def method_config(args: argparse.Namespace, *, transductive: bool = False):
@@ -411,6 +435,7 @@ def method_config(args: argparse.Namespace, *, transductive: bool = False):
     from sesl_jax.similarity import check_encoder, parse_side, split_configuration, split_source
 
     apply_selection(args)
+    apply_dataset_default(args, transductive=transductive)
     if args.similarity is not None:
         try:
             source, extras = split_configuration(args.similarity)

@@ -103,10 +103,11 @@ def requested_transductive_option(args: argparse.Namespace) -> str | None:
              if value == "transductive"]
     if not given:
         return None
-    expected = METHODS[args.method].transductive_option
+    method = args.method or "sesl"  # a transductive run without --method reproduces SESL
+    expected = METHODS[method].transductive_option
     if len(given) > 1 or given[0] != expected:
         what = f"its transductive variant is {expected} transductive" if expected else "it has no transductive variant"
-        raise UsageError(f"{' and '.join(g + ' transductive' for g in given)} does not apply to --method {args.method}: {what}")
+        raise UsageError(f"{' and '.join(g + ' transductive' for g in given)} does not apply to --method {method}: {what}")
     return given[0]
 
 
