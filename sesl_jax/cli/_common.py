@@ -10,7 +10,6 @@ any fit, so a mistake never leaves files behind.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
