@@ -87,6 +87,16 @@ class SESL:
         self.bnnr_svt = bnnr_svt
         self.builder_options = builder_options
 
+    @classmethod
+    def from_config(cls, config: MethodConfig, **builder_options: Any) -> "SESL":
+        """An unfitted model of ``config``, e.g. a benchmark's default:
+        ``SESL.from_config(sesl_jax.defaults.dataset_default("pcd").config)``."""
+        return cls(
+            config.method, similarity=config.similarity, similarity_map=config.similarity_map,
+            mirna_form=config.mirna_form, dtype=config.dtype, observed=config.observed, variant=config.variant,
+            bnnr_svt=config.bnnr_svt, encoder=config.encoder, **builder_options,
+        )
+
     def method_config(self) -> MethodConfig:
         """The :class:`~sesl_jax.pipeline.MethodConfig` these parameters describe."""
         return MethodConfig(

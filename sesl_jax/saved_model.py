@@ -288,11 +288,7 @@ def load_model(directory: str | os.PathLike, estimator: type):
     arrays = _read_arrays(directory, manifest)
     _check_shapes(directory, manifest, arrays, len(drug_ids), len(mirna_ids))
 
-    model = estimator(
-        config.method, similarity=config.similarity, similarity_map=config.similarity_map, mirna_form=config.mirna_form,
-        dtype=config.dtype, observed=config.observed, variant=config.variant, bnnr_svt=config.bnnr_svt,
-        encoder=config.encoder, **options,
-    )
+    model = estimator.from_config(config, **options)
     if model.method_config() != config:
         raise SavedModelError(f"{directory / MANIFEST}: method configuration {config} cannot be rebuilt by SESL")
     similarities = Similarities(arrays["drug_similarity"], arrays["mirna_similarity"], str(similarity["source"]))

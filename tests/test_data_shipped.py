@@ -22,6 +22,7 @@ from conftest import serve_benchmark, write_small_benchmark, write_xlsx
 from sesl_jax.cli import main
 from sesl_jax.data import DataError, load_dataset
 from sesl_jax.data import _fetch, _sequences
+from sesl_jax.defaults import dataset_default
 
 REPOSITORY_DATA = Path(__file__).resolve().parents[1] / "data"
 TABLES = ("drug_smiles.tsv", "mirna_sequences.tsv")
@@ -133,13 +134,15 @@ def test_fresh_install_fits_the_default_method_and_ranks_a_smiles(
     monkeypatch.setattr(_fetch, "_load_manifest", lambda: manifest)
     monkeypatch.setenv("SESL_JAX_DATA_URL", base_url)
     out = tmp_path / "fit"
-    assert main(["fit", "--dataset", "fcd", "--out", str(out)]) == 0  # default: sesl, SMILES-based drug similarity
+    assert main(["fit", "--dataset", "fcd", "--out", str(out)]) == 0  # FCD's shipped default: SMILES-based drugs
     assert (fresh_user_cache / "amcsmma/dataset1/SM number.xlsx").is_file()
     assert not (fresh_user_cache / "sequences").exists()
     scores = pd.read_csv(out / "scores.csv", index_col=0)
     assert list(scores.index) == [REAL_DRUGS[i] for i in (1, 2, 4)] and scores.notna().all().all()
     config = pd.read_json(out / "config.json", typ="series")
-    assert config["config"]["similarity"].startswith("drug=0.5*chemical+0.5*sequence,mirna=biological,map=inverse")
+    default = dataset_default("fcd").config
+    assert config["config"]["method"] == default.method
+    assert config["config"]["similarity"].startswith(default.resolved_similarity) and "drug=sequence" in default.resolved_similarity
     assert "package:data/drug_smiles.tsv" in config["data"]["checksums"]
     assert "SMILES and sequences: tables shipped with sesl_jax" in capsys.readouterr().err
     # PCD (one drug without SMILES, isolated with a warning) and a new molecule

@@ -38,10 +38,7 @@ def fit_model(args: argparse.Namespace):
     config = method_config(args)  # option mistakes are reported before any data is read
     dataset = load_dataset_for(args)
     print(data_source_message(dataset), file=sys.stderr)
-    model = SESL(
-        config.method, similarity=config.similarity, similarity_map=config.similarity_map, mirna_form=config.mirna_form,
-        dtype=config.dtype, observed=config.observed, variant=config.variant, encoder=config.encoder,
-    ).fit(dataset)
+    model = SESL.from_config(config).fit(dataset)
     return dataset, model
 
 
