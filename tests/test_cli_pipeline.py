@@ -157,3 +157,16 @@ def test_cv_takes_a_selection_written_by_select(small_data_dir, tmp_path, capsys
                  str(select_out / "selection.json"), "--protocol", "kfold", "--k", "2", "--out", str(out), "--quiet"]) == 0
     config = json.loads((out / "manifest.json").read_text())["config"]
     assert config["method"] == selected["method"] and config["similarity"] == "biological"
+
+
+def test_fit_honours_bnnr_svt_and_records_it(small_data_dir, tmp_path, capsys):
+    """``fit --bnnr-svt subspace`` fits with the subspace SVT (it was once dropped on the way to the
+    model) and records it; the scores stay those of the exact SVT."""
+    base = ["fit", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--method", "bnnr", "--similarity", "biological"]
+    assert main([*base, "--out", str(tmp_path / "eigh")]) == 0
+    assert main([*base, "--bnnr-svt", "subspace", "--out", str(tmp_path / "subspace")]) == 0
+    config = json.loads((tmp_path / "subspace" / "config.json").read_text())["config"]
+    assert config["bnnr_svt"] == "subspace"
+    assert "bnnr_svt" not in json.loads((tmp_path / "eigh" / "config.json").read_text())["config"]
+    exact, fast = (pd.read_csv(tmp_path / name / "scores.csv", index_col=0).to_numpy() for name in ("eigh", "subspace"))
+    assert abs(exact - fast).max() < 1e-3
