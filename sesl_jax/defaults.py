@@ -29,6 +29,7 @@ class Selection:
         label: ``sesl-jax select``'s label of it, e.g. ``"se: drug=sequence,mirna=biological, map=inverse"``.
         dataset: the dataset the selection ran on (``None`` when the file does not say).
         nested_auc: global AUC of the whole selection procedure (outer folds), if recorded.
+        criterion: the inner CV's score (``"global"``, ``"drug-fixed"``, ``"mirna-fixed"`` AUC).
         path: the file read.
     """
 
@@ -37,10 +38,12 @@ class Selection:
     dataset: str | None
     nested_auc: float | None
     path: Path
+    criterion: str = "global"
 
     def describe(self) -> str:
         """One line for a log: what was chosen, where, and how well the procedure did."""
         where = f" on {self.dataset.upper()}" if self.dataset else ""
+        where += f" by {self.criterion} AUC" if self.criterion != "global" else ""
         score = f", nested global AUC {self.nested_auc:.4f}" if self.nested_auc is not None else ""
         return f"{self.label} (chosen by nested CV{where}{score})"
 
@@ -68,8 +71,9 @@ def read_selection(path: str | Path) -> Selection:
     except (KeyError, TypeError, ValueError):
         nested_auc = None
     dataset = result.get("dataset")
+    criterion = (result.get("protocol") or {}).get("criterion", "global")  # absent: written before the option
     return Selection(config=config, label=str(selected.get("label", config.method)),
-                     dataset=str(dataset) if dataset else None, nested_auc=nested_auc, path=path)
+                     dataset=str(dataset) if dataset else None, nested_auc=nested_auc, path=path, criterion=str(criterion))
 
 
 def dataset_default(dataset: str) -> Selection | None:

@@ -228,3 +228,41 @@ def test_default_reference_takes_chemical_and_sequence_where_biological_is_missi
     own = dataclasses.replace(dataset, drug_similarity=None, mirna_similarity=None)
     assert substitute_missing_similarities(bnnr, own).resolved_similarity == "drug=chemical,mirna=sequence"
     assert "has no biological similarity there" in capsys.readouterr().err
+
+
+
+@pytest.mark.parametrize("criterion", ["global", "drug-fixed", "mirna-fixed"])
+def test_inner_scores_by_a_scope_are_that_scopes_k_fold_auc(problem, criterion):
+    """``criterion``: each candidate's inner score is the AUC of that scope in its k-fold summary (the
+    summary's per-scope AUCs are checked against scikit-learn in test_metrics); the scopes differ."""
+    from sesl_jax.evaluation import evaluate, summarize
+
+    dataset, _ = problem
+    A = np.asarray(dataset.associations)
+    methods = selection._build(dataset, CANDIDATES)
+    scores = selection.inner_scores(A, methods, k=3, repeats=1, seed=2, batch_size=4, criterion=criterion)
+    folds = kfold_folds(A, k=3, repeats=1, seed=2)
+    for method, score in zip(methods, scores):
+        metrics = summarize(evaluate(method, A, folds, batch_size=4), folds, method.stages)["metrics"]
+        auc = metrics[criterion]["auc"]
+        assert score == pytest.approx(float(auc["mean"] if isinstance(auc, dict) else auc), abs=1e-12)
+        assert len({round(float(m["auc"]["mean"] if isinstance(m["auc"], dict) else m["auc"]), 10)
+                    for m in metrics.values()}) > 1  # the scopes are different numbers
+    with pytest.raises(ValueError, match="criterion"):
+        selection.inner_scores(A, methods, k=3, repeats=1, seed=2, criterion="aupr")
+
+
+def test_cli_select_by_drug_fixed_auc_records_and_announces_it(small_data_dir, tmp_path, capsys):
+    from sesl_jax.cli import main
+    from sesl_jax.defaults import read_selection
+
+    out = tmp_path / "select"
+    assert main(["select", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--method", "se",
+                 "--candidate", "biological", "--candidate", "drug=sequence,mirna=biological", "--criterion",
+                 "drug-fixed", "--outer-k", "2", "--outer-repeats", "1", "--inner-k", "2", "--dtype", "float64",
+                 "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "chosen by drug-fixed AUC" in printed and "outer drug-fixed AUC" in printed
+    result = json.loads((out / "selection.json").read_text())
+    assert result["protocol"]["criterion"] == "drug-fixed"
+    assert "by drug-fixed AUC" in read_selection(out / "selection.json").describe()

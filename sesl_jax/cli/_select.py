@@ -15,14 +15,14 @@ from sesl_jax.cli._common import (
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from sesl_jax.evaluation.selection import SIMILARITY_GRID
+    from sesl_jax.evaluation.selection import CRITERIA, SIMILARITY_GRID
 
     parser = subparsers.add_parser(
         "select",
         help="choose similarity sources (and sparse learning: --method sesl,se) by nested cross-validation",
         description=(
             "Nested cross-validation of a choice among similarity configurations: inside every outer "
-            "training matrix an inner k-fold CV picks the candidate with the best global AUC, and that "
+            "training matrix an inner k-fold CV picks the candidate with the best AUC (--criterion), and that "
             "candidate's scores on the outer hidden pairs are what the nested metrics pool (the outer "
             "hidden pairs never reach the choice). Every candidate and reference is also scored on the "
             "same outer folds, and a final inner CV on all known pairs names the configuration to use. "
@@ -50,6 +50,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--inner-k", type=int_at_least(2), default=5, help="inner folds (default 5)")
     parser.add_argument("--inner-repeats", type=int_at_least(1), default=1, help="inner repeats (default 1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the outer split; inner splits derive from it")
+    parser.add_argument(
+        "--criterion", default="global", choices=CRITERIA,
+        help="the inner CV's score: global AUC (default; every candidate pair pooled), drug-fixed (ranking "
+        "each drug's miRNAs, what 'rank --drug' returns) or mirna-fixed (each miRNA's drugs)",
+    )
     add_precision_option(parser, default="float32")
     parser.add_argument("--out", required=True, help="output directory (rerun with the same arguments to resume)")
     add_cpu_devices_option(parser)
@@ -111,15 +116,23 @@ def format_selection(result: dict) -> str:
     from sesl_jax.evaluation.report import format_table
     from sesl_jax.evaluation.summary import format_value
 
-    auc = lambda entry: format_value(entry["metrics"]["global"]["auc"])  # noqa: E731
-    rows = [(c["label"], auc(c["outer"]), str(c["times_selected"]), f"{c['inner_auc_all_pairs']:.4f}")
-            for c in result["candidates"]]
-    rows += [(f"{r['label']} (reference)", auc(r["outer"]), "-", "-") for r in result["references"]]
-    rows.append(("nested: the selection procedure", auc(result["nested"]), "-", "-"))
     protocol = result["protocol"]
+    criterion = protocol.get("criterion", "global")
+    scopes = ("global",) if criterion == "global" else ("global", criterion)
+
+    def aucs(entry: dict) -> tuple[str, ...]:
+        return tuple(format_value(entry["metrics"][scope]["auc"]) for scope in scopes)
+
+    rows = [(c["label"], *aucs(c["outer"]), str(c["times_selected"]), f"{c['inner_auc_all_pairs']:.4f}")
+            for c in result["candidates"]]
+    rows += [(f"{r['label']} (reference)", *aucs(r["outer"]), "-", "-") for r in result["references"]]
+    rows.append(("nested: the selection procedure", *aucs(result["nested"]), "-", "-"))
+    header = ("configuration", *(f"outer {scope} AUC" for scope in scopes), "times selected",
+              f"inner {criterion} AUC, all pairs")
     return "\n\n".join([
-        f"similarity selection on {result['dataset'].upper()}: outer {protocol['outer']}, inner {protocol['inner']}",
-        format_table(rows, ("configuration", "outer global AUC", "times selected", "inner AUC, all pairs")),
+        f"similarity selection on {result['dataset'].upper()}: outer {protocol['outer']}, inner {protocol['inner']}"
+        f", chosen by {criterion} AUC",
+        format_table(rows, header),
         f"selected (inner CV on all known pairs): {result['selected']['label']}",
     ])
 
@@ -141,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         result = nested_cross_validation(
             dataset, candidates, folds, out_dir=out, inner_k=args.inner_k, inner_repeats=args.inner_repeats,
             seed=args.seed, references=references, progress=progress_output(args.quiet, stderr_log),
-            log=stderr_log,
+            log=stderr_log, criterion=args.criterion,
         )
     except ValueError as error:
         raise CommandError(str(error)) from None

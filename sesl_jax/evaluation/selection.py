@@ -70,9 +70,20 @@ def candidate_label(config: MethodConfig) -> str:
     return label + "".join(f", {extra}" for extra in extras if extra)
 
 
-def _global_auc(run: EvaluationRun, folds: Folds, stages: tuple[str, ...]) -> float:
-    value = summarize(run, folds, stages)["metrics"]["global"]["auc"]
+# What the inner CV ranks candidates by: the AUC of one scope. "global" pools every candidate pair;
+# "drug-fixed" scores ranking the miRNAs of each drug (what `rank --drug` returns), "mirna-fixed"
+# the drugs of each miRNA.
+CRITERIA = ("global", "drug-fixed", "mirna-fixed")
+
+
+def _auc(run: EvaluationRun, folds: Folds, stages: tuple[str, ...], scope: str) -> float:
+    value = summarize(run, folds, stages)["metrics"][scope]["auc"]
     return float(value["mean"] if isinstance(value, dict) else value)
+
+
+def _check_criterion(criterion: str) -> None:
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {', '.join(CRITERIA)}; got {criterion!r}")
 
 
 def inner_scores(
@@ -83,17 +94,19 @@ def inner_scores(
     repeats: int,
     seed: int,
     batch_size: int | None = None,
+    criterion: str = "global",
 ) -> np.ndarray:
-    """Global k-fold AUC (mean over repeats) of each method on ``associations`` alone.
+    """k-fold AUC of scope ``criterion`` (mean over repeats) of each method on ``associations`` alone.
 
     Returns:
         (n_methods,) AUCs; NaN where a method failed on every fold.
     """
+    _check_criterion(criterion)
     folds = kfold_folds(associations, k=k, repeats=repeats, seed=seed)
     scores = []
     for method in methods:
         run = evaluate(method, associations, folds, batch_size=batch_size, keep_candidates=False)
-        scores.append(_global_auc(run, folds, method.stages))
+        scores.append(_auc(run, folds, method.stages, criterion))
     return np.asarray(scores, dtype=np.float64)
 
 
@@ -124,10 +137,11 @@ def select_configuration(
     inner_repeats: int = 1,
     seed: int = 0,
     batch_size: int | None = None,
+    criterion: str = "global",
 ) -> tuple[int, np.ndarray]:
     """The candidate that an inner CV on all of ``dataset``'s known pairs prefers, and every AUC."""
     scores = inner_scores(np.asarray(dataset.associations), _build(dataset, candidates), k=inner_k,
-                          repeats=inner_repeats, seed=seed, batch_size=batch_size)
+                          repeats=inner_repeats, seed=seed, batch_size=batch_size, criterion=criterion)
     return choose(scores), scores
 
 
@@ -189,6 +203,7 @@ def nested_cross_validation(
     batch_size: int | None = None,
     progress: bool | Callable[[str], None] = False,
     log: Callable[[str], None] = lambda message: None,
+    criterion: str = "global",
 ) -> dict[str, Any]:
     """Nested CV of the selection over ``candidates``, plus the final selection on all pairs.
 
@@ -201,12 +216,14 @@ def nested_cross_validation(
         inner_k, inner_repeats: the inner k-fold CV run inside each outer training matrix.
         seed: inner split of outer fold ``f`` uses ``seed + 1 + f``; the final selection ``seed``.
         references: methods scored on the same outer folds for comparison (never selected).
+        criterion: the scope whose inner AUC picks the candidate (``CRITERIA``; default global).
 
     Returns:
         The summary written to ``out_dir/selection.json``.
     """
     if not candidates:
         raise ValueError("nested selection needs at least one candidate")
+    _check_criterion(criterion)
     labels = [candidate_label(config) for config in candidates]
     if len(set(labels)) != len(labels):
         raise ValueError("candidates must differ: " + "; ".join(labels))
@@ -219,7 +236,10 @@ def nested_cross_validation(
         "candidates": [config.to_dict() for config in candidates],
         "inputs_digests": [inputs_digest(associations, method) for method in methods],
         "outer_folds": {"n_folds": outer_folds.n_folds, "n_repeats": outer_folds.n_repeats, "digest": folds_digest(outer_folds)},
-        "inner": {"k": inner_k, "repeats": inner_repeats, "seed": seed},
+        # the criterion joins the inner record only where it is not the original global AUC, so
+        # stores written before it existed still resume
+        "inner": {"k": inner_k, "repeats": inner_repeats, "seed": seed,
+                  **({"criterion": criterion} if criterion != "global" else {})},
         "data": data_identity(dataset),
         RECORDED_KEY: {"batch_size": batch_size, "data": data_provenance(dataset)},
     }
@@ -233,7 +253,7 @@ def nested_cross_validation(
         else:
             train = _training_matrix(associations, outer_folds.hidden[fold])
             scores = inner_scores(train, methods, k=inner_k, repeats=inner_repeats, seed=seed + 1 + fold,
-                                  batch_size=batch_size)
+                                  batch_size=batch_size, criterion=criterion)
             stored = {"inner_auc": scores, "selected": np.asarray(choose(scores))}
             inner_store.write_chunk(fold, stored)
             log(f"outer fold {fold + 1}/{outer_folds.n_folds}: selected {labels[int(stored['selected'])]} "
@@ -265,14 +285,14 @@ def nested_cross_validation(
         final_scores = inner_store.read_chunk(final_index)["inner_auc"]
     else:
         final_scores = inner_scores(associations, methods, k=inner_k, repeats=inner_repeats, seed=seed,
-                                    batch_size=batch_size)
+                                    batch_size=batch_size, criterion=criterion)
         inner_store.write_chunk(final_index, {"inner_auc": final_scores, "selected": np.asarray(choose(final_scores))})
     final = choose(final_scores)
     result = {
         "dataset": dataset.name,
         "protocol": {"outer": f"{outer_folds.n_repeats} x {len(np.unique(outer_folds.fold_in_repeat))}-fold",
                      "inner": f"{inner_repeats} x {inner_k}-fold inside each outer training matrix",
-                     "seed": seed, "score": "global AUC (mean over inner repeats)"},
+                     "seed": seed, "score": f"{criterion} AUC (mean over inner repeats)", "criterion": criterion},
         "candidates": [
             {"label": label, "config": config.to_dict(), "outer": _metrics(summaries[label]),
              "times_selected": int(np.sum(chosen == index)), "inner_auc_all_pairs": float(final_scores[index])}
@@ -290,5 +310,5 @@ def nested_cross_validation(
     return result
 
 
-__all__ = ["SIMILARITY_GRID", "candidate_label", "choose", "parse_candidate", "inner_scores", "nested_cross_validation", "select_configuration",
+__all__ = ["CRITERIA", "SIMILARITY_GRID", "candidate_label", "choose", "parse_candidate", "inner_scores", "nested_cross_validation", "select_configuration",
            "union_stages"]
