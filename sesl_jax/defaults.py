@@ -30,14 +30,12 @@ class Selection:
         dataset: the dataset the selection ran on (``None`` when the file does not say).
         nested_auc: global AUC of the whole selection procedure (outer folds), if recorded.
         criterion: the inner CV's score (``"global"``, ``"drug-fixed"``, ``"mirna-fixed"`` AUC).
-        path: the file read.
     """
 
     config: MethodConfig
     label: str
     dataset: str | None
     nested_auc: float | None
-    path: Path
     criterion: str = "global"
 
     def describe(self) -> str:
@@ -73,7 +71,7 @@ def read_selection(path: str | Path) -> Selection:
     dataset = result.get("dataset")
     criterion = (result.get("protocol") or {}).get("criterion", "global")  # absent: written before the option
     return Selection(config=config, label=str(selected.get("label", config.method)),
-                     dataset=str(dataset) if dataset else None, nested_auc=nested_auc, path=path, criterion=str(criterion))
+                     dataset=str(dataset) if dataset else None, nested_auc=nested_auc, criterion=str(criterion))
 
 
 def dataset_default(dataset: str) -> Selection | None:

@@ -393,8 +393,9 @@ def apply_selection(args: argparse.Namespace) -> None:
 
 
 # The options that say which method and similarity; without any of them (and without --selection),
-# a benchmark uses its shipped default (sesl_jax.defaults), anything else the method's default.
+# a benchmark uses its shipped default (sesl_jax.defaults), anything else FALLBACK_METHOD.
 METHOD_OPTIONS = ("method", "similarity", "similarity_map", "mirna_form", "encoder")
+FALLBACK_METHOD = "sesl"
 
 
 def _use_config(args: argparse.Namespace, config) -> None:
@@ -409,16 +410,14 @@ def apply_dataset_default(args: argparse.Namespace, *, transductive: bool = Fals
     SESL with its default similarity."""
     if args.method is not None:
         return
-    dataset = getattr(args, "dataset", None)
-    given = any(getattr(args, name, None) is not None for name in METHOD_OPTIONS)
-    if dataset is None or given or transductive or uses_own_data(args):
-        args.method = "sesl"
-        return
     from sesl_jax.defaults import dataset_default
 
-    selection = dataset_default(dataset)
+    dataset = getattr(args, "dataset", None)
+    given = any(getattr(args, name, None) is not None for name in METHOD_OPTIONS)
+    eligible = dataset is not None and not (given or transductive or uses_own_data(args))
+    selection = dataset_default(dataset) if eligible else None
     if selection is None:
-        args.method = "sesl"
+        args.method = FALLBACK_METHOD
         return
     observed, variant = args.observed, args.variant
     _use_config(args, selection.config)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sesl_jax._io import stderr_log
 from sesl_jax.cli._common import (
-    CommandError, UsageError, add_cpu_devices_option, add_data_options, add_method_options, add_precision_option,
-    configure_cpu_devices, configure_jax, data_source_message, finite_float, int_at_least, load_dataset_for,
-    method_config, progress_output,
+    FALLBACK_METHOD, CommandError, UsageError, add_cpu_devices_option, add_data_options, add_method_options,
+    add_precision_option, configure_cpu_devices, configure_jax, data_source_message, finite_float, int_at_least,
+    load_dataset_for, method_config, progress_output,
 )
 
 PROTOCOL_CHOICES = ("loocv", "kfold", "new-drug", "new-mirna", "file")
@@ -103,7 +103,7 @@ def requested_transductive_option(args: argparse.Namespace) -> str | None:
              if value == "transductive"]
     if not given:
         return None
-    method = args.method or "sesl"  # a transductive run without --method reproduces SESL
+    method = args.method or FALLBACK_METHOD  # a transductive run without --method reproduces SESL
     expected = METHODS[method].transductive_option
     if len(given) > 1 or given[0] != expected:
         what = f"its transductive variant is {expected} transductive" if expected else "it has no transductive variant"
