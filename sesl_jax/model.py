@@ -13,7 +13,7 @@ from typing import Literal, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from sesl_jax.solvers import BNNR_SVT_METHODS, BNNRParams, LRRParams, SolverStats, bnnr_complete, lrr_ialm
+from sesl_jax.solvers import BNNR_SVT_METHODS, BNNRParams, BNNRState, LRRParams, SolverStats, bnnr_complete, lrr_ialm
 
 Observed = Literal["nonzero", "known"]
 
@@ -84,6 +84,7 @@ class SESLOutput(NamedTuple):
     denoised: jax.Array  # (n_drugs, n_mirnas), A1 = A X* (A itself without sparse learning)
     lrr: SolverStats
     bnnr: SolverStats
+    bnnr_state: BNNRState | None = None  # BNNR's final iterate, a start for a solve with more known pairs
 
 
 def heterogeneous_matrix(drug_similarity: jax.Array, block: jax.Array, mirna_similarity: jax.Array) -> jax.Array:
@@ -109,6 +110,7 @@ def sesl_scores(
     options: SESLOptions = SESLOptions(),
     coefficients: jax.Array | None = None,
     support: tuple[jax.Array, jax.Array] | None = None,
+    bnnr_start: BNNRState | None = None,
 ) -> SESLOutput:
     """Score every drug-miRNA pair.
 
@@ -123,6 +125,8 @@ def sesl_scores(
             reproduction protocol, where ``X*`` is fitted on the full matrix and so leaks.
         support: ``(rows, columns)`` outside which ``associations`` is zero; sparse learning runs
             on that submatrix (exact; see ``lrr_ialm``).
+        bnnr_start: start BNNR from this state (``SESLOutput.bnnr_state`` of a solve on fewer
+            known pairs) instead of cold; see ``bnnr_complete``.
 
     Returns:
         ``SESLOutput``; ``lrr`` stats are zero iterations / converged when LRR did not run.
@@ -150,7 +154,8 @@ def sesl_scores(
     target = heterogeneous_matrix(drug_similarity.astype(dtype), block, mirna_similarity.astype(dtype))
     mask = observed_mask(target, associations, options.observed)
     completion = bnnr_complete(
-        target, mask, params.bnnr, svt_method=options.bnnr_svt, max_iterations=options.bnnr_max_iterations
+        target, mask, params.bnnr, svt_method=options.bnnr_svt, max_iterations=options.bnnr_max_iterations,
+        start=bnnr_start,
     )
     n_drugs = associations.shape[0]
-    return SESLOutput(completion.completed[:n_drugs, n_drugs:], block, lrr_stats, completion.stats)
+    return SESLOutput(completion.completed[:n_drugs, n_drugs:], block, lrr_stats, completion.stats, completion.state)

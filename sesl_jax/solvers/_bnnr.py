@@ -39,6 +39,7 @@ class BNNRState(NamedTuple):
 class BNNRResult(NamedTuple):
     completed: jax.Array  # final W, (n, n), entries in [0, 1]
     stats: SolverStats
+    state: BNNRState | None = None  # the final iterate, to start another solve from (``start=``)
 
 
 def bnnr_init(target: jax.Array, svt_carry: Any = ()) -> BNNRState:
@@ -99,6 +100,7 @@ def bnnr_complete(
     svt_method: BNNRSvt = "eigh",
     svt_rank: int | None = None,
     max_iterations: int = 300,
+    start: BNNRState | None = None,
 ) -> BNNRResult:
     """Complete ``target`` from its ``observed`` entries with bounded nuclear norm regularisation.
 
@@ -111,18 +113,26 @@ def bnnr_complete(
             vectors, falling back to ``eigh`` when they do not resolve the kept spectrum).
         svt_rank: block size of ``"subspace"`` (static); default ``default_subspace_rank(n)``.
         max_iterations: static cap (300 in the public code).
+        start: iterate from this state (another solve's ``BNNRResult.state``, same shape and
+            ``svt_method``) instead of the public code's cold start ``X = W = Y = T``. Only a solve
+            on a subset of this problem's observations is a leakage-free start for a held-out entry
+            (``sesl_jax.methods.SharedStart``).
     """
     if svt_method not in BNNR_SVT_METHODS:
         raise ValueError(f"svt_method must be one of {BNNR_SVT_METHODS}, got {svt_method!r}")
     observed = observed.astype(target.dtype)
     params = BNNRParams(*(jnp.asarray(value, target.dtype) for value in params))
-    carry: Any = ()
-    if svt_method == "subspace":
-        size = target.shape[-1]
-        carry = subspace_basis(size, svt_rank or default_subspace_rank(size), target.dtype)
+    if start is None:
+        carry: Any = ()
+        if svt_method == "subspace":
+            size = target.shape[-1]
+            carry = subspace_basis(size, svt_rank or default_subspace_rank(size), target.dtype)
+        start = bnnr_init(target, carry)
+    elif (svt_method == "subspace") != (len(start.svt_carry) > 0):
+        raise ValueError(f"start comes from a solve with another svt_method than {svt_method!r}")
     state, stats = iterate(
         lambda current: bnnr_step(current, target, observed, params, svt_method),
-        bnnr_init(target, carry),
+        start,
         max_iterations,
     )
-    return BNNRResult(state.bounded, stats)
+    return BNNRResult(state.bounded, stats, state)
