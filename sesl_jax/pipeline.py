@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from sesl_jax.data import Dataset
-from sesl_jax.methods import METHODS, Method
+from sesl_jax.methods import METHODS, Method, with_shared_starts
 from sesl_jax.similarity import (
     ENCODERS,
     SIMILARITY_MAPS,
@@ -61,6 +61,10 @@ class MethodConfig:
         variant: "default", or "published-code" for rivals that have one.
         bnnr_svt: the SESL family's BNNR singular value thresholding: "eigh" (exact, default),
             "svd" or "subspace" (warm-started, with an exact fallback; ``SESLOptions.bnnr_svt``).
+        shared_start: cross-validation only, SESL family: start each group of this many consecutive
+            folds from one solve that hides all of the group's pairs (``with_shared_starts``;
+            0 = every fold starts cold, as the public code; 1 means the same and is stored as 0).
+            Fits ignore it.
     """
 
     method: str = "sesl"
@@ -73,6 +77,7 @@ class MethodConfig:
     variant: str = "default"
     bnnr_svt: str = "eigh"
     encoder: str | None = None
+    shared_start: int = 0
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -96,6 +101,10 @@ class MethodConfig:
         ):
             if value not in choices:
                 raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+        if isinstance(self.shared_start, bool) or not isinstance(self.shared_start, int) or self.shared_start < 0:
+            raise ValueError(f"shared_start must be a non-negative integer; got {self.shared_start!r}")
+        if self.shared_start == 1:  # a group of one: every fold on its own, cold
+            object.__setattr__(self, "shared_start", 0)
         if self.variant != "default" and self.method not in methods_with_variants():
             raise ValueError(f"variant {self.variant!r} exists only for {', '.join(methods_with_variants())}, "
                              f"not for method {self.method!r}")
@@ -108,7 +117,7 @@ class MethodConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as JSON. Fields added after result stores existed are left out at their
-        default (``bnnr_svt`` eigh, ``encoder`` lstm), so the records of such runs (result store
+        default (``bnnr_svt`` eigh, ``encoder`` lstm, ``shared_start`` 0), so the records of such runs (result store
         fingerprints, saved models) stay those written before the fields existed and still resume;
         an absent field reads back as its default."""
         values = dict(dataclasses.asdict(self), similarity=self.resolved_similarity)
@@ -118,7 +127,7 @@ class MethodConfig:
         return values
 
 
-_LATER_FIELDS = {"bnnr_svt": "eigh", "encoder": "lstm"}
+_LATER_FIELDS = {"bnnr_svt": "eigh", "encoder": "lstm", "shared_start": 0}
 
 
 def builder_options(config: MethodConfig) -> dict[str, Any]:
@@ -130,7 +139,7 @@ def builder_options(config: MethodConfig) -> dict[str, Any]:
         options["options"] = SESLOptions(sparse_learning=config.method == "sesl", observed=config.observed,
                                          bnnr_svt=config.bnnr_svt)
     else:
-        for name, default in (("observed", "nonzero"), ("bnnr_svt", "eigh")):
+        for name, default in (("observed", "nonzero"), ("bnnr_svt", "eigh"), ("shared_start", 0)):
             if getattr(config, name) != default:
                 raise ValueError(f"{name}={getattr(config, name)!r} only applies to {', '.join(SESL_FAMILY)}")
     if config.variant != "default":
@@ -163,7 +172,8 @@ def build_method(
     """
     check_method_inputs(associations, similarities.drug, similarities.mirna)
     options = {**builder_options(config), **dict(overrides or {})}
-    return METHODS[config.method].builder(np.asarray(associations), similarities, dtype=config.dtype, **options)
+    method = METHODS[config.method].builder(np.asarray(associations), similarities, dtype=config.dtype, **options)
+    return with_shared_starts(method, config.shared_start)
 
 
 def resolve_similarities(dataset: Dataset, config: MethodConfig) -> Similarities:

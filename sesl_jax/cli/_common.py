@@ -448,6 +448,7 @@ def method_config(args: argparse.Namespace, *, transductive: bool = False):
             mirna_form=args.mirna_form, dtype=args.dtype, observed=args.observed,
             variant=getattr(args, "variant", "default"), transductive=transductive,
             bnnr_svt=getattr(args, "bnnr_svt", "eigh"), encoder=getattr(args, "encoder", None),
+            shared_start=getattr(args, "shared_start", 0),
         )
         builder_options(config)  # combinations the method refuses, e.g. --observed known for a rival
     except ValueError as error:

@@ -41,6 +41,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="folds per chunk (default: from device memory); a resumed run keeps its stored one")
     parser.add_argument("--threshold", type=finite_float, default=None, help="fixed score threshold (default: F1-maximising)")
     parser.add_argument(
+        "--shared-start", type=int_at_least(0), default=0, metavar="N",
+        help="sesl, se, bnnr: start each group of N consecutive folds from one BNNR solve that hides all of the "
+        "group's pairs (leakage-free: a subset of every member's training data), so each fold needs fewer "
+        "iterations; scores move within the stopping rule's tolerance (see docs/results.md). Default 0: every "
+        "fold starts cold, as the public code",
+    )
+    parser.add_argument(
         "--sparse-learning",
         default="per-fold",
         choices=("per-fold", "transductive"),

@@ -120,19 +120,38 @@ def make_chunk_function(
 ) -> Callable[..., FoldOutput]:
     """The compiled map from a chunk of folds ``(chunk, max_hidden, 2)`` to ``FoldOutput``: vmapped
     over the folds on accelerators, ``lax.map`` (a loop inside the compiled code) on CPU
-    (``fold_batching="auto"``; ``"vmap"`` or ``"map"`` force one).
+    (``fold_batching="auto"``; ``"vmap"`` or ``"map"`` force one). A method with ``group`` runs
+    each ``group`` consecutive folds from one shared start (``Method.shared_start``); the chunk
+    (per device) is then a whole number of groups.
 
     Cached per method object, so repeated evaluations (resume, benchmarks, reproduction) reuse
     the compiled code instead of tracing again.
     """
 
-    def one_fold(hidden, associations, candidates, candidate_index, inputs):
-        train = training_matrix(associations, hidden)
-        output = method.predict(train, inputs)
+    def fold_result(output, hidden, candidates, candidate_index, start_output=None):
         hidden_scores, n_greater, n_equal, n_candidates, kept = fold_output(
             output.scores, hidden, candidates, candidate_index, keep_candidates
         )
-        return FoldOutput(hidden_scores, n_greater, n_equal, n_candidates, output.iterations, output.status, kept)
+        iterations, status = output.iterations, output.status
+        if start_output is not None:  # the shared start's statistics after the fold's own
+            iterations = jnp.concatenate([iterations, start_output.iterations])
+            status = jnp.concatenate([status, start_output.status])
+        return FoldOutput(hidden_scores, n_greater, n_equal, n_candidates, iterations, status, kept)
+
+    def one_fold(hidden, associations, candidates, candidate_index, inputs):
+        output = method.predict(training_matrix(associations, hidden), inputs)
+        return fold_result(output, hidden, candidates, candidate_index)
+
+    def one_group(hidden, associations, candidates, candidate_index, inputs):
+        # ``hidden``: (group, max_hidden, 2). The shared start hides every pair of the group, so it
+        # is fitted on a subset of each member's training data (Method.shared_start).
+        start, start_output = method.shared_start.solve(training_matrix(associations, hidden.reshape(-1, 2)), inputs)
+
+        def member(fold_hidden):
+            output = method.shared_start.predict(training_matrix(associations, fold_hidden), inputs, start)
+            return fold_result(output, fold_hidden, candidates, candidate_index, start_output)
+
+        return loop(member, hidden)
 
     if fold_batching not in ("auto", "vmap", "map"):
         raise ValueError(f"fold_batching must be 'auto', 'vmap' or 'map', got {fold_batching!r}")
@@ -146,10 +165,22 @@ def make_chunk_function(
         # One fold after another on CPU: vmap gains nothing there (PERF.md), and its batched LAPACK
         # calls starve XLA:CPU's thread pool (module docstring): two host devices hung within seconds,
         # and a vmapped 10 x 5-fold SNMF run hung on one device too (every thread in a futex wait).
-        def batched(hidden, *constants):
-            return jax.lax.map(lambda fold: one_fold(fold, *constants), hidden)
+        def loop(function, values):
+            return jax.lax.map(function, values)
     else:
-        batched = jax.vmap(one_fold, in_axes=(0, None, None, None, None))
+        def loop(function, values):
+            return jax.vmap(function)(values)
+
+    if method.group:
+        group = method.group
+
+        def batched(hidden, *constants):
+            groups = hidden.reshape(-1, group, *hidden.shape[1:])  # chunks hold whole groups (evaluate)
+            output = loop(lambda members: one_group(members, *constants), groups)
+            return jax.tree_util.tree_map(lambda value: value.reshape(value.shape[0] * value.shape[1], *value.shape[2:]), output)
+    else:
+        def batched(hidden, *constants):
+            return loop(lambda fold: one_fold(fold, *constants), hidden)
     if len(devices) == 1:
         return jax.jit(batched)
     mesh = Mesh(np.asarray(devices), ("folds",))
@@ -197,8 +228,9 @@ def free_device_memory(device: jax.Device) -> int:
 
 @functools.lru_cache(maxsize=32)
 def compiled_fold_bytes(method: Method, n_rows: int, n_cols: int, dtype: str, device: jax.Device) -> int | None:
-    """Device bytes one fold of ``method`` needs, from the memory analysis of a one-fold chunk compiled
-    for ``device``: its temporary buffers and outputs (the constants are shared by all folds).
+    """Device bytes one fold of ``method`` needs, from the memory analysis of a one-fold chunk (one
+    group of folds for a method run in groups, divided by its size) compiled for ``device``: its
+    temporary buffers and outputs (the constants are shared by all folds).
 
     ``None`` when the backend gives no analysis or the compile fails (the caller estimates instead).
     Compiling costs seconds; the answer is cached per method and problem.
@@ -210,8 +242,9 @@ def compiled_fold_bytes(method: Method, n_rows: int, n_cols: int, dtype: str, de
         def shape(value) -> jax.ShapeDtypeStruct:
             return jax.ShapeDtypeStruct(np.shape(value), jnp.result_type(value), sharding=placed)
 
+        folds = max(1, method.group)
         arguments = (
-            jax.ShapeDtypeStruct((1, 1, 2), jnp.int32, sharding=placed),  # one fold hiding one pair
+            jax.ShapeDtypeStruct((folds, 1, 2), jnp.int32, sharding=placed),  # folds hiding one pair each
             jax.ShapeDtypeStruct((n_rows, n_cols), jnp.dtype(dtype), sharding=placed),
             jax.ShapeDtypeStruct((n_rows, n_cols), jnp.bool_, sharding=placed),
             jax.ShapeDtypeStruct((n_rows * n_cols,), jnp.int32, sharding=placed),  # every pair a candidate: the most
@@ -223,7 +256,7 @@ def compiled_fold_bytes(method: Method, n_rows: int, n_cols: int, dtype: str, de
     if analysis is None:
         return None
     total = int(getattr(analysis, "temp_size_in_bytes", 0)) + int(getattr(analysis, "output_size_in_bytes", 0))
-    return total or None
+    return math.ceil(total / folds) or None
 
 
 def default_batch_size(
@@ -241,7 +274,8 @@ def default_batch_size(
     sub-batches (see :func:`evaluate`).
     """
     size = _memory_batch_size(n_rows, n_cols, dtype, devices, method)
-    return size if n_folds is None else balanced_batch_size(size, n_folds, len(devices))
+    step = len(devices) * max(1, method.group if method is not None else 1)
+    return size if n_folds is None else balanced_batch_size(size, n_folds, step)
 
 
 def _memory_batch_size(n_rows: int, n_cols: int, dtype: str, devices: list[jax.Device], method: Method | None) -> int:
@@ -339,7 +373,8 @@ def evaluate(
         keep_candidates = folds.n_folds * len(candidate_pairs) <= CANDIDATE_VALUE_LIMIT
     if batch_size is None:
         batch_size = default_batch_size(*associations.shape, dtype, devices, method=method, n_folds=folds.n_folds)
-    batch_size = int(math.ceil(max(1, batch_size) / len(devices)) * len(devices))
+    step = len(devices) * max(1, method.group)  # chunks split evenly over devices, in whole groups
+    batch_size = int(math.ceil(max(1, batch_size) / step) * step)
     n_chunks = int(math.ceil(folds.n_folds / batch_size))
 
     chunk_function = make_chunk_function(method, keep_candidates, tuple(devices), fold_batching)
@@ -362,6 +397,11 @@ def evaluate(
     if share[1] > 1:
         check_same_in_every_process(batch_size=batch_size, keep_candidates=keep_candidates,
                                     folds=hashlib.sha256(np.ascontiguousarray(folds.hidden).tobytes()).hexdigest())
+    # Folds in the order they are computed: with shared starts, each group of consecutive positions
+    # takes folds spread over the whole list (``spread_order``), not neighbours (LOOCV lists a drug's
+    # pairs together, and a start hiding many pairs of one drug is far from each member's answer).
+    order = spread_order(folds.n_folds, method.group) if method.group else np.arange(folds.n_folds)
+    hidden = folds.hidden[order]
     done = store.completed_chunks() if store is not None else set()
     chunks: dict[int, dict[str, np.ndarray]] = {}
     owned = [index for index in range(n_chunks) if owns_chunk(index, share)]
@@ -384,12 +424,12 @@ def evaluate(
                 continue
             tic = time.perf_counter()
             context = f"chunk {index} of {method.name} ({associations.shape[0]} x {associations.shape[1]}, {dtype})"
-            arrays, sub_batch = _in_sub_batches(compute, folds.hidden[start:stop], sub_batch, len(devices), context)
+            arrays, sub_batch = _in_sub_batches(compute, hidden[start:stop], sub_batch, step, context)
             elapsed = time.perf_counter() - tic
             used_sub_batch = sub_batch
             seconds += elapsed
             computed += stop - start
-            arrays["fold"] = np.arange(start, stop, dtype=np.int32)
+            arrays["fold"] = order[start:stop].astype(np.int32)
             # stored with the chunk, so a resumed or re-read run still reports what the folds cost
             arrays["fold_seconds"] = np.full(stop - start, elapsed / (stop - start))
             if store is not None:
@@ -411,6 +451,8 @@ def evaluate(
                 if not store.chunk_path(index).exists():
                     store.write_chunk(index, chunks[index])
     merged = {name: np.concatenate([chunks[i][name] for i in range(n_chunks)]) for name in chunks[0]}
+    by_fold = np.argsort(merged["fold"], kind="stable")  # back to the folds' own order
+    merged = {name: value[by_fold] for name, value in merged.items()}
     return EvaluationRun(
         hidden_scores=merged["hidden_scores"],
         n_greater=merged["n_greater"],
@@ -427,12 +469,26 @@ def evaluate(
     )
 
 
+def spread_order(n_folds: int, group: int) -> np.ndarray:
+    """The order in which folds run in groups of ``group`` (``Method.group``): position ``i`` takes fold
+    ``i * stride mod n_folds``, with ``stride`` the first integer from ``n_folds / group`` that is
+    coprime with ``n_folds``, so the folds of a group lie about ``n_folds / group`` apart (LOOCV on
+    FCD: 664 folds in groups of 16 are 43 apart) and the order is a permutation."""
+    if n_folds <= 1 or group <= 1:
+        return np.arange(n_folds)
+    stride = max(1, math.ceil(n_folds / group))
+    while math.gcd(stride, n_folds) != 1:
+        stride += 1
+    return (np.arange(n_folds, dtype=np.int64) * stride) % n_folds
+
+
 def _in_sub_batches(
     compute: Callable[[np.ndarray], FoldOutput], hidden: np.ndarray, sub_batch: int, step: int, context: str
 ) -> tuple[dict[str, np.ndarray], int]:
     """``compute`` over ``hidden``'s folds ``sub_batch`` at a time, each call padded to ``sub_batch``
     folds by repeating its last fold (so every call has one compiled shape); halved, in multiples of
-    ``step`` (the device count), while the device runs out of memory.
+    ``step`` (the device count times the method's group, so groups stay whole), while the device
+    runs out of memory.
 
     Folds are independent, so the outputs equal one call over all folds. Returns them (padding
     dropped) and the sub-batch size that fitted.

@@ -177,13 +177,14 @@ def run_evaluation(
     if batch_size is None:
         batch_size = default_batch_size(dataset.n_drugs, dataset.n_mirnas, dtype, devices, method=method,
                                         n_folds=folds.n_folds)
-    batch_size = -(-batch_size // len(devices)) * len(devices)
+    group = max(1, method.group)  # chunks hold whole groups of folds that share a start
+    batch_size = -(-batch_size // (len(devices) * group)) * len(devices) * group
     store = ResultStore(out_dir, run_manifest(dataset, folds, method, config, batch_size=batch_size,
                                               threshold=threshold, seed=seed))
     batch_size = stored_batch_size(store, batch_size, log)
-    if batch_size % len(devices):
+    if batch_size % (len(devices) * group):
         # a chunk is split evenly over the devices: use as many as divide the stored chunk size
-        devices = devices[: max(d for d in range(1, len(devices) + 1) if batch_size % d == 0)]
+        devices = devices[: max(d for d in range(1, len(devices) + 1) if batch_size % (d * group) == 0)]
         log(f"{out_dir}: {len(devices)} device(s) used, as the stored batch size {batch_size} requires")
     n_chunks = -(-folds.n_folds // batch_size)
     finished = out_dir / "metrics.json"

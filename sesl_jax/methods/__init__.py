@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from typing import Callable, NamedTuple
 
-from sesl_jax.methods._base import Method, MethodOutput
+from sesl_jax.methods._base import Method, MethodOutput, SharedStart, with_shared_starts
 from sesl_jax.methods._sesl import sesl_family_method
 from sesl_jax.similarity import Similarities
 
@@ -56,4 +56,5 @@ from sesl_jax.methods._rivals import RIVAL_METHODS  # noqa: E402
 
 METHODS.update(RIVAL_METHODS)
 
-__all__ = ["METHODS", "SESL_DEFAULT_SIMILARITY", "Method", "MethodOutput", "MethodSpec", "Similarities", "sesl_family_method"]
+__all__ = ["METHODS", "SESL_DEFAULT_SIMILARITY", "Method", "MethodOutput", "MethodSpec", "SharedStart", "Similarities",
+           "sesl_family_method", "with_shared_starts"]

@@ -14,14 +14,16 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-from sesl_jax.methods._base import Method, MethodOutput
+from sesl_jax.methods._base import Method, MethodOutput, SharedStart
 from sesl_jax.similarity import Similarities
 from sesl_jax.model import SESLOptions, SESLParams, default_params, sesl_scores
 from sesl_jax.solvers import lrr_ialm
 
 
-def _predict(options: SESLOptions, fits_sparse_learning: bool):
-    def predict(train_associations, inputs: dict[str, Any]) -> MethodOutput:
+def _solve(options: SESLOptions, fits_sparse_learning: bool):
+    """``solve(train, inputs, start) -> (BNNR's final state, MethodOutput)``, from ``start`` or cold."""
+
+    def solve(train_associations, inputs: dict[str, Any], start=None):
         output = sesl_scores(
             train_associations,
             inputs["drug_similarity"],
@@ -30,13 +32,14 @@ def _predict(options: SESLOptions, fits_sparse_learning: bool):
             options,
             coefficients=inputs.get("coefficients"),
             support=inputs.get("lrr_support"),
+            bnnr_start=start,
         )
         stats = [output.lrr, output.bnnr] if fits_sparse_learning else [output.bnnr]
         iterations = jnp.stack([s.iterations for s in stats])
         status = jnp.stack([s.status for s in stats])
-        return MethodOutput(output.scores, iterations, status)
+        return output.bnnr_state, MethodOutput(output.scores, iterations, status)
 
-    return predict
+    return solve
 
 
 def sesl_family_method(
@@ -85,6 +88,7 @@ def sesl_family_method(
         )
         inputs["coefficients"] = full.coefficients
     fits_sparse_learning = options.sparse_learning and not transductive
+    solve = _solve(options, fits_sparse_learning)
     config = {
         "method": name,
         "similarity": similarities.source,
@@ -98,10 +102,11 @@ def sesl_family_method(
     return Method(
         name=name + ("-transductive" if transductive else ""),
         stages=("lrr", "bnnr") if fits_sparse_learning else ("bnnr",),
-        predict=_predict(options, fits_sparse_learning),
+        predict=lambda train, inputs: solve(train, inputs)[1],
         inputs=inputs,
         config=config,
         leaks=transductive,
+        shared_start=SharedStart(solve=solve, predict=lambda train, inputs, start: solve(train, inputs, start)[1]),
     )
 
 
