@@ -43,7 +43,8 @@ class BNNRResult(NamedTuple):
 
 
 def bnnr_init(target: jax.Array, svt_carry: Any = ()) -> BNNRState:
-    # Cold start X = W = Y = T, as in the public code; warm starts from other folds leak labels.
+    # Cold start X = W = Y = T, as in the public code. Starting from another fold's solve would leak
+    # this fold's hidden labels (that fold trained on them); only a solve that hides them too may serve.
     # (``svt_carry`` only warm-starts the SVT's eigensolver within this solve; the iterates stay cold.)
     return BNNRState(target, target, target, jnp.asarray(1.0, target.dtype), svt_carry)
 
