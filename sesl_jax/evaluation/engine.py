@@ -121,8 +121,8 @@ def make_chunk_function(
     """The compiled map from a chunk of folds ``(chunk, max_hidden, 2)`` to ``FoldOutput``: vmapped
     over the folds on accelerators, ``lax.map`` (a loop inside the compiled code) on CPU
     (``fold_batching="auto"``; ``"vmap"`` or ``"map"`` force one). A method with ``group`` runs
-    each ``group`` consecutive folds from one shared start (``Method.shared_start``); the chunk
-    (per device) is then a whole number of groups.
+    each ``group`` consecutive folds of the chunk (``evaluate`` orders them by ``spread_order``) from
+    one shared start (``Method.shared_start``); the chunk (per device) is then a whole number of groups.
 
     Cached per method object, so repeated evaluations (resume, benchmarks, reproduction) reuse
     the compiled code instead of tracing again.
@@ -259,6 +259,12 @@ def compiled_fold_bytes(method: Method, n_rows: int, n_cols: int, dtype: str, de
     return math.ceil(total / folds) or None
 
 
+def chunk_step(method: Method, n_devices: int) -> int:
+    """Chunk sizes are multiples of this: split evenly over the devices, each share a whole number of
+    the method's groups of folds (``Method.group``; 1 when folds start cold)."""
+    return n_devices * max(1, method.group)
+
+
 def default_batch_size(
     n_rows: int, n_cols: int, dtype: str, devices: list[jax.Device], method: Method | None = None,
     n_folds: int | None = None,
@@ -274,7 +280,7 @@ def default_batch_size(
     sub-batches (see :func:`evaluate`).
     """
     size = _memory_batch_size(n_rows, n_cols, dtype, devices, method)
-    step = len(devices) * max(1, method.group if method is not None else 1)
+    step = len(devices) if method is None else chunk_step(method, len(devices))
     return size if n_folds is None else balanced_batch_size(size, n_folds, step)
 
 
@@ -373,7 +379,7 @@ def evaluate(
         keep_candidates = folds.n_folds * len(candidate_pairs) <= CANDIDATE_VALUE_LIMIT
     if batch_size is None:
         batch_size = default_batch_size(*associations.shape, dtype, devices, method=method, n_folds=folds.n_folds)
-    step = len(devices) * max(1, method.group)  # chunks split evenly over devices, in whole groups
+    step = chunk_step(method, len(devices))
     batch_size = int(math.ceil(max(1, batch_size) / step) * step)
     n_chunks = int(math.ceil(folds.n_folds / batch_size))
 
@@ -400,7 +406,7 @@ def evaluate(
     # Folds in the order they are computed: with shared starts, each group of consecutive positions
     # takes folds spread over the whole list (``spread_order``), not neighbours (LOOCV lists a drug's
     # pairs together, and a start hiding many pairs of one drug is far from each member's answer).
-    order = spread_order(folds.n_folds, method.group) if method.group else np.arange(folds.n_folds)
+    order = spread_order(folds.n_folds, method.group)
     hidden = folds.hidden[order]
     done = store.completed_chunks() if store is not None else set()
     chunks: dict[int, dict[str, np.ndarray]] = {}
@@ -470,13 +476,14 @@ def evaluate(
 
 
 def spread_order(n_folds: int, group: int) -> np.ndarray:
-    """The order in which folds run in groups of ``group`` (``Method.group``): position ``i`` takes fold
+    """The order in which folds run in groups of ``group`` (``Method.group``; 0 or 1: their own
+    order): position ``i`` takes fold
     ``i * stride mod n_folds``, with ``stride`` the first integer from ``n_folds / group`` that is
     coprime with ``n_folds``, so the folds of a group lie about ``n_folds / group`` apart (LOOCV on
     FCD: 664 folds in groups of 16 are 43 apart) and the order is a permutation."""
     if n_folds <= 1 or group <= 1:
         return np.arange(n_folds)
-    stride = max(1, math.ceil(n_folds / group))
+    stride = math.ceil(n_folds / group)
     while math.gcd(stride, n_folds) != 1:
         stride += 1
     return (np.arange(n_folds, dtype=np.int64) * stride) % n_folds

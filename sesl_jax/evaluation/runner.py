@@ -18,7 +18,7 @@ import pandas as pd
 from sesl_jax._io import atomic_write_json, sha256_bytes
 from sesl_jax.data import Dataset
 from sesl_jax.evaluation.distributed import check_same_in_every_process, every_process, process_share
-from sesl_jax.evaluation.engine import SCOPES, EvaluationRun, default_batch_size, evaluate
+from sesl_jax.evaluation.engine import SCOPES, EvaluationRun, chunk_step, default_batch_size, evaluate
 from sesl_jax.evaluation.folds import Folds, write_fold_file
 from sesl_jax.evaluation.metrics import pair_auc_from_counts, pr_curve, roc_curve
 from sesl_jax.evaluation.store import RECORDED_KEY, ResultStore
@@ -177,14 +177,14 @@ def run_evaluation(
     if batch_size is None:
         batch_size = default_batch_size(dataset.n_drugs, dataset.n_mirnas, dtype, devices, method=method,
                                         n_folds=folds.n_folds)
-    group = max(1, method.group)  # chunks hold whole groups of folds that share a start
-    batch_size = -(-batch_size // (len(devices) * group)) * len(devices) * group
+    step = chunk_step(method, len(devices))
+    batch_size = -(-batch_size // step) * step
     store = ResultStore(out_dir, run_manifest(dataset, folds, method, config, batch_size=batch_size,
                                               threshold=threshold, seed=seed))
     batch_size = stored_batch_size(store, batch_size, log)
-    if batch_size % (len(devices) * group):
+    if batch_size % step:
         # a chunk is split evenly over the devices: use as many as divide the stored chunk size
-        devices = devices[: max(d for d in range(1, len(devices) + 1) if batch_size % (d * group) == 0)]
+        devices = devices[: max(d for d in range(1, len(devices) + 1) if batch_size % chunk_step(method, d) == 0)]
         log(f"{out_dir}: {len(devices)} device(s) used, as the stored batch size {batch_size} requires")
     n_chunks = -(-folds.n_folds // batch_size)
     finished = out_dir / "metrics.json"

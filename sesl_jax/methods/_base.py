@@ -69,8 +69,8 @@ class Method:
 
 
 def with_shared_starts(method: Method, group: int) -> Method:
-    """``method`` run by the engine in groups of ``group`` consecutive folds, each group's folds
-    starting from one solve on the training matrix that hides all of the group's pairs
+    """``method`` run by the engine in groups of ``group`` folds (spread over the fold list, see
+    ``sesl_jax.evaluation.engine.spread_order``), each group's folds starting from one solve on the training matrix that hides all of the group's pairs
     (``SharedStart``). ``group`` is recorded in the configuration (results depend on it, within
     the stopping rule's tolerance); 0 or 1 returns ``method`` unchanged (cold starts).
 
@@ -89,7 +89,7 @@ def with_shared_starts(method: Method, group: int) -> Method:
         raise ValueError(f"{method.name} cannot start folds from a shared solve (only sesl, se and bnnr can)")
     config = {**method.config, "shared_start": {
         "group": group,
-        "what": "each group of consecutive folds starts BNNR from one solve that hides all of the group's pairs",
+        "what": "each group of folds (spread over the fold list) starts BNNR from one solve that hides all of the group's pairs",
     }}
     stages = method.stages + tuple(f"{stage}_start" for stage in method.stages)
     return dataclasses.replace(method, group=group, config=config, stages=stages)
