@@ -3,9 +3,11 @@
     SESL_JAX_DATA=../shared/data python benchmarks/rank_latency.py [--datasets fcd,pcd] [--repeats 3]
         [--screen 32] [--one-by-one 4] [--dtype float64] [--out F]
 
-Per dataset (SESL, its default sequence similarity): ``sesl-jax fit --out DIR`` once; then in fresh
-processes, as a user runs them, the median wall time of ``rank --model DIR --drug D`` against
-``rank --dataset NAME --drug D`` (fit, then rank); in process, ``SESL.load`` + rank against fit +
+Per dataset (SESL, its default similarity; ``--method sesl`` on the command line, since a benchmark's
+default may be another method): ``sesl-jax fit --out DIR`` once; then in fresh processes, as a user
+runs them, the median wall time of ``rank --model DIR --drug D`` against ``rank --dataset NAME --drug D``
+(fit, then rank), each with the persistent compilation cache off and warm (``$SESL_JAX_COMPILE_CACHE``:
+a temporary directory filled by one run first); in process, ``SESL.load`` + rank against fit +
 rank; and screening N new molecules (PCD drugs that are not in the dataset) with the batched refit,
 cold (compilation included) and warm, against refitting them one by one as before batching (the
 method built and compiled per molecule).
@@ -25,16 +27,22 @@ from pathlib import Path
 from _common import ROOT, device_facts, median_time, print_table, setup, write_json
 
 sys.path.insert(0, str(ROOT))  # this checkout's sesl_jax, as in the subprocesses below
+from sesl_jax.compile_cache import CACHE_ENV  # noqa: E402
+
 CLI = "import sys; from sesl_jax.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
-def cli_seconds(args: list[str], repeats: int) -> float:
-    """Median wall time of ``sesl-jax ARGS`` in a fresh process (this checkout's code)."""
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+def cli_seconds(args: list[str], repeats: int, cache: str) -> float:
+    """Median wall time of ``sesl-jax ARGS`` in a fresh process (this checkout's code) with
+    ``$SESL_JAX_COMPILE_CACHE=cache``; a cache directory is filled by one unmeasured run first."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("JAX_COMPILATION_CACHE")}
+    env.update({"PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", CACHE_ENV: cache})
 
     def once() -> None:
         subprocess.run([sys.executable, "-c", CLI, *args], env=env, check=True, capture_output=True)
 
+    if cache != "off":
+        once()
     return median_time(once, repeats)[0]
 
 
@@ -68,15 +76,23 @@ def bench_dataset(name: str, args, workdir: Path) -> list[dict]:
         return rows[-1]
 
     start = time.perf_counter()
-    subprocess_args = ["fit", "--dataset", name, "--dtype", args.dtype, "--out", str(model_dir)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess_args = ["fit", "--dataset", name, "--method", "sesl", "--dtype", args.dtype, "--out", str(model_dir)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), CACHE_ENV: "off"}
     subprocess.run([sys.executable, "-c", CLI, *subprocess_args], env=env, check=True, capture_output=True)
     row("cli fit --out (once)", time.perf_counter() - start)
 
-    from_model = row("cli rank --model", cli_seconds(["rank", "--model", str(model_dir), "--drug", drug], args.repeats))
-    refit = row("cli rank --dataset (refit)",
-                cli_seconds(["rank", "--dataset", name, "--dtype", args.dtype, "--drug", drug], args.repeats))
-    refit["ratio_to_model"] = refit["seconds"] / from_model["seconds"]
+    commands = {"rank --model": ["rank", "--model", str(model_dir), "--drug", drug],
+                "rank --dataset (refit)": ["rank", "--dataset", name, "--method", "sesl", "--dtype", args.dtype,
+                                           "--drug", drug]}
+    for label, command in commands.items():
+        cold = row(f"cli {label}, compile cache off", cli_seconds(command, args.repeats, "off"))
+        warm = row(f"cli {label}, compile cache warm",
+                   cli_seconds(command, args.repeats, str(workdir / f"{name}-xla-{len(rows)}")))
+        warm["ratio_to_cache_off"] = cold["seconds"] / warm["seconds"]
+        if label == "rank --model":
+            from_model = cold
+        else:
+            cold["ratio_to_model"] = cold["seconds"] / from_model["seconds"]
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -123,9 +139,9 @@ def main() -> None:
             rows += bench_dataset(name.strip(), args, Path(workdir))
     print()
     print_table(rows, ["dataset", "shape", "dtype", "measure", "seconds", "items", "items_per_second",
-                       "ratio_to_model", "ratio_to_one_by_one"])
+                       "ratio_to_model", "ratio_to_cache_off", "ratio_to_one_by_one"])
     write_json(args.out, {"benchmark": "rank_latency", "environment": device_facts(), "repeats": args.repeats,
-                          "method": "sesl (default similarity: sequence)", "rows": rows})
+                          "method": "sesl (its default similarity)", "rows": rows})
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import functools
 import http.server
 import os
 import shutil
+import tempfile
 import threading
 import zipfile
 from pathlib import Path
@@ -21,6 +22,24 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from sesl_jax._io import sha256_file  # noqa: E402
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One compilation cache for the run, in a temporary directory (never the user's): tests that
+    build the same solvers again (every CLI call builds its own) load them instead of recompiling.
+    Child processes (the distributed tests, CLI subprocesses) share it through the variable."""
+    from sesl_jax.compile_cache import CACHE_ENV, enable_compile_cache
+
+    directory = tempfile.mkdtemp(prefix="sesl-jax-test-xla-")
+    config._sesl_jax_compile_cache = directory
+    os.environ[CACHE_ENV] = directory
+    enable_compile_cache(directory)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    directory = getattr(config, "_sesl_jax_compile_cache", None)
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -160,11 +160,16 @@ def configure_cpu_devices(count: int) -> int:
     return count
 
 
-def configure_jax(dtype: str) -> None:
-    """Process-wide JAX switches; only the command line and tests call this."""
+def configure_jax(dtype: str | None = None) -> None:
+    """Process-wide JAX switches; only the command line and tests call this: the persistent
+    compilation cache (``sesl_jax.compile_cache``) and, given a ``dtype``, float64."""
     import jax
 
-    jax.config.update("jax_enable_x64", dtype == "float64")
+    from sesl_jax.compile_cache import enable_compile_cache
+
+    enable_compile_cache()
+    if dtype is not None:
+        jax.config.update("jax_enable_x64", dtype == "float64")
 
 
 def add_method_options(parser: argparse.ArgumentParser) -> None:

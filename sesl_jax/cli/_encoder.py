@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from sesl_jax._io import stderr_log
-from sesl_jax.cli._common import CommandError, UsageError, stdout_is_terminal
+from sesl_jax.cli._common import CommandError, UsageError, configure_jax, stdout_is_terminal
 from sesl_jax.similarity._sources import ENCODERS as ARCHITECTURES
 
 
@@ -168,6 +168,7 @@ def _architecture_sizes(args: argparse.Namespace) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    configure_jax()
     import jax
 
     from sesl_jax._io import atomic_write_json
@@ -267,6 +268,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_encode(args: argparse.Namespace) -> int:
+    configure_jax()
     import numpy as np
 
     from sesl_jax.encoders import CheckpointError, Encoder, SequenceError, encode, load_pretrained
@@ -331,6 +333,7 @@ def _parameter_count(model) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    configure_jax()
     from sesl_jax._io import atomic_write_json
     from sesl_jax.encoders import CheckpointError, Encoder, SequenceError, evaluate, pretrained_path
 
