@@ -264,7 +264,7 @@ def test_cli_parser_registers_reproduce():
 def test_real_quick_reproduction_on_fcd(real_data_dir, tmp_path, capsys):
     """``sesl-jax reproduce --quick`` on the real FCD: experiments 1 (every rival, both variants, both
     protocols), 4 (SE: the ablation) and 7 (case studies on real drug IDs), shrunk to 1 x 5-fold and
-    4 LOOCV folds so that CI runs it in a few minutes (the documented --quick uses 2 repeats and 20
+    2 LOOCV folds so that CI runs it in a few minutes (the documented --quick uses 2 repeats and 20
     folds). Experiments 2, 3, 5 and 6 run on synthetic data above (``small_plan``); here they would
     add minutes of compilation, not checks."""
     from sesl_jax.cli import main
@@ -272,7 +272,7 @@ def test_real_quick_reproduction_on_fcd(real_data_dir, tmp_path, capsys):
 
     started = time.perf_counter()
     out = tmp_path / "quick"
-    code = main(["reproduce", "--quick", "--repeats", "1", "--loocv-folds", "4", "--experiments", "1,4,7",
+    code = main(["reproduce", "--quick", "--repeats", "1", "--loocv-folds", "2", "--experiments", "1,4,7",
                  "--data-dir", str(real_data_dir), "--out", str(out), "--quiet"])
     assert code == 0
     assert "evaluation runs done" in capsys.readouterr().out

@@ -167,7 +167,6 @@ class ExperimentPlan:
         experiments: which experiments to run.
         k, repeats, seed: the repeated k-fold split (the paper: 10 x 5-fold).
         loocv_subsample: ``None`` = full LOOCV; else the number of LOOCV folds drawn (seeded).
-        loocv_via_kfold: if True, no LOOCV run at all (local protocols omitted).
         sesl_biological: also run SESL on biological similarity in experiments 1 and 2 (SESL's
             default is sequence similarity).
         drug_similarity_substitutes: ``(dataset, source)`` pairs: on ``dataset``, whose biological
