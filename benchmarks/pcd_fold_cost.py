@@ -5,13 +5,14 @@ Two parts, in one process (one BLAS thread):
 - ``eigh``: one (1372, 1372) float32 symmetric eigendecomposition, BNNR's SVT on PCD, by JAX and
   by SciPy's LAPACK drivers, and the tridiagonal reduction (``ssytrd``) alone.
 - ``solve``: BNNR on PCD LOOCV fold 0 (``sesl``: its default similarity after sparse learning;
-  ``bnnr``: chemical drug / biological miRNA similarity), float32, SVT by ``eigh`` and by the
+  ``bnnr``: chemical drug / biological miRNA similarity; ``se``: PCD's default ranking, SMILES-code
+  drug / biological miRNA similarity, no sparse learning), float32, SVT by ``eigh`` and by the
   warm-started subspace method with blocks of several fractions of n, setups alternating
   ``--rounds`` times: seconds, iterations, full ``eigh`` fallbacks, power steps, and the largest
   difference from the ``eigh`` solve. Also how many eigenpairs BNNR keeps at iterations 1 and 10
   and at its stop.
 
-    SESL_JAX_DATA=../shared/data python benchmarks/pcd_fold_cost.py [--methods sesl bnnr]
+    SESL_JAX_DATA=../shared/data python benchmarks/pcd_fold_cost.py [--methods sesl bnnr se]
         [--fractions 0.4 0.55 0.7] [--rounds 2] [--out benchmarks/results/pcd_fold_cost.json]
 """
 
@@ -24,7 +25,8 @@ import warnings
 
 from _common import ROOT, device_facts, median_time, print_table, setup, write_json
 
-SIMILARITY = {"sesl": None, "bnnr": "drug=chemical,mirna=biological"}  # None: the default
+# None: the method's default; se: PCD's default ranking (chosen by nested CV, resources/defaults/pcd.json)
+SIMILARITY = {"sesl": None, "bnnr": "drug=chemical,mirna=biological", "se": "drug=sequence,mirna=biological,map=inverse"}
 
 
 def part_eigh(n: int, repeats: int) -> list[dict]:
