@@ -21,6 +21,8 @@ import sys
 
 from _common import ROOT, device_facts, print_table, write_json
 
+from sesl_jax.evaluation.blas_threads import THREAD_VARIABLES
+
 CHILD = r"""
 import json, sys, time
 sys.path.insert(0, sys.argv[3])  # benchmarks/, for take()
@@ -47,9 +49,9 @@ print(json.dumps({"seconds": seconds, "folds": count, "devices": len(devices),
                   "scores": np.asarray(run.hidden_scores).ravel().tolist()}))
 """
 
+
 def run_setting(label: str, variables: dict[str, str], args) -> dict:
-    env = {name: value for name, value in os.environ.items()
-           if name not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    env = {name: value for name, value in os.environ.items() if name not in THREAD_VARIABLES}
     env.update(variables, PYTHONPATH=str(ROOT))
     result = subprocess.run([sys.executable, "-c", CHILD, str(args.devices), str(args.folds), str(ROOT / "benchmarks")], env=env,
                             capture_output=True, text=True, check=True)

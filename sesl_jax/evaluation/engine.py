@@ -27,6 +27,7 @@ sub-batch size that fitted. The chunk layout, and so the result store, does not 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import math
@@ -423,29 +424,26 @@ def evaluate(
     bar = _progress_bar(sum(chunk_rows(index) for index in owned), resumed, progress, method.name)
     seconds, computed = 0.0, 0
     sub_batch, used_sub_batch = batch_size, None
-    with one_blas_thread_per_device(devices):
-        try:
-            for index in owned:
-                start, stop = index * batch_size, index * batch_size + chunk_rows(index)
-                if index in done:
-                    chunks[index] = store.read_chunk(index)  # counted in the bar's start
-                    continue
-                tic = time.perf_counter()
-                context = f"chunk {index} of {method.name} ({associations.shape[0]} x {associations.shape[1]}, {dtype})"
-                arrays, sub_batch = _in_sub_batches(compute, hidden[start:stop], sub_batch, step, context)
-                elapsed = time.perf_counter() - tic
-                used_sub_batch = sub_batch
-                seconds += elapsed
-                computed += stop - start
-                arrays["fold"] = order[start:stop].astype(np.int32)
-                # stored with the chunk, so a resumed or re-read run still reports what the folds cost
-                arrays["fold_seconds"] = np.full(stop - start, elapsed / (stop - start))
-                if store is not None:
-                    store.write_chunk(index, arrays)
-                chunks[index] = arrays
-                bar.update(stop - start)
-        finally:
-            bar.close()
+    with one_blas_thread_per_device(devices), contextlib.closing(bar):
+        for index in owned:
+            start, stop = index * batch_size, index * batch_size + chunk_rows(index)
+            if index in done:
+                chunks[index] = store.read_chunk(index)  # counted in the bar's start
+                continue
+            tic = time.perf_counter()
+            context = f"chunk {index} of {method.name} ({associations.shape[0]} x {associations.shape[1]}, {dtype})"
+            arrays, sub_batch = _in_sub_batches(compute, hidden[start:stop], sub_batch, step, context)
+            elapsed = time.perf_counter() - tic
+            used_sub_batch = sub_batch
+            seconds += elapsed
+            computed += stop - start
+            arrays["fold"] = order[start:stop].astype(np.int32)
+            # stored with the chunk, so a resumed or re-read run still reports what the folds cost
+            arrays["fold_seconds"] = np.full(stop - start, elapsed / (stop - start))
+            if store is not None:
+                store.write_chunk(index, arrays)
+            chunks[index] = arrays
+            bar.update(stop - start)
     for arrays in chunks.values():  # chunks stored before timings were recorded
         arrays.setdefault("fold_seconds", np.full(len(arrays["fold"]), np.nan))
     if share[1] > 1:

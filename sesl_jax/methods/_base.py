@@ -70,9 +70,9 @@ class Method:
 
 def with_shared_starts(method: Method, group: int) -> Method:
     """``method`` run by the engine in groups of ``group`` folds (spread over the fold list, see
-    ``sesl_jax.evaluation.engine.spread_order``), each group's folds starting from one solve on the training matrix that hides all of the group's pairs
-    (``SharedStart``). ``group`` is recorded in the configuration (results depend on it, within
-    the stopping rule's tolerance); 0 or 1 returns ``method`` unchanged (cold starts).
+    ``sesl_jax.evaluation.engine.spread_order``), each group's folds starting from one solve on the
+    training matrix that hides all of the group's pairs (``SharedStart``). ``group`` is recorded in
+    the configuration (results depend on it); 0 or 1 returns ``method`` unchanged (cold starts).
 
     Raises:
         ValueError: ``group`` is negative, or the method cannot start from a shared solve.
