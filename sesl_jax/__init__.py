@@ -10,24 +10,13 @@ process settings, which must precede JAX's start) do not wait for JAX.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from sesl_jax._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-_LAZY = {
+__getattr__, __dir__ = lazy_exports(__name__, {
     "SESL": "sesl_jax.estimator",
-    "DataError": "sesl_jax.data",
-    "Dataset": "sesl_jax.data",
-    "load_dataset": "sesl_jax.data",
-    "load_pairs": "sesl_jax.data",
-    "load_sm2mir": "sesl_jax.data",
-}
+    **dict.fromkeys(("DataError", "Dataset", "load_dataset", "load_pairs", "load_sm2mir"), "sesl_jax.data"),
+})
 
-__all__ = [*_LAZY, "__version__"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'sesl_jax' has no attribute {name!r}")
+__all__ = ["SESL", "DataError", "Dataset", "load_dataset", "load_pairs", "load_sm2mir", "__version__"]

@@ -20,7 +20,7 @@ from sesl_jax.methods._dcmf import DCMFParams, dcmf_method, wknkn
 from sesl_jax.methods._ekrr import EKRRParams, ekrr_method  # noqa: E402
 from sesl_jax.methods._kernels import kronecker_rls
 from sesl_jax.similarity import gip_kernel  # noqa: E402
-from sesl_jax.methods._rivals import RIVAL_METHODS  # noqa: E402
+from sesl_jax.methods._rivals import RIVAL_BUILDERS  # noqa: E402
 from sesl_jax.methods._rpca_gamma import RPCAGammaParams, rpca_gamma_method  # noqa: E402
 from sesl_jax.methods._snmf import SNMFParams, snmf_method  # noqa: E402
 from sesl_jax.methods._tspn import TSPNParams, generalized_soft_threshold, tspn_method  # noqa: E402
@@ -259,7 +259,7 @@ def fixed_method(name):
 def planted_method(name, dtype="float64"):
     """The default method on the planted problem and its jitted predict (compiled once)."""
     A, _, _, sims = planted_problem()
-    method = RIVAL_METHODS[name].builder(A, sims, dtype=dtype)
+    method = METHODS[name].builder(A, sims, dtype=dtype)
     return method, jax.jit(method.predict)
 
 # ---------------------------------------------------------------------------------------------
@@ -268,9 +268,9 @@ def planted_method(name, dtype="float64"):
 
 
 def test_registered():
-    assert set(NAMES) <= set(RIVAL_METHODS)
+    assert set(NAMES) <= set(RIVAL_BUILDERS)
     for name in NAMES:
-        assert METHODS[name] is RIVAL_METHODS[name]
+        assert METHODS[name].builder is RIVAL_BUILDERS[name]
         assert METHODS[name].default_similarity == "biological"
 
 

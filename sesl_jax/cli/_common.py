@@ -173,11 +173,11 @@ def configure_jax(dtype: str | None = None) -> None:
 
 
 def add_method_options(parser: argparse.ArgumentParser) -> None:
-    from sesl_jax.methods import METHODS
+    from sesl_jax.methods import CATALOGUE
 
-    descriptions = "; ".join(f"{name}: {spec.description}" for name, spec in METHODS.items())
+    descriptions = "; ".join(f"{name}: {info.description}" for name, info in CATALOGUE.items())
     parser.add_argument(
-        "--method", default=None, choices=sorted(METHODS),
+        "--method", default=None, choices=sorted(CATALOGUE),
         help=f"{descriptions}. Default: on a benchmark without other method options, what nested CV chose "
         "there (sesl_jax/resources/defaults/, announced on stderr); otherwise sesl",
     )
@@ -433,7 +433,7 @@ def apply_dataset_default(args: argparse.Namespace, *, transductive: bool = Fals
 
 def method_config(args: argparse.Namespace, *, transductive: bool = False):
     """The :class:`~sesl_jax.pipeline.MethodConfig` of the method options; a bad value is a usage error."""
-    from sesl_jax.methods import METHODS
+    from sesl_jax.methods import CATALOGUE
     from sesl_jax.pipeline import MethodConfig, builder_options
     from sesl_jax.similarity import check_encoder, parse_side, split_configuration, split_source
 
@@ -467,7 +467,7 @@ def method_config(args: argparse.Namespace, *, transductive: bool = False):
             # sides fall back to what a SMILES or a sequence gives.
             from sesl_jax.similarity import without_biological
 
-            default = METHODS[args.method].default_similarity
+            default = CATALOGUE[args.method].default_similarity
             fallback = without_biological(default)
             warnings.warn(f"own data has no biological similarities: --method {args.method} uses {fallback} "
                           f"instead of its default {default}", UserWarning, stacklevel=2)

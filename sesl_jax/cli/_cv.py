@@ -104,14 +104,14 @@ _FITS = {"--sparse-learning": "sparse learning (X*)", "--gip-kernels": "the GIP 
 def requested_transductive_option(args: argparse.Namespace) -> str | None:
     """The transductive option given (``"--sparse-learning"`` / ``"--gip-kernels"``), checked
     against the method: each names what that method's variant fits on the full matrix."""
-    from sesl_jax.methods import METHODS
+    from sesl_jax.methods import CATALOGUE
 
     given = [flag for flag, value in (("--sparse-learning", args.sparse_learning), ("--gip-kernels", args.gip_kernels))
              if value == "transductive"]
     if not given:
         return None
     method = args.method or FALLBACK_METHOD  # a transductive run without --method reproduces SESL
-    expected = METHODS[method].transductive_option
+    expected = CATALOGUE[method].transductive_option
     if len(given) > 1 or given[0] != expected:
         what = f"its transductive variant is {expected} transductive" if expected else "it has no transductive variant"
         raise UsageError(f"{' and '.join(g + ' transductive' for g in given)} does not apply to --method {method}: {what}")

@@ -15,7 +15,7 @@ from sesl_jax.cli._common import (
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from sesl_jax.evaluation.selection import CRITERIA, SIMILARITY_GRID
+    from sesl_jax.evaluation.choices import CRITERIA, SIMILARITY_GRID
 
     parser = subparsers.add_parser(
         "select",
@@ -76,7 +76,8 @@ def select_methods(text: str) -> tuple[str, ...]:
 
 def parse_configs(args: argparse.Namespace):
     """Candidate and reference :class:`MethodConfig` objects; a bad value is a usage error."""
-    from sesl_jax.evaluation.selection import SIMILARITY_GRID, parse_candidate
+    from sesl_jax.evaluation.choices import SIMILARITY_GRID
+    from sesl_jax.evaluation.selection import parse_candidate
     from sesl_jax.pipeline import MethodConfig
 
     def config(method: str, text: str | None, option: str) -> MethodConfig:

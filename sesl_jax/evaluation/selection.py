@@ -28,6 +28,7 @@ import numpy as np
 from sesl_jax._io import atomic_write_json, file_slug
 from sesl_jax.data import Dataset
 from sesl_jax.evaluation.engine import EvaluationRun, default_batch_size, evaluate
+from sesl_jax.evaluation.choices import CRITERIA, SIMILARITY_GRID
 from sesl_jax.evaluation.folds import Folds, kfold_folds
 from sesl_jax.evaluation.runner import data_identity, folds_digest, inputs_digest, run_manifest, stored_batch_size
 from sesl_jax.evaluation.store import RECORDED_KEY, ResultStore
@@ -38,17 +39,6 @@ from sesl_jax.provenance import data_provenance
 from sesl_jax.similarity import split_configuration
 
 FINAL = "final selection on all known pairs"
-
-# The configurations `sesl-jax select` compares by default: SESL with sequence codes on the drug
-# side (so that a new molecule is placed from its SMILES alone), a source string plus an optional
-# ",map=MAP" for the sequence codes. Order is the preference on ties. The grid came from an
-# exploratory 5-fold x 2 screen on FCD (docs/results.md); the nested CV is what decides.
-SIMILARITY_GRID: tuple[str, ...] = (
-    "drug=sequence,mirna=sequence,map=gaussian",
-    "drug=sequence,mirna=biological,map=inverse",
-    "drug=sequence,mirna=0.5*biological+0.5*alignment,map=inverse",
-    "drug=0.5*chemical+0.5*sequence,mirna=biological,map=inverse",
-)
 
 
 def parse_candidate(text: str, method: str = "sesl", dtype: str = "float32", encoder: str | None = None) -> MethodConfig:
@@ -68,12 +58,6 @@ def candidate_label(config: MethodConfig) -> str:
               f"observed={config.observed}" if config.observed != "nonzero" else "",
               f"variant={config.variant}" if config.variant != "default" else ""]
     return label + "".join(f", {extra}" for extra in extras if extra)
-
-
-# What the inner CV ranks candidates by: the AUC of one scope. "global" pools every candidate pair;
-# "drug-fixed" scores ranking the miRNAs of each drug (what `rank --drug` returns), "mirna-fixed"
-# the drugs of each miRNA.
-CRITERIA = ("global", "drug-fixed", "mirna-fixed")
 
 
 def _auc(run: EvaluationRun, folds: Folds, stages: tuple[str, ...], scope: str) -> float:

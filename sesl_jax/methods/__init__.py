@@ -5,56 +5,26 @@
 ``associations`` is the full matrix (used only for shapes, bounds and the labelled transductive
 variants). ``MethodSpec.transductive_option`` is the ``sesl-jax cv`` option that selects a method's
 transductive variant, named after what it fits on the full matrix (``None``: the method has none).
+
+``CATALOGUE`` (names, descriptions, defaults) is importable without JAX; everything else is
+imported on first use (``sesl_jax._lazy``).
 """
 
 from __future__ import annotations
 
-import functools
-from typing import Callable, NamedTuple
+from sesl_jax._lazy import lazy_exports
+from sesl_jax.methods._catalogue import CATALOGUE, SESL_DEFAULT_SIMILARITY, MethodInfo
 
-from sesl_jax.methods._base import Method, MethodOutput, SharedStart, with_shared_starts
-from sesl_jax.methods._sesl import sesl_family_method
-from sesl_jax.similarity import Similarities
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "METHODS": "sesl_jax.methods._registry",
+    "MethodSpec": "sesl_jax.methods._registry",
+    "Method": "sesl_jax.methods._base",
+    "MethodOutput": "sesl_jax.methods._base",
+    "SharedStart": "sesl_jax.methods._base",
+    "with_shared_starts": "sesl_jax.methods._base",
+    "sesl_family_method": "sesl_jax.methods._sesl",
+    "Similarities": "sesl_jax.similarity._base",
+})
 
-
-# SESL's default similarity configuration, chosen by nested cross-validation on FCD (`sesl-jax
-# select --dataset fcd`: 10 x 5-fold outer, 5-fold inner; docs/results.md): drugs by the mean of
-# RDKit Morgan/Tanimoto and the SMILES encoder's codes (inverse map 1/(1+d)), miRNAs by the
-# biological similarity. Both drug terms come from a SMILES alone, so a new molecule is placed
-# without a fallback; a new miRNA falls back to its sequence codes, with a warning.
-SESL_DEFAULT_SIMILARITY = "drug=0.5*chemical+0.5*sequence,mirna=biological,map=inverse"
-
-
-class MethodSpec(NamedTuple):
-    builder: Callable[..., Method]
-    default_similarity: str
-    description: str
-    transductive_option: str | None = None
-
-
-METHODS: dict[str, MethodSpec] = {
-    "sesl": MethodSpec(
-        functools.partial(sesl_family_method, "sesl"),
-        SESL_DEFAULT_SIMILARITY,
-        "SESL: sparse learning (LRR, IALM) + BNNR completion",
-        "--sparse-learning",
-    ),
-    "se": MethodSpec(
-        functools.partial(sesl_family_method, "se"),
-        SESL_DEFAULT_SIMILARITY,
-        "SESL without sparse learning: BNNR on SESL's similarities",
-    ),
-    "bnnr": MethodSpec(
-        functools.partial(sesl_family_method, "bnnr"),
-        "biological",
-        "BNNRSMMA (Chen et al. 2021): BNNR on biological similarities",
-    ),
-}
-
-# Rival methods (defined after MethodSpec, which they import).
-from sesl_jax.methods._rivals import RIVAL_METHODS  # noqa: E402
-
-METHODS.update(RIVAL_METHODS)
-
-__all__ = ["METHODS", "SESL_DEFAULT_SIMILARITY", "Method", "MethodOutput", "MethodSpec", "SharedStart", "Similarities",
-           "sesl_family_method", "with_shared_starts"]
+__all__ = ["CATALOGUE", "METHODS", "SESL_DEFAULT_SIMILARITY", "Method", "MethodInfo", "MethodOutput", "MethodSpec",
+           "SharedStart", "Similarities", "sesl_family_method", "with_shared_starts"]
