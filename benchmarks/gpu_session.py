@@ -7,10 +7,14 @@ overrun is recorded and the next step still runs:
 - ``fcd``: FCD LOOCV of SESL (biological similarities, float32) on CPU and on the accelerator, as
   ``cpu_vs_gpu.py``: folds per second, and the chunk size chosen.
 - ``pcd-<method>-<svt>``: PCD LOOCV (chemical drug similarity), float32, for ``sesl`` and ``bnnr``,
-  with BNNR's SVT by ``eigh`` and by the warm-started ``subspace`` method: a probe chunk (one fold
-  per device, run twice: compile, then timed), then one chunk of ``default_batch_size`` folds
-  (fewer when the step's time would not allow it); seconds, device memory per fold (peak from
-  ``memory_stats``, and the compiled code's own count), and the projected minutes of all 664 folds.
+  with BNNR's SVT by ``eigh``, by matrix products only (``sign``: cuSOLVER's ``eigh`` runs the
+  matrices of a batch one at a time, products batch) and by the warm-started ``subspace`` method:
+  a probe chunk (one fold per device, run twice: compile, then timed), then one chunk of
+  ``default_batch_size`` folds (fewer when the step's time would not allow it); seconds, device
+  memory per fold (peak from ``memory_stats``, and the compiled code's own count), the projected
+  minutes of all 664 folds, and each fold's hidden-pair score and global rank, so that the SVTs'
+  results can be compared fold by fold. The budget runs out before the last steps: the order
+  (all SVTs of ``sesl`` first) puts the comparison of SVTs first.
 
 The JSON (device, dtype, sizes, every step's status and timings) is rewritten after each step.
 
@@ -63,7 +67,8 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=540, help="seconds for all steps together")
     parser.add_argument("--fcd-folds", type=int, default=64, help="FCD LOOCV folds timed on each backend")
     parser.add_argument("--methods", nargs="+", default=["sesl", "bnnr"], choices=["sesl", "bnnr"])
-    parser.add_argument("--svt", nargs="+", default=["eigh", "subspace"], choices=["eigh", "subspace"])
+    parser.add_argument("--svt", nargs="+", default=["eigh", "sign", "subspace"], choices=["eigh", "sign", "subspace"],
+                        help="BNNR SVTs to time on PCD, in this order within each method (default: eigh sign subspace)")
     parser.add_argument("--smoke", action="store_true", help="synthetic problems, a few folds (no data needed)")
     parser.add_argument("--step", default=None, help=argparse.SUPPRESS)  # run one step (in a child process)
     parser.add_argument("--record", default=None, help=argparse.SUPPRESS)  # where the child appends its results
@@ -295,6 +300,8 @@ def timed_chunk(method, associations, folds, batch_size: int) -> dict:
     return {"folds": folds.n_folds, "batch_size": batch_size, "seconds": seconds,
             "seconds_per_fold": seconds / folds.n_folds, "peak_bytes_per_fold": peak,
             "sub_batch_size": run.sub_batch_size, "memory_retries": [str(w.message) for w in caught],
+            # per fold: its (first) hidden pair's score and how many candidates score higher (global)
+            "hidden_scores": run.hidden_scores[:, 0].tolist(), "candidates_above": run.n_greater[:, 0, 0].tolist(),
             "iterations_mean": np.mean(run.iterations, axis=0).tolist(), "stages": list(method.stages)}
 
 

@@ -1,20 +1,21 @@
-"""BNNR's SVT: exact ``eigh`` against the warm-started subspace method (``svt_method="subspace"``),
-on FCD with the biological similarities (BNNRSMMA's and SESL's T, n = 325).
+"""BNNR's SVT: exact ``eigh`` against the warm-started subspace method (``svt_method="subspace"``)
+and the matmul-only one (``"sign"``), on FCD with the biological similarities (BNNRSMMA's and
+SESL's T, n = 325).
 
 Three parts, all in one process so that ratios are comparable on a noisy machine:
 
 - ``call``: one SVT call on BNNR's own iterates (LOOCV fold 0, captured from an exact solve):
   ``svt_symmetric`` vs ``svt_subspace`` warm-started from the previous iterate (its first
-  power step and any extra ones), and a matmul-only Newton-Schulz sign iteration for reference
-  (``SVT(M) = M - (|M + tau I| - |M - tau I|) / 2``, ``|A| = A sign(A)``; benchmark-only).
+  power step and any extra ones) vs ``svt_sign``.
 - ``solve``: one whole BNNR solve per path: iterations, eigh fallbacks, power steps, seconds.
-- ``loocv``: LOOCV through the evaluation engine on the same folds for both paths (all 664, or
-  every ``--fold-stride``-th), run chunk by chunk in alternation so that load changes hit both
-  alike: AUCs (global, drug-fixed, miRNA-fixed), iterations, seconds per fold.
+- ``loocv``: LOOCV through the evaluation engine on the same folds for every path (all 664, or
+  every ``--fold-stride``-th), run chunk by chunk in alternation so that load changes hit all
+  alike: AUCs (global, drug-fixed, miRNA-fixed), iterations, seconds per fold, and each path's
+  differences from ``eigh``.
 
     SESL_JAX_DATA=../shared/data python benchmarks/svt.py [--dtypes float64 float32]
-        [--methods bnnr sesl] [--fold-stride 1] [--chunk 16] [--repeats 5] [--parts call solve loocv]
-        [--out benchmarks/results/svt.json]
+        [--methods bnnr sesl] [--svts subspace sign] [--fold-stride 1] [--chunk 16] [--repeats 5]
+        [--parts call solve loocv] [--out benchmarks/results/svt.json]
 """
 
 from __future__ import annotations
@@ -24,24 +25,6 @@ import time
 import warnings
 
 from _common import device_facts, median_time, print_table, setup, take, write_json
-
-
-def newton_schulz_svt(matrix, tau, iterations):
-    """Matmul-only SVT of a symmetric matrix (benchmark reference, not library code)."""
-    import jax
-    import jax.numpy as jnp
-
-    highest = jax.lax.Precision.HIGHEST
-    identity = jnp.eye(matrix.shape[-1], dtype=matrix.dtype)
-    shifted = jnp.stack([matrix + tau * identity, matrix - tau * identity])
-    sign = shifted / jnp.linalg.norm(shifted, axis=(-2, -1), keepdims=True)
-
-    def step(_, x):
-        return 1.5 * x - 0.5 * jnp.matmul(x, jnp.matmul(x, x, precision=highest), precision=highest)
-
-    sign = jax.lax.fori_loop(0, iterations, step, sign)
-    absolute = jnp.matmul(shifted, sign, precision=highest)
-    return matrix - 0.5 * (absolute[0] - absolute[1])
 
 
 def capture_svt_inputs(target, observed):
@@ -80,12 +63,12 @@ def fold_target(dataset, similarities, dtype, fold=0):
     return target, observed_mask(target, train, "nonzero").astype(dtype)
 
 
-def part_call(target, observed, dtype, repeats, at_iterations=(2, 5, 10, 20, 50, -1)):
+def part_call(target, observed, dtype, repeats, svts, at_iterations=(2, 5, 10, 20, 50, -1)):
     import jax
     import jax.numpy as jnp
     import numpy as np
 
-    from sesl_jax.solvers import default_subspace_rank, subspace_basis, svt_subspace, svt_symmetric
+    from sesl_jax.solvers import default_subspace_rank, subspace_basis, svt_sign, svt_subspace, svt_symmetric
 
     inputs = capture_svt_inputs(target, observed)
     n = target.shape[0]
@@ -93,7 +76,7 @@ def part_call(target, observed, dtype, repeats, at_iterations=(2, 5, 10, 20, 50,
     tau = jnp.asarray(0.1, dtype)  # 1 / beta
     exact = jax.jit(svt_symmetric)
     warm = jax.jit(svt_subspace)
-    newton = {k: jax.jit(lambda m, t, k=k: newton_schulz_svt(m, t, k)) for k in (20, 40, 60)}
+    sign = jax.jit(svt_sign)
     rows = []
     for at in at_iterations:
         index = len(inputs) - 1 if at == -1 else at - 1
@@ -102,8 +85,11 @@ def part_call(target, observed, dtype, repeats, at_iterations=(2, 5, 10, 20, 50,
         reference = np.asarray(exact(matrix, tau), np.float64)
         norm = float(np.linalg.norm(np.asarray(matrix, np.float64)))
         kept = int(np.sum(np.abs(np.linalg.eigvalsh(np.asarray(matrix, np.float64))) > 0.1))
-        candidates = {"eigh": lambda: exact(matrix, tau), "subspace": lambda: warm(matrix, tau, carry)[0]}
-        candidates.update({f"newton-schulz-{k}": (lambda f=f: f(matrix, tau)) for k, f in newton.items()})
+        candidates = {"eigh": lambda: exact(matrix, tau)}
+        if "subspace" in svts:
+            candidates["subspace"] = lambda: warm(matrix, tau, carry)[0]
+        if "sign" in svts:
+            candidates["sign"] = lambda: sign(matrix, tau)
         for fn in candidates.values():
             jax.block_until_ready(fn())
         times = {name: [] for name in candidates}
@@ -124,7 +110,7 @@ def part_call(target, observed, dtype, repeats, at_iterations=(2, 5, 10, 20, 50,
     return rows, len(inputs)
 
 
-def part_solve(target, observed, dtype, repeats):
+def part_solve(target, observed, dtype, repeats, svts):
     import jax
     import numpy as np
 
@@ -142,7 +128,7 @@ def part_solve(target, observed, dtype, repeats):
             return iterate(lambda s: bnnr_step(s, t, o, params, svt_method), bnnr_init(t, carry), 300)
         return solve
 
-    solvers = {name: solver(name) for name in ("eigh", "subspace")}
+    solvers = {name: solver(name) for name in ("eigh", *svts)}
     results = {name: jax.block_until_ready(fn(target, observed)) for name, fn in solvers.items()}
     times = {name: [] for name in solvers}
     for _ in range(repeats):
@@ -160,12 +146,13 @@ def part_solve(target, observed, dtype, repeats):
             row.update(rank=default_subspace_rank(n), eigh_fallbacks=int(state.svt_carry.exact_solves),
                        power_steps=int(state.svt_carry.power_steps))
         rows.append(row)
-    rows[1]["speedup"] = rows[0]["seconds"] / rows[1]["seconds"]
+    for row in rows[1:]:
+        row["speedup"] = rows[0]["seconds"] / row["seconds"]
     print("solve " + dtype + ": " + ", ".join(f"{r['svt']} {r['iterations']} it {r['seconds']:.3f} s" for r in rows), flush=True)
     return rows
 
 
-def part_loocv(dataset, similarities, method_name, dtype, stride, chunk):
+def part_loocv(dataset, similarities, method_name, dtype, stride, chunk, svts):
     import numpy as np
 
     from sesl_jax.evaluation import EvaluationRun, evaluate, loocv_folds, summarize
@@ -179,7 +166,7 @@ def part_loocv(dataset, similarities, method_name, dtype, stride, chunk):
     methods = {
         svt: sesl_family_method(method_name, A, similarities, dtype=dtype,
                                 options=SESLOptions(sparse_learning=method_name == "sesl", bnnr_svt=svt))
-        for svt in ("eigh", "subspace")
+        for svt in ("eigh", *svts)
     }
     for method in methods.values():  # compile outside the timing
         evaluate(method, A, take(folds, np.arange(1)), batch_size=chunk)
@@ -204,14 +191,16 @@ def part_loocv(dataset, similarities, method_name, dtype, stride, chunk):
             bnnr_iterations_mean=float(run.iterations[:, bnnr_stage].mean()),
             bnnr_iterations_max=int(run.iterations[:, bnnr_stage].max()), solver=summary["solver"],
         ))
-    exact, warm = merged["eigh"], merged["subspace"]
+    exact = merged["eigh"]
     bnnr_stage = methods["eigh"].stages.index("bnnr")
-    rows[1].update(
-        speedup=rows[0]["seconds"] / rows[1]["seconds"],
-        max_auc_difference=max(abs(rows[1][k] - rows[0][k]) for k in ("global_auc", "drug_fixed_auc", "mirna_fixed_auc")),
-        folds_with_other_iterations=int(np.sum(exact.iterations[:, bnnr_stage] != warm.iterations[:, bnnr_stage])),
-        max_hidden_score_difference=float(np.nanmax(np.abs(exact.hidden_scores - warm.hidden_scores))),
-    )
+    for row in rows[1:]:
+        other = merged[row["svt"]]
+        row.update(
+            speedup=rows[0]["seconds"] / row["seconds"],
+            max_auc_difference=max(abs(row[k] - rows[0][k]) for k in ("global_auc", "drug_fixed_auc", "mirna_fixed_auc")),
+            folds_with_other_iterations=int(np.sum(exact.iterations[:, bnnr_stage] != other.iterations[:, bnnr_stage])),
+            max_hidden_score_difference=float(np.nanmax(np.abs(exact.hidden_scores - other.hidden_scores))),
+        )
     return rows
 
 
@@ -239,9 +228,11 @@ def main() -> None:
     parser.add_argument("--dtypes", nargs="+", default=["float64", "float32"], choices=["float32", "float64"])
     parser.add_argument("--methods", nargs="+", default=["bnnr"], choices=["bnnr", "sesl", "se"],
                         help="methods for the LOOCV part (biological similarities)")
+    parser.add_argument("--svts", nargs="+", default=["subspace", "sign"], choices=["subspace", "sign"],
+                        help="SVTs compared with eigh (default: both)")
     parser.add_argument("--parts", nargs="+", default=["call", "solve", "loocv"], choices=["call", "solve", "loocv"])
     parser.add_argument("--fold-stride", type=int, default=1, help="LOOCV on every k-th fold (1: all 664)")
-    parser.add_argument("--chunk", type=int, default=16, help="LOOCV folds per chunk (alternating the two paths)")
+    parser.add_argument("--chunk", type=int, default=16, help="LOOCV folds per chunk (alternating the paths)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", default="benchmarks/results/svt.json")
     args = parser.parse_args()
@@ -261,13 +252,13 @@ def main() -> None:
     for dtype in args.dtypes:
         target, observed = fold_target(dataset, similarities, dtype)
         if "call" in args.parts:
-            call_rows, captured[dtype] = part_call(target, observed, dtype, args.repeats)
+            call_rows, captured[dtype] = part_call(target, observed, dtype, args.repeats, args.svts)
             rows += call_rows
         if "solve" in args.parts:
-            rows += part_solve(target, observed, dtype, args.repeats)
+            rows += part_solve(target, observed, dtype, args.repeats, args.svts)
         if "loocv" in args.parts:
             for method_name in args.methods:
-                rows += part_loocv(dataset, similarities, method_name, dtype, args.fold_stride, args.chunk)
+                rows += part_loocv(dataset, similarities, method_name, dtype, args.fold_stride, args.chunk, args.svts)
     print()
     for part, columns in (
         ("call", ["dtype", "iteration", "kept", "svt", "ms", "relative_error", "accepted", "power_steps"]),
@@ -284,7 +275,7 @@ def main() -> None:
     write_json(args.out, {
         "benchmark": "svt", "environment": device_facts(), "dataset": "fcd", "similarity": similarities.source,
         "n": int(sum(dataset.associations.shape)), "beta": 10.0, "tau": 0.1, "repeats": args.repeats,
-        "captured_iterations": captured, "fold_stride": args.fold_stride, "chunk": args.chunk,
+        "svts": ["eigh", *args.svts], "captured_iterations": captured, "fold_stride": args.fold_stride, "chunk": args.chunk,
         "wall_seconds": time.perf_counter() - started, "backend": jax.default_backend(), "rows": rows,
     })
 

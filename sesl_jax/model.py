@@ -30,9 +30,10 @@ class SESLOptions:
         lrr_rank_bound: a true upper bound on the rank of every training matrix (see
             ``lrr_ialm``); ``sesl_family_method`` sets it from the full matrix.
         lrr_max_iterations: IALM cap.
-        bnnr_svt: ``"eigh"`` (symmetric SVT, exact), ``"svd"``, or ``"subspace"`` (warm-started
+        bnnr_svt: ``"eigh"`` (symmetric SVT, exact), ``"svd"``, ``"subspace"`` (warm-started
             Rayleigh-Ritz with an ``eigh`` fallback, block of ``default_subspace_rank(n)``
-            columns; see ``sesl_jax.solvers.svt_subspace``).
+            columns; see ``sesl_jax.solvers.svt_subspace``) or ``"sign"`` (matrix products
+            only, for accelerators; ``sesl_jax.solvers.svt_sign``).
         bnnr_max_iterations: ADMM cap (300 in the public BNNR code).
         observed: Omega of BNNR. ``"nonzero"`` (default, as the public BNNR code): every
             nonzero entry of T, so the dense denoised scores are observations.
@@ -46,7 +47,7 @@ class SESLOptions:
     lrr_reduce: bool = True
     lrr_rank_bound: int | None = None
     lrr_max_iterations: int = 1000
-    bnnr_svt: Literal["eigh", "svd", "subspace"] = "eigh"
+    bnnr_svt: Literal["eigh", "svd", "subspace", "sign"] = "eigh"
     bnnr_max_iterations: int = 300
     observed: Observed = "nonzero"
 

@@ -60,7 +60,8 @@ class MethodConfig:
         transductive: the labelled published protocol (fits part of the method on the full matrix).
         variant: "default", or "published-code" for rivals that have one.
         bnnr_svt: the SESL family's BNNR singular value thresholding: "eigh" (exact, default),
-            "svd" or "subspace" (warm-started, with an exact fallback; ``SESLOptions.bnnr_svt``).
+            "svd", "subspace" (warm-started, with an exact fallback) or "sign" (matrix products only);
+            ``SESLOptions.bnnr_svt``.
         shared_start: cross-validation only, SESL family: start each group of this many folds
             (spread over the fold list) from one solve that hides all of the group's pairs (``with_shared_starts``;
             0 = every fold starts cold, as the public code; 1 means the same and is stored as 0).

@@ -68,3 +68,13 @@ def test_catalogue_and_builders_name_the_same_methods():
     for name, spec in METHODS.items():
         assert callable(spec.builder)
         assert (spec.default_similarity, spec.description, spec.transductive_option) == tuple(CATALOGUE[name])
+
+
+def test_the_command_line_offers_every_bnnr_svt():
+    # The parser lists them without importing the solvers (JAX); this keeps the two lists equal.
+    from sesl_jax.cli import build_parser
+    from sesl_jax.solvers import BNNR_SVT_METHODS
+
+    cv = build_parser().command_parsers["cv"]
+    choices = next(action.choices for action in cv._actions if "--bnnr-svt" in action.option_strings)
+    assert tuple(choices) == BNNR_SVT_METHODS

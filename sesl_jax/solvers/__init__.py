@@ -12,7 +12,7 @@ from sesl_jax.solvers._driver import SolverStats, Status, iterate
 from sesl_jax.solvers._lrr import LRRParams, LRRResult, LRRState, lrr_ialm, lrr_init, lrr_step
 from sesl_jax.solvers._prox import (
     SubspaceBasis, column_shrink, default_subspace_rank, subspace_basis, subspace_tolerance, svt, svt_gram,
-    svt_subspace, svt_symmetric,
+    svt_sign, svt_subspace, svt_symmetric,
 )
 
 __all__ = [
@@ -20,5 +20,5 @@ __all__ = [
     "SolverStats", "Status", "iterate",
     "LRRParams", "LRRResult", "LRRState", "lrr_ialm", "lrr_init", "lrr_step",
     "SubspaceBasis", "column_shrink", "default_subspace_rank", "subspace_basis", "subspace_tolerance", "svt",
-    "svt_gram", "svt_subspace", "svt_symmetric",
+    "svt_gram", "svt_sign", "svt_subspace", "svt_symmetric",
 ]

@@ -12,10 +12,11 @@ import jax
 import jax.numpy as jnp
 
 from sesl_jax.solvers._driver import SolverStats, iterate
-from sesl_jax.solvers._prox import default_subspace_rank, subspace_basis, svt, svt_subspace, svt_symmetric
+from sesl_jax.solvers._prox import default_subspace_rank, subspace_basis, svt, svt_sign, svt_subspace, svt_symmetric
 
-BNNRSvt = Literal["eigh", "svd", "subspace"]
-BNNR_SVT_METHODS = ("eigh", "svd", "subspace")
+BNNRSvt = Literal["eigh", "svd", "subspace", "sign"]
+BNNR_SVT_METHODS = ("eigh", "svd", "subspace", "sign")
+_PLAIN_SVT = {"eigh": svt_symmetric, "svd": svt, "sign": svt_sign}
 
 
 class BNNRParams(NamedTuple):
@@ -86,11 +87,11 @@ def _admm_step(
 def bnnr_step(
     state: BNNRState, target: jax.Array, observed: jax.Array, params: BNNRParams, svt_method: BNNRSvt
 ) -> tuple[BNNRState, jax.Array]:
-    """One BNNR ADMM iteration (SVT by eigh, SVD, or the warm-started subspace method; the
-    last needs ``state.svt_carry`` from ``bnnr_init(target, subspace_basis(...))``)."""
+    """One BNNR ADMM iteration (SVT by eigh, SVD, matrix sign functions, or the warm-started
+    subspace method; the last needs ``state.svt_carry`` from ``bnnr_init(target, subspace_basis(...))``)."""
     if svt_method == "subspace":
         return _admm_step(state, target, observed, params, svt_subspace)
-    return bounded_admm_step(state, target, observed, params, svt_symmetric if svt_method == "eigh" else svt)
+    return bounded_admm_step(state, target, observed, params, _PLAIN_SVT[svt_method])
 
 
 def bnnr_complete(
@@ -109,9 +110,10 @@ def bnnr_complete(
         target: T, (n, n); symmetric unless ``svt_method="svd"`` (SESL's heterogeneous matrix is).
         observed: Omega, (n, n), 1 where an entry is observed (bool or 0/1 float).
         params: traced constants.
-        svt_method: ``"eigh"`` (symmetric SVT, default, exact), ``"svd"`` (general) or
+        svt_method: ``"eigh"`` (symmetric SVT, default, exact), ``"svd"`` (general),
             ``"subspace"`` (``svt_subspace``: Rayleigh-Ritz on the previous iteration's Ritz
-            vectors, falling back to ``eigh`` when they do not resolve the kept spectrum).
+            vectors, falling back to ``eigh`` when they do not resolve the kept spectrum) or
+            ``"sign"`` (``svt_sign``: matrix products only, for accelerators).
         svt_rank: block size of ``"subspace"`` (static); default ``default_subspace_rank(n)``.
         max_iterations: static cap (300 in the public code).
         start: iterate from this state (another solve's ``BNNRResult.state``, same shape and

@@ -7,6 +7,7 @@ All are pure, jit- and vmap-friendly, and take the threshold as a traced value.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Callable, NamedTuple
 
 import jax
@@ -289,6 +290,70 @@ def _batch_cond(predicate: jax.Array, if_true: Callable, if_false: Callable, *op
         return outputs, jax.tree_util.tree_map(lambda _: True, outputs)
 
     return branch(predicate, *operands)
+
+
+def sign_schedule(dtype: jnp.dtype) -> tuple[float, ...]:
+    """The scale factors of ``matrix_absolute``'s Newton-Schulz steps for ``dtype`` (static).
+
+    Scaled Newton-Schulz (Chen and Chow 2014): ``S <- (a/2) S (3 I - a^2 S^2)`` with
+    ``a = sqrt(3 / (1 + l + l^2))`` maps eigenvalues in ``[l, 1]`` into ``[l', 1]`` with
+    ``l' = (a l / 2)(3 - a^2 l^2)``; unscaled steps (``a = 1``) grow small values only 1.5x per
+    step, these up to 2.6x. Starting from ``l = 4 eps`` (relative to the Frobenius norm; smaller
+    eigenvalues cost at most that much, see ``matrix_absolute``), until ``1 - l <= 4 eps``: 19 steps
+    in float32, 41 in float64.
+    """
+    eps = float(jnp.finfo(dtype).eps)
+    low, scales = 4 * eps, []
+    while 1.0 - low > 4 * eps:
+        scale = math.sqrt(3.0 / (1.0 + low + low * low))
+        low = 0.5 * scale * low * (3.0 - scale * scale * low * low)
+        scales.append(scale)
+    return tuple(scales)
+
+
+def matrix_absolute(symmetric: jax.Array) -> jax.Array:
+    """``|A| = V |Lambda| V^T`` of a symmetric matrix by matrix products only.
+
+    ``|A| = sign(A) A``, with ``sign(A)`` by the scaled Newton-Schulz steps of ``sign_schedule``
+    from ``A / ||A||_F``. Eigenvalues below ``4 eps ||A||_F`` in magnitude may end short of
+    ``+-1``; each costs at most its own size, ``4 eps ||A||_F``, in the result. Two products per
+    step (full precision, see ``_matmul``): batched matmuls suit accelerators, where ``eigh`` of a
+    batch runs one matrix at a time.
+    """
+    norm = jnp.linalg.norm(symmetric, axis=(-2, -1), keepdims=True)
+    sign = symmetric / jnp.where(norm > 0, norm, 1.0)
+    eye = jnp.eye(symmetric.shape[-1], dtype=symmetric.dtype)
+
+    def step(sign, scale):
+        square = _matmul(sign, sign)
+        return 0.5 * scale * _matmul(sign, 3.0 * eye - (scale * scale) * square), None
+
+    scales = jnp.asarray(sign_schedule(symmetric.dtype), symmetric.dtype)
+    sign, _ = jax.lax.scan(step, sign, scales)
+    return _symmetrised(_matmul(sign, symmetric))
+
+
+def svt_sign(matrix: jax.Array, tau: jax.Array) -> jax.Array:
+    """SVT of a symmetric matrix by matrix products only (no eigendecomposition).
+
+    Shrinking each eigenvalue toward 0 by ``tau`` is ``lambda - clip(lambda, -tau, tau)``, and
+    ``clip(lambda, -tau, tau) = (|lambda + tau| - |lambda - tau|) / 2``, so
+
+    .. math:: \\mathrm{SVT}_\\tau(M) = M - \\tfrac12\\left(|M + \\tau I| - |M - \\tau I|\\right)
+
+    with the two absolute values from ``matrix_absolute`` (one batch of two). Errors stay at
+    ``eps ||M||_F`` scale: eigenvalues near ``+-tau``, which the sign steps resolve last, enter
+    multiplied by their distance to ``+-tau``. About 80 (n, n) products in float32 against one
+    ``eigh``: slower on a CPU (FCD: about 10x), meant for accelerators.
+
+    Args:
+        matrix: (n, n) symmetric array.
+        tau: threshold (scalar, >= 0).
+    """
+    symmetric = _symmetrised(matrix)
+    shift = jnp.asarray(tau, symmetric.dtype) * jnp.eye(symmetric.shape[-1], dtype=symmetric.dtype)
+    upper, lower = matrix_absolute(jnp.stack([symmetric + shift, symmetric - shift]))
+    return symmetric - 0.5 * (upper - lower)
 
 
 def svt_gram(matrix: jax.Array, tau: jax.Array) -> jax.Array:
