@@ -18,9 +18,10 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from sesl_jax.data import DataError, Dataset
+from sesl_jax.data import Dataset
 from sesl_jax.pipeline import MethodConfig, build_method, resolve_similarities
 from sesl_jax.provenance import data_provenance
+from sesl_jax.ranking import rank_known, ranked, ranked_many
 from sesl_jax.similarity import Similarities, split_source
 from sesl_jax.similarity._base import check_method_inputs
 from sesl_jax.solvers import Status
@@ -191,15 +192,12 @@ class SESL:
         self._check_fitted()
         if (drug is None) == (smiles is None):
             raise ValueError("give exactly one of drug (an ID in the dataset) or smiles (a new molecule)")
-        if smiles is not None:
-            from sesl_jax.new_items import score_new_items
+        if smiles is None:
+            return rank_known(self.scores_, self.associations_, self.drug_ids_, self.mirna_ids_, drug=drug, top=top)
+        from sesl_jax.new_items import score_new_items
 
-            scores = score_new_items(self, "drug", [smiles])[0]
-            known = np.zeros(len(self.mirna_ids_), bool)
-        else:
-            row = _index_of(drug, self.drug_ids_, "drug")
-            scores, known = self.scores_[row], self.associations_[row] != 0
-        return _ranked(scores, known, self.mirna_ids_, "mirna_id", top)
+        scores = score_new_items(self, "drug", [smiles])[0]
+        return ranked(scores, np.zeros(len(self.mirna_ids_), bool), self.mirna_ids_, "mirna_id", top)
 
     def rank_drugs(self, mirna: str | None = None, *, sequence: str | None = None, top: int | None = None) -> pd.DataFrame:
         """Drugs ranked for one miRNA of the dataset, or for a new miRNA sequence.
@@ -210,15 +208,12 @@ class SESL:
         self._check_fitted()
         if (mirna is None) == (sequence is None):
             raise ValueError("give exactly one of mirna (an ID in the dataset) or sequence (a new miRNA)")
-        if sequence is not None:
-            from sesl_jax.new_items import score_new_items
+        if sequence is None:
+            return rank_known(self.scores_, self.associations_, self.drug_ids_, self.mirna_ids_, mirna=mirna, top=top)
+        from sesl_jax.new_items import score_new_items
 
-            scores = score_new_items(self, "mirna", [sequence])[0]
-            known = np.zeros(len(self.drug_ids_), bool)
-        else:
-            col = _index_of(mirna, self.mirna_ids_, "miRNA")
-            scores, known = self.scores_[:, col], self.associations_[:, col] != 0
-        return _ranked(scores, known, self.drug_ids_, "drug_id", top)
+        scores = score_new_items(self, "mirna", [sequence])[0]
+        return ranked(scores, np.zeros(len(self.drug_ids_), bool), self.drug_ids_, "drug_id", top)
 
     def screen(
         self,
@@ -269,7 +264,7 @@ class SESL:
             raise ValueError(f"top must be >= 1, got {top}")
         scores = score_new_items(self, side, items, labels=ids, batch_size=batch_size, progress=progress)
         other_ids, id_column = (self.mirna_ids_, "mirna_id") if side == "drug" else (self.drug_ids_, "drug_id")
-        return _ranked_many(scores, ids, other_ids, id_column, top)
+        return ranked_many(scores, ids, other_ids, id_column, top)
 
     # ------------------------------------------------------------------ saving
 
@@ -312,51 +307,6 @@ class SESL:
     def _check_fitted(self) -> None:
         if not hasattr(self, "scores_"):
             raise RuntimeError("this SESL instance is not fitted yet; call fit() first")
-
-
-def _index_of(item: str, ids: list[str], what: str) -> int:
-    try:
-        return ids.index(item)
-    except ValueError:
-        import difflib
-
-        close = difflib.get_close_matches(item, ids, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise DataError(f"unknown {what} ID {item!r}{hint}") from None
-
-
-def _ranked(scores: np.ndarray, known: np.ndarray, ids: list[str], id_column: str, top: int | None) -> pd.DataFrame:
-    order = np.lexsort((np.arange(len(scores)), -scores))  # by score, ties by dataset order
-    frame = pd.DataFrame(
-        {
-            "rank": np.arange(1, len(scores) + 1),
-            id_column: np.asarray(ids, dtype=object)[order],
-            "score": scores[order],
-            "known": known[order],
-        }
-    )
-    if top is not None:
-        if top < 1:
-            raise ValueError(f"top must be >= 1, got {top}")
-        frame = frame.head(top)
-    return frame
-
-
-def _ranked_many(scores: np.ndarray, query_ids: list[str], ids: list[str], id_column: str, top: int | None) -> pd.DataFrame:
-    """``_ranked`` of every row of ``scores`` (n_queries, n_ids), stacked with a query_id column."""
-    n_queries, n_ids = scores.shape
-    order = np.argsort(-scores, axis=1, kind="stable")  # by score, ties by dataset order, as _ranked
-    keep = n_ids if top is None else min(top, n_ids)
-    order = order[:, :keep]
-    return pd.DataFrame(
-        {
-            "query_id": np.repeat(np.asarray(query_ids, dtype=object), keep),
-            "rank": np.tile(np.arange(1, keep + 1), n_queries),
-            id_column: np.asarray(ids, dtype=object)[order].ravel(),
-            "score": np.take_along_axis(scores, order, axis=1).ravel(),
-            "known": np.zeros(n_queries * keep, bool),
-        }
-    )
 
 
 def _check_inputs(associations, drug_similarity, mirna_similarity, drug_ids, mirna_ids) -> None:

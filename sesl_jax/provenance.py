@@ -6,11 +6,12 @@ import platform
 import sys
 from typing import Any
 
-import jax
 import numpy as np
 
 
 def environment() -> dict[str, Any]:
+    import jax
+
     import sesl_jax
 
     devices = jax.devices()

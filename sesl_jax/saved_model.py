@@ -10,7 +10,7 @@ Layout (format version 1)::
     DIR/arrays.npz   scores, associations, drug_similarity, mirna_similarity, and the placement
                      arrays: {drug,mirna}_codes, {drug,mirna}_code_present, drug_fingerprints.
 
-Ranking a dataset item reads the scores; a new molecule or sequence is placed with the saved codes,
+Ranking a dataset item reads the scores (``read_scores``: no JAX, no method rebuilt); a new molecule or sequence is placed with the saved codes,
 scale and fingerprints and the method is rerun on the grown problem (:mod:`sesl_jax.new_items`),
 so neither needs the dataset.
 
@@ -31,9 +31,8 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any, Collection, Iterator
+from typing import Any, Collection, Iterator, NamedTuple
 
-import jax
 import numpy as np
 
 from sesl_jax.data import DataError
@@ -258,6 +257,43 @@ def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
     return manifest
 
 
+class SavedScores(NamedTuple):
+    """A saved model's IDs and checked arrays (``read_scores``): enough to rank the dataset's own
+    drugs and miRNAs (``sesl_jax.ranking.rank_known``)."""
+
+    manifest: dict[str, Any]
+    drug_ids: list[str]
+    mirna_ids: list[str]
+    arrays: dict[str, np.ndarray]  # scores, associations, similarities, placement arrays
+    method: str
+    similarity_source: str
+
+
+def read_scores(directory: str | os.PathLike) -> SavedScores:
+    """The IDs and arrays of the model saved in ``directory``, read without JAX and without
+    rebuilding the method: the format version, the arrays' checksum, every shape against the IDs
+    and the method's name are checked (the rest of the configuration matters only to ``load_model``,
+    which places new items).
+
+    Raises:
+        SavedModelError: as ``load_model``.
+    """
+    from sesl_jax.methods import CATALOGUE
+
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    try:
+        drug_ids, mirna_ids = _ids(manifest, "drug_ids"), _ids(manifest, "mirna_ids")
+        method, source = manifest["method_config"]["method"], str(manifest["similarity"]["source"])
+        if method not in CATALOGUE:
+            raise ValueError(f"unknown method {method!r}; choose one of {', '.join(sorted(CATALOGUE))}")
+    except (KeyError, TypeError, ValueError) as error:
+        raise SavedModelError(f"{directory / MANIFEST}: unreadable entry: {error}") from None
+    arrays = _read_arrays(directory, manifest)
+    _check_shapes(directory, manifest, arrays, len(drug_ids), len(mirna_ids))
+    return SavedScores(manifest, drug_ids, mirna_ids, arrays, method, source)
+
+
 def load_model(directory: str | os.PathLike, estimator: type):
     """The fitted model saved in ``directory``, as an instance of ``estimator`` (``SESL``, which
     passes itself: this module never imports the estimator).
@@ -267,13 +303,14 @@ def load_model(directory: str | os.PathLike, estimator: type):
             mismatch, or shapes that disagree with each other or with the IDs.
         ValueError: a float64 model while ``jax_enable_x64`` is off.
     """
+    import jax
+
     from sesl_jax.pipeline import MethodConfig, build_method
     from sesl_jax.similarity import Similarities
 
     directory = Path(directory)
-    manifest = read_manifest(directory)
+    manifest, drug_ids, mirna_ids, arrays, _, _ = read_scores(directory)
     try:
-        drug_ids, mirna_ids = _ids(manifest, "drug_ids"), _ids(manifest, "mirna_ids")
         config = MethodConfig(**manifest["method_config"])
         options = _decode_option(manifest["builder_options"])
         if not isinstance(options, dict):
@@ -285,8 +322,6 @@ def load_model(directory: str | os.PathLike, estimator: type):
         raise SavedModelError(f"{directory / MANIFEST}: unreadable entry: {error}") from None
     if config.dtype == "float64" and not jax.config.jax_enable_x64:
         raise ValueError("this model is float64: call jax.config.update('jax_enable_x64', True) before loading it")
-    arrays = _read_arrays(directory, manifest)
-    _check_shapes(directory, manifest, arrays, len(drug_ids), len(mirna_ids))
 
     model = estimator.from_config(config, **options)
     if model.method_config() != config:

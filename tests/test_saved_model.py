@@ -99,6 +99,36 @@ def test_rank_model_keeps_its_options_and_checks_the_data(saved, data_dir, tmp_p
     assert "checksums differ" in err and "miRNA similarity matrix 2.txt" in err
 
 
+# In a fresh interpreter: rank from a saved model, then report whether JAX was imported.
+RANK_PROBE = """
+import sys
+from sesl_jax.cli import main
+code = main(sys.argv[1:])
+print("exit", code, "jax" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("query", [["--drug", "CID:22"], ["--mirna", "hsa-mir-1", "--top", "2"]])
+def test_ranking_a_dataset_item_from_a_saved_model_needs_no_jax(saved, fitted, query):
+    import subprocess
+    import sys
+
+    probe = subprocess.run([sys.executable, "-c", RANK_PROBE, "rank", "--model", str(saved), *query],
+                           capture_output=True, text=True, timeout=120)
+    *table, last = probe.stdout.strip().splitlines()
+    assert last == "exit 0 False", probe.stdout + probe.stderr  # ranked, and JAX never started
+    assert probe.stderr.startswith(f"model: {saved} (sesl, ")
+    top = int(query[3]) if len(query) > 2 else None
+    expected = (fitted.rank_mirnas(query[1], top=top) if query[0] == "--drug" else fitted.rank_drugs(query[1], top=top))
+    assert "\n".join(table) + "\n" == expected.to_csv(index=False, float_format="%.6g")
+
+
+def test_an_unknown_id_in_a_saved_model_is_a_named_error(saved, capsys):
+    assert main(["rank", "--model", str(saved), "--drug", "CID:2"]) == 1
+    err = capsys.readouterr().err
+    assert "unknown drug ID 'CID:2'" in err and "Traceback" not in err
+
+
 def _rewrite_arrays(directory: Path, change) -> None:
     with np.load(directory / ARRAYS) as archive:
         arrays = {name: archive[name] for name in archive.files}

@@ -247,16 +247,6 @@ def add_method_options(parser: argparse.ArgumentParser) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Check the option values, run the sub-command, and turn user mistakes into one-line errors."""
-    from sesl_jax.data import DataError
-    from sesl_jax.evaluation.store import ResumeMismatchError
-
-    user_errors: tuple[type[Exception], ...] = (CommandError, DataError, ResumeMismatchError, OSError)
-    try:
-        from sesl_jax.encoders import CheckpointError, SequenceError
-
-        user_errors += (CheckpointError, SequenceError)
-    except ImportError:  # pragma: no cover - encoders are part of the package
-        pass
     prefix = f"sesl-jax {args.command}"
 
     def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -270,13 +260,30 @@ def run_command(args: argparse.Namespace) -> int:
         except UsageError as error:
             print(f"{prefix}: error: {_one_line(error)}", file=sys.stderr)
             return 2
-        except user_errors as error:
+        except Exception as error:
+            if not isinstance(error, _user_errors()):
+                raise
             print(f"{prefix}: error: {_one_line(error)}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
             print(f"{prefix}: interrupted; finished results are kept", file=sys.stderr)
             return 130
     return int(result or 0)
+
+
+# User errors of modules that start JAX when imported, which a command may never import (``rank
+# --model DIR --drug ID`` does not): an exception of one of these classes exists only if its module does.
+_ERRORS_OF_HEAVY_MODULES = (("sesl_jax.encoders._checkpoint", "CheckpointError"),
+                            ("sesl_jax.encoders._tokenizers", "SequenceError"))
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """What ends a command with a one-line error and exit code 1 (anything else is a bug: traceback)."""
+    from sesl_jax.data import DataError
+    from sesl_jax.evaluation.store import ResumeMismatchError
+
+    heavy = tuple(getattr(sys.modules[module], name) for module, name in _ERRORS_OF_HEAVY_MODULES if module in sys.modules)
+    return (CommandError, DataError, ResumeMismatchError, OSError, *heavy)
 
 
 def _one_line(message: object) -> str:

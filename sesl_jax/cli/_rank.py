@@ -76,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.out is not None and Path(args.out).suffix.lower() not in TABLE_FORMATS:
         raise CommandError(f"--out {args.out}: the extension must be one of {', '.join(TABLE_FORMATS)}")
+    if args.model is not None and (args.drug or args.mirna):
+        write_table(_rank_saved(args), args.out)  # the saved scores suffice: no JAX, no rebuilt method
+        return 0
     model = _load_or_fit(args)
     new_side = "drug" if args.smiles or args.smiles_file else "mirna" if args.sequence or args.sequence_file else None
     if new_side is not None:
@@ -103,6 +106,31 @@ def _load_or_fit(args: argparse.Namespace):
         from sesl_jax.cli._fit import fit_model
 
         return fit_model(args)[1]
+    _check_fit_options_unchanged(args)
+    from sesl_jax.estimator import SESL
+    from sesl_jax.saved_model import read_manifest
+
+    manifest = read_manifest(args.model)
+    configure_jax(str((manifest.get("method_config") or {}).get("dtype")))
+    model = SESL.load(args.model)
+    _announce_saved_model(args, model.method, model.similarities_.source, model.scores_.shape, model.data_provenance_)
+    return model
+
+
+def _rank_saved(args: argparse.Namespace):
+    """``rank --model DIR --drug/--mirna ID``: the table from the saved scores alone."""
+    from sesl_jax.ranking import rank_known
+    from sesl_jax.saved_model import read_scores
+
+    _check_fit_options_unchanged(args)
+    saved = read_scores(args.model)
+    scores = saved.arrays["scores"]
+    _announce_saved_model(args, saved.method, saved.similarity_source, scores.shape, saved.manifest.get("data"))
+    return rank_known(scores, saved.arrays["associations"], saved.drug_ids, saved.mirna_ids,
+                      drug=args.drug, mirna=args.mirna, top=args.top)
+
+
+def _check_fit_options_unchanged(args: argparse.Namespace) -> None:
     changed = [f"--{name.replace('_', '-')}" for name, default in _fit_option_defaults.items()
                if getattr(args, name) != default]
     if changed:
@@ -110,21 +138,22 @@ def _load_or_fit(args: argparse.Namespace):
             f"{', '.join(changed)}: a saved model keeps the options it was fitted with; drop them, or fit "
             "another model with 'sesl-jax fit'"
         )
-    from sesl_jax.estimator import SESL
-    from sesl_jax.saved_model import SavedModelError, read_manifest
 
-    manifest = read_manifest(args.model)
-    configure_jax(str((manifest.get("method_config") or {}).get("dtype")))
-    model = SESL.load(args.model)
-    shape = f"{len(model.drug_ids_)} drugs x {len(model.mirna_ids_)} miRNAs"
-    fitted_on = (model.data_provenance_ or {}).get("dataset", "caller-given matrices")
-    print(f"model: {args.model} ({model.method}, {model.similarities_.source}; {shape}, fitted on {fitted_on})",
+
+def _announce_saved_model(args: argparse.Namespace, method: str, source: str, shape, provenance) -> None:
+    """The stderr line that names the model, and, given data options, a check that they name the
+    data it was fitted on (file checksums)."""
+    from sesl_jax.cli._common import uses_own_data
+    from sesl_jax.saved_model import SavedModelError
+
+    fitted_on = (provenance or {}).get("dataset", "caller-given matrices")
+    print(f"model: {args.model} ({method}, {source}; {shape[0]} drugs x {shape[1]} miRNAs, fitted on {fitted_on})",
           file=sys.stderr)
-    if has_data:
+    if args.dataset is not None or uses_own_data(args):
         from sesl_jax.cli._common import load_dataset_for
         from sesl_jax.provenance import data_provenance
 
-        saved = model.data_provenance_ or {}
+        saved = provenance or {}
         given = data_provenance(load_dataset_for(args))
         differing = sorted(
             name for name in set(saved.get("checksums", {})) | set(given["checksums"])
@@ -135,7 +164,6 @@ def _load_or_fit(args: argparse.Namespace):
                 f"{args.model} was fitted on {saved.get('dataset', 'other data')!r}, not on these {given['dataset']!r} files"
                 + (f" (checksums differ: {', '.join(differing[:3])})" if differing else "")
             )
-    return model
 
 
 class Query(NamedTuple):

@@ -1,0 +1,73 @@
+"""Ranking tables from a score matrix: one ID's candidates by score, with rank and known-pair flag.
+
+Free of JAX, so that ranking from a saved model's scores (``sesl-jax rank --model DIR --drug ID``)
+does not start it; ``SESL.rank_mirnas`` / ``rank_drugs`` / ``screen`` build their tables here too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sesl_jax.data import DataError
+
+
+def rank_known(scores: np.ndarray, associations: np.ndarray, drug_ids: list[str], mirna_ids: list[str], *,
+               drug: str | None = None, mirna: str | None = None, top: int | None = None) -> pd.DataFrame:
+    """The miRNAs of a ``drug`` of the dataset (columns rank, mirna_id, score, known), or the drugs of a
+    ``mirna`` (rank, drug_id, score, known), from the (n_drugs, n_mirnas) ``scores``; ``known`` marks
+    the pairs of ``associations``. An unknown ID is a ``DataError`` naming the closest ones."""
+    if (drug is None) == (mirna is None):
+        raise ValueError("give exactly one of drug or mirna")
+    if drug is not None:
+        row = index_of(drug, drug_ids, "drug")
+        return ranked(scores[row], associations[row] != 0, mirna_ids, "mirna_id", top)
+    column = index_of(mirna, mirna_ids, "miRNA")
+    return ranked(scores[:, column], associations[:, column] != 0, drug_ids, "drug_id", top)
+
+
+def index_of(item: str, ids: list[str], what: str) -> int:
+    """Position of ``item`` in ``ids``; else a ``DataError`` that suggests close IDs."""
+    try:
+        return ids.index(item)
+    except ValueError:
+        import difflib
+
+        close = difflib.get_close_matches(item, ids, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise DataError(f"unknown {what} ID {item!r}{hint}") from None
+
+
+def ranked(scores: np.ndarray, known: np.ndarray, ids: list[str], id_column: str, top: int | None) -> pd.DataFrame:
+    """``ids`` by decreasing score (ties in dataset order): rank, ``id_column``, score, known; the ``top`` first."""
+    order = np.lexsort((np.arange(len(scores)), -scores))  # by score, ties by dataset order
+    frame = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(scores) + 1),
+            id_column: np.asarray(ids, dtype=object)[order],
+            "score": scores[order],
+            "known": known[order],
+        }
+    )
+    if top is not None:
+        if top < 1:
+            raise ValueError(f"top must be >= 1, got {top}")
+        frame = frame.head(top)
+    return frame
+
+
+def ranked_many(scores: np.ndarray, query_ids: list[str], ids: list[str], id_column: str, top: int | None) -> pd.DataFrame:
+    """``ranked`` of every row of ``scores`` (n_queries, n_ids), stacked with a query_id column."""
+    n_queries, n_ids = scores.shape
+    order = np.argsort(-scores, axis=1, kind="stable")  # by score, ties by dataset order, as ranked
+    keep = n_ids if top is None else min(top, n_ids)
+    order = order[:, :keep]
+    return pd.DataFrame(
+        {
+            "query_id": np.repeat(np.asarray(query_ids, dtype=object), keep),
+            "rank": np.tile(np.arange(1, keep + 1), n_queries),
+            id_column: np.asarray(ids, dtype=object)[order].ravel(),
+            "score": np.take_along_axis(scores, order, axis=1).ravel(),
+            "known": np.zeros(n_queries * keep, bool),
+        }
+    )
