@@ -238,7 +238,7 @@ def add_method_options(parser: argparse.ArgumentParser) -> None:
         help="sesl, se, bnnr: BNNR's singular value thresholding: eigh (exact, default), svd, subspace "
         "(warm-started partial eigendecomposition with an exact fallback; about 1.6x faster on CPU, "
         "FCD LOOCV AUCs within 6e-4 of eigh, see docs/results.md) or sign (matrix products only, for "
-        "GPUs; about 10x slower than eigh on a CPU)",
+        "GPUs; 5-7x slower than eigh on a CPU)",
     )
 
 
