@@ -6,6 +6,8 @@ import functools
 import http.server
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import zipfile
@@ -22,9 +24,30 @@ if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {FAST_COMPILE_FLAG}".strip()
 
 
+# ``sesl-jax`` in a child process: CLI + [arguments].
+CLI = [sys.executable, "-c", "import sys; from sesl_jax.cli import main; sys.exit(main())"]
+
+# A child that runs the command line, then prints which of these modules it imported.
+CLI_IMPORT_PROBE = """
+import sys
+from sesl_jax.cli import main
+code = main(sys.argv[1:])
+print("exit", code, "imported", *sorted(name for name in ("jax", "flax", "optax", "pandas") if name in sys.modules))
+"""
+
+
+def cli_imports(*argv: str) -> tuple[list[str], str, list[str]]:
+    """Run ``sesl-jax ARGV`` in a fresh interpreter: (stdout lines, stderr, the last line's words
+    ``exit CODE imported MODULE...``)."""
+    probe = subprocess.run([sys.executable, "-c", CLI_IMPORT_PROBE, *argv], capture_output=True, text=True, timeout=120)
+    *lines, report = probe.stdout.strip().splitlines() or [""]
+    return lines, probe.stderr, report.split()
+
+
 def default_xla_env() -> dict[str, str]:
     """This process's environment without the suite's compile-fast flag, for a child process whose
-    programs run long (the real-data quick reproduction: 232 s at level 0, 177 s at XLA's default)."""
+    programs run long (the real-data quick reproduction: 232 s in-process at level 0, 183 s in a
+    child at XLA's default)."""
     env = dict(os.environ)
     env["XLA_FLAGS"] = " ".join(flag for flag in env.get("XLA_FLAGS", "").split() if flag != FAST_COMPILE_FLAG)
     return env

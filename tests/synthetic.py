@@ -25,3 +25,10 @@ def planted_problem(n_drugs=12, n_mirnas=20, n_clusters=3, density=0.6, seed=0):
         return s
 
     return A, similarity(drug_cluster), similarity(mirna_cluster)
+
+
+def heterogeneous_problem(seed, n_drugs=12, n_mirnas=20):
+    """BNNRSMMA's T = [[Sd, A], [A^T, Sm]] of a planted problem, and its observed set (nonzero entries)."""
+    A, Sd, Sm = planted_problem(n_drugs, n_mirnas, seed=seed)
+    T = np.block([[Sd, A], [A.T, Sm]])
+    return T, (T != 0).astype(float)

@@ -4,23 +4,12 @@ and the lazily exported package names all resolve."""
 from __future__ import annotations
 
 import importlib
-import subprocess
 import sys
 
 import pytest
 
+from conftest import cli_imports
 from sesl_jax._lazy import lazy_exports
-
-HEAVY = ("jax", "flax", "optax", "pandas")
-
-# In a fresh interpreter: run the command line, then report which heavy modules it imported.
-PROBE = """
-import sys
-from sesl_jax.cli import main
-code = main(sys.argv[1:])
-print("exit", code)
-print("imported", *sorted(name for name in {heavy!r} if name in sys.modules))
-"""
 
 
 @pytest.mark.parametrize("argv", [
@@ -31,12 +20,10 @@ print("imported", *sorted(name for name in {heavy!r} if name in sys.modules))
     ["rank", "--no-such-option"],
 ])
 def test_help_and_usage_errors_do_not_import_jax(argv):
-    probe = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), *argv],
-                           capture_output=True, text=True, timeout=120)
-    lines = probe.stdout.strip().splitlines()
-    assert lines[-2] in ("exit 0", "exit 2"), probe.stdout + probe.stderr
-    assert lines[-1] == "imported", f"{' '.join(argv)} imported {lines[-1].split()[1:]}"
-    assert "Traceback" not in probe.stderr
+    _, stderr, report = cli_imports(*argv)
+    assert report[:2] in (["exit", "0"], ["exit", "2"]), report + [stderr]
+    assert report[2:] == ["imported"], f"{' '.join(argv)} imported {report[3:]}"
+    assert "Traceback" not in stderr
 
 
 @pytest.mark.parametrize("package", ["sesl_jax", "sesl_jax.methods", "sesl_jax.evaluation", "sesl_jax.similarity"])
@@ -61,13 +48,14 @@ def test_lazy_exports_import_on_first_use_and_keep_the_value(monkeypatch):
         package.__getattr__("cos")
 
 
-def test_catalogue_and_builders_name_the_same_methods():
+def test_every_builder_is_catalogued_and_every_catalogued_method_built():
+    # METHODS is built from the catalogue: a builder without an entry would silently go unregistered
     from sesl_jax.methods import CATALOGUE, METHODS
+    from sesl_jax.methods._registry import _BUILDERS
 
-    assert list(METHODS) == list(CATALOGUE)
+    assert set(_BUILDERS) == set(CATALOGUE) == set(METHODS)
     for name, spec in METHODS.items():
-        assert callable(spec.builder)
-        assert (spec.default_similarity, spec.description, spec.transductive_option) == tuple(CATALOGUE[name])
+        assert spec.builder is _BUILDERS[name] and spec.description == CATALOGUE[name].description
 
 
 def test_the_command_line_offers_every_bnnr_svt():

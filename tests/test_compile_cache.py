@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import CLI
+
 from sesl_jax import compile_cache
 from sesl_jax.compile_cache import CACHE_ENV, compile_cache_dir, default_compile_cache_dir, machine_tag
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-c", "import sys; from sesl_jax.cli import main; sys.exit(main())"]
 
 
 def test_default_is_the_user_cache_split_by_machine(monkeypatch, tmp_path):

@@ -7,13 +7,13 @@ import json
 import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 
+from conftest import CLI
+
 ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-c", "import sys; from sesl_jax.cli import main; sys.exit(main())"]
 
 
 def free_port() -> int:

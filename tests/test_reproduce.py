@@ -268,16 +268,14 @@ def test_real_quick_reproduction_on_fcd(real_data_dir, tmp_path):
     folds). Experiments 2, 3, 5 and 6 run on synthetic data above (``small_plan``); here they would
     add minutes of compilation, not checks."""
     import subprocess
-    import sys
 
-    from conftest import default_xla_env
+    from conftest import CLI, default_xla_env
     from sesl_jax.methods import METHODS
 
     started = time.perf_counter()
     out = tmp_path / "quick"
     # a child process at XLA's default optimisation: these runs are long enough to repay it
-    command = [sys.executable, "-c", "import sys; from sesl_jax.cli import main; sys.exit(main())",
-               "reproduce", "--quick", "--repeats", "1", "--loocv-folds", "2", "--experiments", "1,4,7",
+    command = [*CLI, "reproduce", "--quick", "--repeats", "1", "--loocv-folds", "2", "--experiments", "1,4,7",
                "--data-dir", str(real_data_dir), "--out", str(out), "--quiet"]
     result = subprocess.run(command, env=default_xla_env(), capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import write_small_benchmark
+from conftest import cli_imports, write_small_benchmark
 from sesl_jax import SESL, load_dataset
 from sesl_jax.cli import main
 from sesl_jax.model import SESLOptions, default_params
@@ -99,25 +99,11 @@ def test_rank_model_keeps_its_options_and_checks_the_data(saved, data_dir, tmp_p
     assert "checksums differ" in err and "miRNA similarity matrix 2.txt" in err
 
 
-# In a fresh interpreter: rank from a saved model, then report whether JAX was imported.
-RANK_PROBE = """
-import sys
-from sesl_jax.cli import main
-code = main(sys.argv[1:])
-print("exit", code, "jax" in sys.modules)
-"""
-
-
 @pytest.mark.parametrize("query", [["--drug", "CID:22"], ["--mirna", "hsa-mir-1", "--top", "2"]])
 def test_ranking_a_dataset_item_from_a_saved_model_needs_no_jax(saved, fitted, query):
-    import subprocess
-    import sys
-
-    probe = subprocess.run([sys.executable, "-c", RANK_PROBE, "rank", "--model", str(saved), *query],
-                           capture_output=True, text=True, timeout=120)
-    *table, last = probe.stdout.strip().splitlines()
-    assert last == "exit 0 False", probe.stdout + probe.stderr  # ranked, and JAX never started
-    assert probe.stderr.startswith(f"model: {saved} (sesl, ")
+    table, stderr, report = cli_imports("rank", "--model", str(saved), *query)
+    assert report[:2] == ["exit", "0"] and "jax" not in report, report + [stderr]  # ranked, JAX never started
+    assert stderr.startswith(f"model: {saved} (sesl, ")
     top = int(query[3]) if len(query) > 2 else None
     expected = (fitted.rank_mirnas(query[1], top=top) if query[0] == "--drug" else fitted.rank_drugs(query[1], top=top))
     assert "\n".join(table) + "\n" == expected.to_csv(index=False, float_format="%.6g")

@@ -23,7 +23,7 @@ from sesl_jax.solvers import (
     BNNRParams, Status, bnnr_complete, bnnr_init, default_subspace_rank, iterate, subspace_basis, svt_subspace,
 )
 from sesl_jax.solvers._bnnr import _admm_step
-from synthetic import planted_problem
+from synthetic import heterogeneous_problem, planted_problem
 
 jax.config.update("jax_enable_x64", True)
 
@@ -117,12 +117,6 @@ def test_vmap_equals_a_loop_when_only_some_problems_fall_back():
     assert [int(e) for e in new_carry.exact_solves] == [1, 1, 1]
 
 
-def heterogeneous(seed, n_drugs=12, n_mirnas=20):
-    A, Sd, Sm = planted_problem(n_drugs, n_mirnas, seed=seed)
-    T = np.block([[Sd, A], [A.T, Sm]])
-    return T, (T != 0).astype(float)
-
-
 def subspace_bnnr(T, omega, params, max_iterations, **svt_options):
     params = BNNRParams(*(jnp.asarray(value, jnp.float64) for value in params))
     shrink = functools.partial(svt_subspace, **svt_options)
@@ -134,7 +128,7 @@ def subspace_bnnr(T, omega, params, max_iterations, **svt_options):
 def test_bnnr_with_a_tight_tolerance_matches_the_reference():
     # rtol = 1e-10: each SVT within 1.4e-10 ||M||_F (about 2e-9 here) of the exact one; 40 ADMM
     # iterations keep that near 1e-9, far below 1e-7.
-    T, omega = heterogeneous(9)
+    T, omega = heterogeneous_problem(9)
     params = BNNRParams(tol1=0.0, tol2=0.0)
     state, stats = subspace_bnnr(T, omega, params, 40, rtol=1e-10, max_power_steps=50)
     expected, iterations, _ = reference.bnnr(T, omega, tol1=0.0, tol2=0.0, max_iterations=40)
@@ -148,7 +142,7 @@ def test_bnnr_subspace_default_stops_with_the_reference_and_agrees():
     # one; the completed matrix then differs by that order (measured: 1e-5 to 5e-5 on these
     # problems). 1e-3 leaves margin; the stopping iteration must be the same.
     for seed in (9, 10):
-        T, omega = heterogeneous(seed)
+        T, omega = heterogeneous_problem(seed)
         result = bnnr_complete(jnp.asarray(T), jnp.asarray(omega), svt_method="subspace")
         expected, iterations, converged = reference.bnnr(T, omega)
         assert converged and int(result.stats.status) == Status.CONVERGED
@@ -159,7 +153,7 @@ def test_bnnr_subspace_default_stops_with_the_reference_and_agrees():
 
 
 def test_bnnr_subspace_vmap_equals_loop_and_traces_once():
-    problems = [heterogeneous(seed, 8, 12) for seed in range(3)]
+    problems = [heterogeneous_problem(seed, 8, 12) for seed in range(3)]
     targets = jnp.asarray(np.stack([t for t, _ in problems]))
     masks = jnp.asarray(np.stack([o for _, o in problems]))
 
@@ -176,13 +170,19 @@ def test_bnnr_subspace_vmap_equals_loop_and_traces_once():
     jax.vmap(solve)(targets * 0.99, masks)  # new values, same shapes: no retrace
 
 
-def test_sesl_accepts_the_subspace_svt_and_rejects_unknown_ones():
+# subspace: each accepted SVT within 1.4e-5 ||M||_F (see the module docstring); sign: rounding only
+# in float64 (tests/test_svt_sign.py)
+@pytest.mark.parametrize("svt, atol", [("subspace", 1e-3), ("sign", 1e-9)])
+def test_sesl_with_a_fast_svt_agrees_with_eigh(svt, atol):
     A, Sd, Sm = planted_problem(8, 12, seed=14)
     args = (jnp.asarray(A), jnp.asarray(Sd), jnp.asarray(Sm), SESLParams())
     exact = sesl_scores(*args, SESLOptions(bnnr_svt="eigh"))
-    warm = sesl_scores(*args, SESLOptions(bnnr_svt="subspace"))
-    assert int(warm.bnnr.iterations) == int(exact.bnnr.iterations)
-    np.testing.assert_allclose(np.asarray(warm.scores), np.asarray(exact.scores), atol=1e-3)
+    fast = sesl_scores(*args, SESLOptions(bnnr_svt=svt))
+    assert int(fast.bnnr.iterations) == int(exact.bnnr.iterations)
+    np.testing.assert_allclose(np.asarray(fast.scores), np.asarray(exact.scores), atol=atol)
+
+
+def test_unknown_svts_are_rejected():
     with pytest.raises(ValueError, match="bnnr_svt"):
         SESLOptions(bnnr_svt="lanczos")
     with pytest.raises(ValueError, match="svt_method"):

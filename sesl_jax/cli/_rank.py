@@ -96,12 +96,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_or_fit(args: argparse.Namespace):
+def _gives_data(args: argparse.Namespace) -> bool:
     from sesl_jax.cli._common import uses_own_data
 
-    has_data = args.dataset is not None or uses_own_data(args)
+    return args.dataset is not None or uses_own_data(args)
+
+
+def _load_or_fit(args: argparse.Namespace):
     if args.model is None:
-        if not has_data:
+        if not _gives_data(args):
             raise CommandError("give --model DIR (a saved model), or --dataset / --pairs / --sm2mir (fit now)")
         from sesl_jax.cli._fit import fit_model
 
@@ -143,13 +146,12 @@ def _check_fit_options_unchanged(args: argparse.Namespace) -> None:
 def _announce_saved_model(args: argparse.Namespace, method: str, source: str, shape, provenance) -> None:
     """The stderr line that names the model, and, given data options, a check that they name the
     data it was fitted on (file checksums)."""
-    from sesl_jax.cli._common import uses_own_data
     from sesl_jax.saved_model import SavedModelError
 
     fitted_on = (provenance or {}).get("dataset", "caller-given matrices")
     print(f"model: {args.model} ({method}, {source}; {shape[0]} drugs x {shape[1]} miRNAs, fitted on {fitted_on})",
           file=sys.stderr)
-    if args.dataset is not None or uses_own_data(args):
+    if _gives_data(args):
         from sesl_jax.cli._common import load_dataset_for
         from sesl_jax.provenance import data_provenance
 

@@ -343,8 +343,9 @@ def svt_sign(matrix: jax.Array, tau: jax.Array) -> jax.Array:
 
     with the two absolute values from ``matrix_absolute`` (one batch of two). Eigenvalues near
     ``+-tau``, which the sign steps resolve last, enter multiplied by their distance to ``+-tau``;
-    rounding over the steps is what remains: on FCD's BNNR iterates 2e-6 to 9e-6 of ``||M||_F`` in
-    float32 (``eigh``: 1e-6), 1e-13 in float64. About 80 (n, n) products in float32 against one
+    rounding over the steps is what remains: on FCD's BNNR iterates 2.0e-6 to 1.1e-5 of ``||M||_F``
+    in float32 (``eigh``: 0.8e-6 to 1.3e-6), 5e-14 to 4e-13 in float64 (``python benchmarks/svt.py
+    --dtypes float32 float64 --svts sign --parts call``). About 80 (n, n) products in float32 against one
     ``eigh``: slower on a CPU (FCD: 6x), meant for accelerators.
 
     Args:
