@@ -53,7 +53,8 @@ class SESL:
         dtype: "float32" or "float64" (default: float64 when x64 is enabled).
         observed: BNNR's observed set for sesl/se/bnnr ("nonzero" or "known").
         variant: "default", or "published-code" for the rivals that have one.
-        bnnr_svt: BNNR's thresholding for sesl/se/bnnr: "eigh" (exact), "svd" or "subspace".
+        bnnr_svt: BNNR's thresholding for sesl/se/bnnr: "eigh" (exact), "svd", "subspace" (warm-started)
+            or "sign" (matrix products only, for accelerators).
         builder_options: method-specific keyword arguments that override those the
             configuration implies (e.g. ``options=SESLOptions(...)``, ``params=...``).
 
@@ -123,9 +124,13 @@ class SESL:
             data: a ``Dataset``, or the association matrix (n_drugs, n_mirnas) of 0/1.
             drug_similarity, mirna_similarity: required with a raw matrix; override the
                 source with a dataset.
+            drug_ids, mirna_ids: with a raw matrix, one unique string per row / column
+                (default ``drug0, drug1, ...`` and ``mirna0, ...``); a ``Dataset`` has its own.
         """
         config = self.method_config()
         if isinstance(data, Dataset):
+            if drug_ids is not None or mirna_ids is not None:
+                raise ValueError("drug_ids and mirna_ids name the rows and columns of a raw matrix; a Dataset has its own")
             dataset = data
             associations = np.asarray(dataset.associations)
             if drug_similarity is None or mirna_similarity is None:
@@ -144,6 +149,9 @@ class SESL:
                 raise ValueError("fitting on a raw association matrix needs drug_similarity and mirna_similarity")
             check_method_inputs(associations, drug_similarity, mirna_similarity)
             source, sources = "caller", ("caller", "caller")
+            for name, ids in (("drug_ids", drug_ids), ("mirna_ids", mirna_ids)):
+                if isinstance(ids, str):
+                    raise TypeError(f"{name} takes a list of strings, one per {name[:-4]}; got one string")
             drug_ids = list(drug_ids) if drug_ids is not None else [f"drug{i}" for i in range(associations.shape[0])]
             mirna_ids = list(mirna_ids) if mirna_ids is not None else [f"mirna{j}" for j in range(associations.shape[1])]
         _check_inputs(associations, drug_similarity, mirna_similarity, drug_ids, mirna_ids)
@@ -319,3 +327,18 @@ def _check_inputs(associations, drug_similarity, mirna_similarity, drug_ids, mir
     for ok, message in checks:
         if not ok:
             raise ValueError(message)
+    for name, ids in (("drug_ids", drug_ids), ("mirna_ids", mirna_ids)):
+        _check_id_list(ids, name)
+
+
+def _check_id_list(ids: list, name: str) -> None:
+    """Unique, non-empty strings: what ranking, saving and loading look items up by."""
+    for position, item in enumerate(ids):
+        if not isinstance(item, str) or not item.strip():
+            raise ValueError(f"{name}[{position}] is {item!r}: IDs must be non-empty strings "
+                             "(convert numbers with [str(i) for i in ids])")
+    first: dict[str, int] = {}
+    for position, item in enumerate(ids):
+        if item in first:
+            raise ValueError(f"{name}: {item!r} appears at positions {first[item]} and {position}; IDs must be unique")
+        first[item] = position

@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sesl_jax.data import DataError
 from sesl_jax.encoders import SequenceError
 from sesl_jax.similarity import distance_scale, distances_to_similarity, euclidean_distances
 
@@ -105,6 +106,13 @@ def side_placement(
     terms = tuple((name, weight / total) for name, weight in usable)
     fields: dict[str, Any] = {}
     names = {name for name, _ in terms}
+    if side == "drug" and not np.any(dataset.has_smiles):
+        # every similarity to a new molecule would be 0: its scores would be noise, not a ranking
+        raise DataError(f"dataset {dataset.name!r} has no SMILES for any drug: a new molecule cannot be compared with "
+                        "its drugs")
+    if side == "mirna" and not np.any(mirna_sequences(dataset, mirna_form)[1]):
+        raise DataError(f"dataset {dataset.name!r} has no {mirna_form} sequence for any miRNA: a new miRNA cannot be "
+                        "compared with its miRNAs")
     if "sequence" in names:
         codes, present = drug_codes(dataset, encoder) if side == "drug" else mirna_codes(dataset, mirna_form, encoder)
         fields.update(

@@ -138,10 +138,7 @@ def _threshold_counts(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarra
     Returns:
         ``(fps, tps, thresholds)``, each ``(n_distinct,)``; counts as float64, as sklearn.
     """
-    labels = _labels(labels)
-    scores = _scores(scores, "scores")
-    if labels.shape != scores.shape:
-        raise ValueError(f"labels {labels.shape} and scores {scores.shape} must have the same shape")
+    labels, scores = _labels_and_scores(labels, scores)
     if scores.size == 0:
         raise ValueError("need at least one score")
     order = np.argsort(-scores, kind="mergesort")  # stable, as sklearn, so tie handling matches
@@ -213,8 +210,7 @@ def threshold_metrics(labels, scores, threshold: float | None = None) -> dict[st
         dict with keys precision, recall, f1, accuracy, specificity, threshold. A ratio with a zero
         denominator is 0 (sklearn's ``zero_division=0``).
     """
-    labels = _labels(labels)
-    scores = _scores(scores, "scores")
+    labels, scores = _labels_and_scores(labels, scores)
     if threshold is None:
         threshold = best_f1_threshold(labels, scores)
     predicted = scores >= threshold
@@ -310,6 +306,13 @@ def _scores(scores, name: str) -> np.ndarray:
     if np.isnan(scores).any():
         raise ValueError(f"{name} contains NaN")
     return scores
+
+
+def _labels_and_scores(labels, scores) -> tuple[np.ndarray, np.ndarray]:
+    labels, scores = _labels(labels), _scores(scores, "scores")
+    if labels.shape != scores.shape:
+        raise ValueError(f"labels {labels.shape} and scores {scores.shape} must have the same shape")
+    return labels, scores
 
 
 def _labels(labels) -> np.ndarray:

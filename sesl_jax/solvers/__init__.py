@@ -9,7 +9,9 @@ from sesl_jax.solvers._bnnr import (
     BNNR_SVT_METHODS, BNNRParams, BNNRResult, BNNRState, bnnr_complete, bnnr_init, bnnr_step, bounded_admm_step,
 )
 from sesl_jax.solvers._driver import SolverStats, Status, iterate
-from sesl_jax.solvers._lrr import LRRParams, LRRResult, LRRState, lrr_ialm, lrr_init, lrr_step
+from sesl_jax.solvers._lrr import (
+    LRR_SIDES, LRR_SVT_METHODS, LRRParams, LRRProblem, LRRResult, LRRState, lrr_ialm, lrr_init, lrr_problem, lrr_step,
+)
 from sesl_jax.solvers._prox import (
     SubspaceBasis, column_shrink, default_subspace_rank, subspace_basis, subspace_tolerance, svt, svt_gram,
     svt_sign, svt_subspace, svt_symmetric,
@@ -18,7 +20,8 @@ from sesl_jax.solvers._prox import (
 __all__ = [
     "BNNR_SVT_METHODS", "BNNRParams", "BNNRResult", "BNNRState", "bnnr_complete", "bnnr_init", "bnnr_step", "bounded_admm_step",
     "SolverStats", "Status", "iterate",
-    "LRRParams", "LRRResult", "LRRState", "lrr_ialm", "lrr_init", "lrr_step",
+    "LRR_SIDES", "LRR_SVT_METHODS", "LRRParams", "LRRProblem", "LRRResult", "LRRState", "lrr_ialm", "lrr_init",
+    "lrr_problem", "lrr_step",
     "SubspaceBasis", "column_shrink", "default_subspace_rank", "subspace_basis", "subspace_tolerance", "svt",
     "svt_gram", "svt_sign", "svt_subspace", "svt_symmetric",
 ]

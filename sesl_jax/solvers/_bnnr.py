@@ -11,6 +11,7 @@ from typing import Any, Callable, Literal, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from sesl_jax.solvers._checks import check_choice, check_params, check_symmetric, float_array
 from sesl_jax.solvers._driver import SolverStats, iterate
 from sesl_jax.solvers._prox import default_subspace_rank, subspace_basis, svt, svt_sign, svt_subspace, svt_symmetric
 
@@ -30,6 +31,8 @@ class BNNRParams(NamedTuple):
 
 
 class BNNRState(NamedTuple):
+    """The ADMM iterate (pass a final one as ``bnnr_complete(..., start=)``)."""
+
     low_rank: jax.Array  # X, (n, n)
     bounded: jax.Array  # W, (n, n), the clipped copy returned as the prediction
     multiplier: jax.Array  # Y, (n, n)
@@ -38,12 +41,16 @@ class BNNRState(NamedTuple):
 
 
 class BNNRResult(NamedTuple):
+    """What ``bnnr_complete`` returns."""
+
     completed: jax.Array  # final W, (n, n), entries in [0, 1]
     stats: SolverStats
     state: BNNRState | None = None  # the final iterate, to start another solve from (``start=``)
 
 
 def bnnr_init(target: jax.Array, svt_carry: Any = ()) -> BNNRState:
+    """The public code's cold start for ``target``; ``svt_carry`` from ``subspace_basis`` for the
+    subspace SVT."""
     # Cold start X = W = Y = T, as in the public code. Starting from another fold's solve would leak
     # this fold's hidden labels (that fold trained on them); only a solve that hides them too may serve.
     # (``svt_carry`` only warm-starts the SVT's eigensolver within this solve; the iterates stay cold.)
@@ -78,10 +85,19 @@ def _admm_step(
     W = jnp.clip(Z - (alpha / (alpha + beta)) * observed * Z, 0.0, 1.0)
     X_new, carry = shrink(W - Y / beta, 1.0 / beta, carry)
     Y = Y + beta * (X_new - W)
-    change = jnp.linalg.norm(X_new - X) / jnp.linalg.norm(X)
+    change = _relative_change(X_new, X)
     change_of_change = jnp.abs(change - previous_change) / jnp.maximum(1.0, jnp.abs(previous_change))
     converged = (change < params.tol1) & (change_of_change < params.tol2)
     return BNNRState(X_new, W, Y, change, carry), converged
+
+
+def _relative_change(new: jax.Array, old: jax.Array) -> jax.Array:
+    """``||new - old|| / ||old||``; 0 when both are zero, the dtype's largest value when only
+    ``old`` is (finite, so that an iterate at zero is not mistaken for a non-finite one)."""
+    difference, size = jnp.linalg.norm(new - old), jnp.linalg.norm(old)
+    nonzero = size > 0
+    huge = jnp.finfo(size.dtype).max
+    return jnp.where(nonzero, difference / jnp.where(nonzero, size, 1.0), jnp.where(difference > 0, huge, 0.0))
 
 
 def bnnr_step(
@@ -107,7 +123,8 @@ def bnnr_complete(
     """Complete ``target`` from its ``observed`` entries with bounded nuclear norm regularisation.
 
     Args:
-        target: T, (n, n); symmetric unless ``svt_method="svd"`` (SESL's heterogeneous matrix is).
+        target: T, (n, n); symmetric unless ``svt_method="svd"`` (SESL's heterogeneous matrix is),
+            which also takes any (n, m) matrix. Booleans and integers are read as floats.
         observed: Omega, (n, n), 1 where an entry is observed (bool or 0/1 float).
         params: traced constants.
         svt_method: ``"eigh"`` (symmetric SVT, default, exact), ``"svd"`` (general),
@@ -120,9 +137,24 @@ def bnnr_complete(
             ``svt_method``) instead of the public code's cold start ``X = W = Y = T``. Only a solve
             on a subset of this problem's observations is a leakage-free start for a held-out entry
             (``sesl_jax.methods.SharedStart``).
+
+    Returns:
+        ``BNNRResult``: the completed matrix (entries in [0, 1]), iterations and ``Status``, and
+        the final iterate.
+
+    Raises:
+        ValueError: ``target`` not square, ``observed`` of another shape, an unknown
+            ``svt_method``, or (given concrete values) a parameter out of its range or an
+            asymmetric ``target`` with a symmetric SVT.
     """
-    if svt_method not in BNNR_SVT_METHODS:
-        raise ValueError(f"svt_method must be one of {BNNR_SVT_METHODS}, got {svt_method!r}")
+    check_choice(svt_method, "svt_method", BNNR_SVT_METHODS)
+    target = float_array(target, "target", square=svt_method != "svd")
+    observed = float_array(observed, "observed")
+    if observed.shape != target.shape:
+        raise ValueError(f"observed has shape {tuple(observed.shape)}, target {tuple(target.shape)}: they must match")
+    if svt_method != "svd":
+        check_symmetric(target, "target", f"svt_method={svt_method!r} thresholds symmetric matrices; use 'svd'")
+    check_params(params, at_least={"tol1": 0.0, "tol2": 0.0}, above={"alpha": 0.0, "beta": 0.0})
     observed = observed.astype(target.dtype)
     params = BNNRParams(*(jnp.asarray(value, target.dtype) for value in params))
     if start is None:

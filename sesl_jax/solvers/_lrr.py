@@ -23,11 +23,14 @@ from typing import Literal, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from sesl_jax.solvers._checks import check_choice, check_params, float_array
 from sesl_jax.solvers._driver import SolverStats, iterate
 from sesl_jax.solvers._prox import column_shrink, svt, svt_gram
 
 LRRSide = Literal["mirnas", "drugs"]
 LRRSvt = Literal["gram", "svd"]
+LRR_SIDES = ("mirnas", "drugs")
+LRR_SVT_METHODS = ("gram", "svd")
 
 
 class LRRParams(NamedTuple):
@@ -65,6 +68,9 @@ class LRRProblem(NamedTuple):
 
 
 class LRRResult(NamedTuple):
+    """What ``lrr_ialm`` returns. With ``side="drugs"`` the solve ran on ``A^T``: ``noise`` keeps
+    that orientation (n_mirnas, n_drugs) while ``denoised`` is transposed back."""
+
     coefficients: jax.Array  # X*, (m, m) on the chosen side
     noise: jax.Array  # P*, same shape as the (possibly transposed) input
     denoised: jax.Array  # A X*, same shape and orientation as the input associations
@@ -72,12 +78,16 @@ class LRRResult(NamedTuple):
 
 
 def lrr_problem(data: jax.Array, reduce: bool, rank_bound: int | None = None) -> LRRProblem:
+    """The constants of the IALM on ``data`` (A, or A^T for the drug side), for ``lrr_init`` and
+    ``lrr_step``; ``reduce`` and ``rank_bound`` as in ``lrr_ialm``."""
     n, m = data.shape
     keep = min(n, m) if rank_bound is None else min(n, m, rank_bound)
     if reduce and keep < m:
         # Right singular vectors span a superset of range(A^T) and are eigenvectors of A^T A;
         # the leading ``keep`` of them already span it when rank(A) <= keep.
-        _, _, right_t = jnp.linalg.svd(data, full_matrices=False)
+        # LAPACK's SVD may never return on inf: the basis comes from the finite entries, and the
+        # iterate, built from ``data`` itself, turns non-finite and stops with Status.NONFINITE.
+        _, _, right_t = jnp.linalg.svd(jnp.where(jnp.isfinite(data), data, 0.0), full_matrices=False)
         right_t = right_t[:keep]
         basis = right_t.T
         projected_t = right_t @ data.T
@@ -89,6 +99,7 @@ def lrr_problem(data: jax.Array, reduce: bool, rank_bound: int | None = None) ->
 
 
 def lrr_init(problem: LRRProblem, params: LRRParams) -> LRRState:
+    """The IALM's start: every iterate zero, the penalty at ``params.mu``."""
     n, m = problem.data.shape
     r = problem.projected_t.shape[0]
     dtype = problem.data.dtype
@@ -149,7 +160,17 @@ def lrr_ialm(
 
     Returns:
         ``LRRResult``; ``denoised`` has the orientation of ``associations``.
+
+    Raises:
+        ValueError: ``associations`` is not a matrix, an unknown ``side`` or ``svt_method``, a
+            ``rank_bound`` below 1, or (given concrete values) a parameter out of its range.
     """
+    associations = float_array(associations, "associations")
+    check_choice(side, "side", LRR_SIDES)
+    check_choice(svt_method, "svt_method", LRR_SVT_METHODS)
+    if rank_bound is not None and rank_bound < 1:
+        raise ValueError(f"rank_bound must be >= 1 (a true upper bound on rank(A)), got {rank_bound}")
+    check_params(params, at_least={"rho": 1.0, "tol": 0.0}, above={"alpha": 0.0, "mu": 0.0, "mu_max": 0.0})
     if support is not None:
         return _lrr_on_support(
             associations, params, support, side=side, svt_method=svt_method, reduce=reduce,

@@ -15,6 +15,8 @@ import jax.custom_batching
 import jax.numpy as jnp
 import jax.scipy.linalg
 
+from sesl_jax.solvers._checks import check_nonnegative, float_array
+
 
 def svt(matrix: jax.Array, tau: jax.Array) -> jax.Array:
     """Singular value thresholding, the prox of ``tau * ||.||_*``.
@@ -25,6 +27,7 @@ def svt(matrix: jax.Array, tau: jax.Array) -> jax.Array:
         matrix: (m, n) array.
         tau: threshold (scalar, >= 0).
     """
+    matrix = _checked(matrix, tau)
     left, singular, right_t = jnp.linalg.svd(matrix, full_matrices=False)
     shrunk = jnp.maximum(singular - tau, 0.0)
     return (left * shrunk[..., None, :]) @ right_t
@@ -41,9 +44,16 @@ def svt_symmetric(matrix: jax.Array, tau: jax.Array) -> jax.Array:
         matrix: (n, n) symmetric array.
         tau: threshold (scalar, >= 0).
     """
+    matrix = _checked(matrix, tau, square=True)
     eigenvalues, vectors = jnp.linalg.eigh(_symmetrised(matrix))
     shrunk = _shrink_eigenvalues(eigenvalues, tau)
     return (vectors * shrunk[..., None, :]) @ jnp.swapaxes(vectors, -1, -2)
+
+
+def _checked(matrix, tau, *, square: bool = False) -> jax.Array:
+    """The public operators' arguments: a float matrix (or batch), a threshold >= 0."""
+    check_nonnegative(tau, "tau")
+    return float_array(matrix, "matrix", square=square, batched=True)
 
 
 def _symmetrised(matrix: jax.Array) -> jax.Array:
@@ -352,7 +362,7 @@ def svt_sign(matrix: jax.Array, tau: jax.Array) -> jax.Array:
         matrix: (n, n) symmetric array.
         tau: threshold (scalar, >= 0).
     """
-    symmetric = _symmetrised(matrix)
+    symmetric = _symmetrised(_checked(matrix, tau, square=True))
     shift = jnp.asarray(tau, symmetric.dtype) * jnp.eye(symmetric.shape[-1], dtype=symmetric.dtype)
     upper, lower = matrix_absolute(jnp.stack([symmetric + shift, symmetric - shift]))
     return symmetric - 0.5 * (upper - lower)
@@ -371,6 +381,7 @@ def svt_gram(matrix: jax.Array, tau: jax.Array) -> jax.Array:
         matrix: (m, n) array; the Gram matrix is built on the smaller side (static shapes).
         tau: threshold (scalar, >= 0).
     """
+    matrix = _checked(matrix, tau)
     if matrix.shape[-2] < matrix.shape[-1]:
         return jnp.swapaxes(svt_gram(jnp.swapaxes(matrix, -1, -2), tau), -1, -2)
     gram = jnp.swapaxes(matrix, -1, -2) @ matrix
@@ -389,6 +400,7 @@ def column_shrink(matrix: jax.Array, tau: jax.Array) -> jax.Array:
         matrix: (m, n) array.
         tau: threshold (scalar, >= 0).
     """
+    matrix = _checked(matrix, tau)
     squared = jnp.sum(matrix * matrix, axis=-2, keepdims=True)
     # double where: keeps both the value and its gradient finite at a zero column
     nonzero = squared > 0
