@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sesl_jax.data import DataError
+from sesl_jax.data._validate import unknown_id_error
 
 
 def rank_known(scores: np.ndarray, associations: np.ndarray, drug_ids: list[str], mirna_ids: list[str], *,
@@ -31,11 +31,7 @@ def index_of(item: str, ids: list[str], what: str) -> int:
     try:
         return ids.index(item)
     except ValueError:
-        import difflib
-
-        close = difflib.get_close_matches(item, ids, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise DataError(f"unknown {what} ID {item!r}{hint}") from None
+        raise unknown_id_error(item, ids, kind=what) from None
 
 
 def ranked(scores: np.ndarray, known: np.ndarray, ids: list[str], id_column: str, top: int | None) -> pd.DataFrame:

@@ -49,6 +49,10 @@ def test_tsv_custom_columns_and_mature_sequences(tmp_path):
         ("CID:1,m1\nCID:2,m2\nCID:1,m1\n", r"line 4: pair \(CID:1, m1\) already listed on line 2"),
         ("CID:1,m1\n,m2\n", "line 3: empty drug_id"),
         ("CID:1,\n", "line 2: empty mirna_id"),
+        # values must be printable text on one line
+        ('CID:1,m1\n"CID:3229\nX",m2\n', r"line 3: drug_id: 'CID:3229\\nX' contains '\\n'; values must be printable"),
+        ("CID:1,m1\nCID:32\x0029,m2\n", r"line 3: drug_id: 'CID:32\\x0029' contains '\\x00'; values must be printable"),
+        ('CID:1,m1\n"CID:1\tX",m2\n', r"line 3: drug_id: 'CID:1\\tX' contains '\\t'; values must be printable"),
     ],
 )
 def test_pair_errors_name_the_line(tmp_path, body, message):
@@ -74,10 +78,60 @@ def test_conflicting_and_invalid_sequences(tmp_path):
 
 def test_missing_column_and_file(tmp_path):
     path = write(tmp_path / "pairs.csv", "drug,mirna_id\nD,m\n")
-    with pytest.raises(DataError, match="pairs.csv: no column 'drug_id' in the header"):
+    with pytest.raises(DataError, match=r"pairs.csv: missing column\(s\) drug_id; expected columns drug_id, mirna_id "
+                                        r"\(optional smiles, sequence\), found 'drug', 'mirna_id'$"):
         load_pairs(path)
     with pytest.raises(DataError, match="not found"):
         load_pairs(tmp_path / "absent.csv")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", r"empty.csv: the file is empty; expected a header line with columns drug_id, mirna_id"),
+        ("\nCID:1,m1\n", r"empty.csv: line 1 \(the header\) is blank"),
+        ("drug_id,mirna_id,drug_id\nCID:3229,hsa-mir-21,X\n",
+         r"empty.csv: column 'drug_id' appears twice in the header \(columns 1 and 3\)"),
+        ("drug_\0id,mirna_id\nCID:1,m1\n", r"found 'drug_\\x00id', 'mirna_id'$"),  # NUL shown escaped
+    ],
+)
+def test_header_errors(tmp_path, text, message):
+    with pytest.raises(DataError, match=message):
+        load_pairs(write(tmp_path / "empty.csv", text))
+
+
+def test_directory_is_named_as_one(tmp_path):
+    (tmp_path / "pairs.csv").mkdir()
+    with pytest.raises(DataError, match=r"pairs.csv: is a directory, not a pair file"):
+        load_pairs(tmp_path / "pairs.csv")
+
+
+def test_tab_separated_file_named_csv_reads_as_tab_separated(tmp_path):
+    dataset = load_pairs(write(tmp_path / "pairs.csv", "drug_id\tmirna_id\tsmiles\nCID:1\thsa-mir-21\tCCO\n"))
+    assert (dataset.drug_ids, dataset.mirna_ids, dataset.drug_smiles) == (("CID:1",), ("hsa-mir-21",), ("CCO",))
+
+
+def test_extra_fields_are_an_error_unless_empty(tmp_path):
+    path = write(tmp_path / "pairs.csv",
+                 "drug_id,mirna_id\nCID:3229,hsa-mir-21\nCID:3385,hsa-mir-22,CCN,UAGCUU\n")
+    with pytest.raises(DataError, match=r"pairs.csv: line 3: the row has more fields than the header \(4 vs 2\): "
+                                        r"extra value 'CCN'"):
+        load_pairs(path)
+    # empty trailing fields, as spreadsheets export them, are no data: tolerated
+    path = write(tmp_path / "export.csv", "drug_id,mirna_id,\nCID:1,m1,\nCID:2,m2,,\n")
+    assert load_pairs(path).drug_ids == ("CID:1", "CID:2")
+    # a SMILES table is read the same way
+    from sesl_jax.data._user_pairs import with_input_tables
+
+    table = write(tmp_path / "smiles.csv", "drug_id,smiles\nCID:1,CCO,x\n")
+    with pytest.raises(DataError, match=r"smiles.csv: line 2: the row has more fields than the header \(3 vs 2\)"):
+        with_input_tables(load_pairs(path), smiles_table=table)
+
+
+def test_line_numbers_count_blank_lines_and_quoted_line_breaks(tmp_path):
+    path = write(tmp_path / "pairs.csv", 'drug_id,mirna_id,note\nD,m,"two\nlines"\n\nD,m,\n')
+    with pytest.raises(DataError, match=r"pairs.csv: line 5: pair \(D, m\) already listed on line 2"):
+        load_pairs(path)
 
 
 SM2MIR_HEADER = (

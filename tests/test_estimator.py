@@ -42,6 +42,8 @@ def test_rank_tables():
     assert len(top) == 3 and list(top.columns) == ["rank", "drug_id", "score", "known"]
     with pytest.raises(DataError, match="unknown drug ID 'D22'.*D2"):
         model.rank_mirnas("D22")
+    with pytest.raises(DataError, match=r"unknown miRNA ID ' m1'; close matches: M1$"):  # letter case first
+        model.rank_drugs(" m1")
 
 
 def test_bad_inputs_are_clear_errors():

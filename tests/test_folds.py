@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -180,9 +182,55 @@ def test_fold_file_errors_name_line_and_ids(tmp_path, associations, ids):
         path.write_text("fold,drug_id,mirna_id\n" + body)
         with pytest.raises(ValueError, match=message):
             read_fold_file(path, associations, drug_ids, mirna_ids)
-    # the same pair in two different folds is allowed
-    path.write_text(f"fold,drug_id,mirna_id\n0,{good}\n1,{good}\n")
-    assert read_fold_file(path, associations, drug_ids, mirna_ids).n_folds == 2
     path.write_text("fold,drug\n0,x\n")
     with pytest.raises(ValueError, match="missing column"):
         read_fold_file(path, associations, drug_ids, mirna_ids)
+
+
+def test_fold_file_pair_in_two_folds_of_a_repeat(tmp_path, associations, ids):
+    drug_ids, mirna_ids = ids
+    i, j = np.argwhere(associations)[0]
+    good = f"{drug_ids[i]},{mirna_ids[j]}"
+    path = tmp_path / "folds.csv"
+    path.write_text(f"repeat,fold,drug_id,mirna_id\n0,0,{good}\n0,1,{good}\n")  # would be hidden and scored twice
+    with pytest.raises(ValueError, match=rf"folds.csv: line 3: \({drug_ids[i]}, {mirna_ids[j]}\) is listed twice in "
+                                         r"repeat 0: in fold 0 on line 2 and in fold 1 here"):
+        read_fold_file(path, associations, drug_ids, mirna_ids)
+    path.write_text(f"repeat,fold,drug_id,mirna_id\n0,0,{good}\n1,1,{good}\n")  # one fold per repeat is fine
+    assert read_fold_file(path, associations, drug_ids, mirna_ids).n_folds == 2
+
+
+def test_fold_file_fold_hiding_every_known_pair(tmp_path, associations, ids):
+    drug_ids, mirna_ids = ids
+    rows = "".join(f"3,{drug_ids[i]},{mirna_ids[j]}\n" for i, j in known_pairs(associations))
+    (tmp_path / "folds.csv").write_text("fold,drug_id,mirna_id\n" + rows)
+    with pytest.raises(ValueError, match=rf"fold 3 of repeat 0 hides all {associations.sum()} known pairs, "
+                                         "leaving none to train on"):
+        read_fold_file(tmp_path / "folds.csv", associations, drug_ids, mirna_ids)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("0,{good}\n\n\n0,CID:nope,{m}\n", r"line 5: unknown drug_id 'CID:nope'"),  # blank lines count
+        ("0,{good}\n0,,{m}\n", r"line 3: empty drug_id$"),
+        ("0,{good}\n1.5,{good}\n", r"line 3: fold '1.5' is not an integer$"),
+        ("0,{good}\n,{good}\n", r"line 3: empty fold$"),
+        ("0,{good},x\n", r"line 2: the row has more fields than the header \(4 vs 3\)"),
+    ],
+)
+def test_fold_file_row_errors_name_the_line(tmp_path, associations, ids, body, message):
+    drug_ids, mirna_ids = ids
+    i, j = np.argwhere(associations)[0]
+    path = tmp_path / "folds.csv"
+    path.write_text("fold,drug_id,mirna_id\n" + body.format(good=f"{drug_ids[i]},{mirna_ids[j]}", m=mirna_ids[j]))
+    with pytest.raises(ValueError, match=rf"{re.escape(str(path))}: {message}"):
+        read_fold_file(path, associations, drug_ids, mirna_ids)
+
+
+def test_fold_file_tab_separated(tmp_path, associations, ids):
+    folds = kfold_folds(associations, k=3, seed=0)
+    csv_path = write_fold_file(folds, tmp_path / "folds.csv", *ids)
+    tsv_path = tmp_path / "folds.tsv"
+    tsv_path.write_text(csv_path.read_text().replace(",", "\t"))
+    np.testing.assert_array_equal(read_fold_file(tsv_path, associations, *ids).hidden, folds.hidden)

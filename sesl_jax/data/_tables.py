@@ -1,4 +1,5 @@
-"""Readers for the benchmark file formats: whitespace matrices, ID lists, tab-separated tables.
+"""Readers for the file formats: whitespace matrices, ID lists, tab-separated tables, and the
+user CSV/TSV files (pairs, ID tables, fold files) with a header line.
 
 One reader per format, used by every loader, so a malformed file gives the same kind of error
 wherever it is read.
@@ -7,12 +8,13 @@ wherever it is read.
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
 from sesl_jax.data._errors import DataError
-from sesl_jax.data._validate import check_ids
+from sesl_jax.data._validate import check_ids, check_printable
 from sesl_jax.data._xlsx import read_xlsx_rows
 
 
@@ -83,6 +85,103 @@ def read_tsv_records(path: Path, *, required: tuple[str, ...], label: str | None
         if missing:
             raise DataError(f"{label}: missing column(s) {', '.join(missing)}")
         return [{key: (value or "").strip() for key, value in row.items() if key is not None} for row in reader]
+
+
+Cell = Callable[[str | None], str | None]
+
+
+def read_records(
+    path: Path,
+    required: tuple[str, ...],
+    *,
+    what: str,
+    optional: tuple[str | None, ...] = (),
+    label: str | None = None,
+) -> Iterator[tuple[int, Cell]]:
+    """``(line, cell)`` for each non-blank row of a CSV/TSV file whose header line names ``required``.
+
+    ``line`` is the 1-based line the row starts on (the header is line 1; blank lines count).
+    ``cell(column)`` is the stripped value: "" past the row's end, ``None`` when ``column`` is
+    ``None`` or not in the header; a value read must be printable text on one line. The
+    delimiter is the one of tab and comma the header holds (both: tab for ``.tsv``/``.tab``,
+    else comma), so a tab-separated file named ``.csv`` reads as written. Columns the caller
+    does not ask for are ignored; ``optional`` ones only go into messages.
+
+    Raises:
+        DataError: naming ``label`` (default: the file name) and the line for a missing file or a
+            directory, an empty file or blank header, a missing or repeated column, a row with a
+            value past the header's columns (empty extra fields, as spreadsheets export, are
+            fine), a value with a line break or control character, or text that is not UTF-8.
+    """
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, not a {what}")
+    if not path.is_file():
+        raise DataError(f"{path}: {what} not found")
+    label = label or path.name
+    named = [column for column in optional if column]
+    expected = ", ".join(required) + (f" (optional {', '.join(named)})" if named else "")
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            header_line = handle.readline()
+            handle.seek(0)
+            delimiter = _delimiter(path, header_line)
+            reader = csv.reader(handle, delimiter=delimiter)
+            header = [column.strip() for column in next(reader, [])]
+            while header and not header[-1]:  # a trailing delimiter names no column
+                header.pop()
+            if not header:
+                blank = "the file is empty" if not header_line else "line 1 (the header) is blank"
+                raise DataError(f"{label}: {blank}; expected a header line with columns {expected}")
+            _check_header(header, required, label=label, expected=expected)
+            column_of = {column: position for position, column in enumerate(header)}
+            end = reader.line_num
+            for cells in reader:
+                start, end = end + 1, reader.line_num  # a row spans lines where a quoted value holds a line break
+                if not any(cell.strip() for cell in cells):
+                    continue
+                extra = next((value.strip() for value in cells[len(header):] if value.strip()), None)
+                if extra is not None:
+                    raise DataError(f"{label}: line {start}: the row has more fields than the header "
+                                    f"({len(cells)} vs {len(header)}): extra value {extra!r} "
+                                    f"(a value holding {delimiter!r} must be quoted)")
+
+                def cell(column: str | None, cells: list[str] = cells, start: int = start) -> str | None:
+                    position = column_of.get(column) if column else None
+                    if position is None:
+                        return None
+                    if position >= len(cells):
+                        return ""
+                    return check_printable(cells[position].strip(), label=f"{label}: line {start}: {column}")
+
+                yield start, cell
+    except UnicodeDecodeError as error:
+        raise DataError(f"{label}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except csv.Error as error:
+        raise DataError(f"{label}: not a readable CSV/TSV file ({error})") from None
+    except OSError as error:
+        raise DataError(f"{label}: cannot read the {what} ({error.strerror})") from None
+
+
+def _check_header(header: list[str], required: tuple[str, ...], *, label: str, expected: str) -> None:
+    """Every ``required`` column present, no column named twice (which copy to read is ambiguous)."""
+    first: dict[str, int] = {}
+    for position, column in enumerate(header, start=1):
+        if column and column in first:
+            raise DataError(f"{label}: column {column!r} appears twice in the header (columns {first[column]} and "
+                            f"{position})")
+        first.setdefault(column, position)
+    missing = [column for column in required if column not in first]
+    if missing:
+        raise DataError(f"{label}: missing column(s) {', '.join(missing)}; expected columns {expected}, "
+                        f"found {', '.join(map(repr, header))}")
+
+
+def _delimiter(path: Path, header_line: str) -> str:
+    """Whichever of tab and comma the header holds: the suffix misleads (spreadsheets save TSV as .csv)."""
+    tab, comma = "\t" in header_line, "," in header_line
+    if tab and comma:
+        return "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+    return "\t" if tab else ","
 
 
 def _read_rows(path: Path, *, label: str) -> list[list[str]]:

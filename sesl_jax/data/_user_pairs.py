@@ -3,10 +3,8 @@ and ID tables that add SMILES or sequences to any dataset (e.g. one read from SM
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import os
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +13,10 @@ from sesl_jax._io import sha256_file
 from sesl_jax.data._dataset import Dataset
 from sesl_jax.data._errors import DataError
 from sesl_jax.data._sequences import normalise_rna
+from sesl_jax.data._tables import read_records
 from sesl_jax.data._validate import check_case_variants, check_smiles
 
 SEQUENCE_KINDS = ("hairpin", "mature")
-Cell = Callable[[str | None], str]
 
 
 def load_pairs(
@@ -33,8 +31,8 @@ def load_pairs(
 ) -> Dataset:
     """Load known drug-miRNA pairs from a CSV or TSV file with a header row.
 
-    The delimiter is a tab for ``.tsv``/``.tab`` files, a comma for ``.csv``, and otherwise
-    whichever of the two the header line contains. Each row is one known pair; the optional
+    The delimiter is whichever of tab and comma the header line holds (see
+    :func:`~sesl_jax.data._tables.read_records`). Each row is one known pair; the optional
     ``smiles_col`` / ``sequence_col`` give the drug's SMILES / the miRNA's sequence (empty cells
     are allowed, other rows may supply the value). IDs are kept as written (stripped of
     surrounding whitespace) in first-seen order: row ``i`` of ``associations`` is the ``i``-th
@@ -44,7 +42,9 @@ def load_pairs(
     Raises:
         DataError: naming the file, line and ID for an empty ID, a repeated pair, two IDs that
             differ only in letter case, a SMILES that RDKit cannot parse, a sequence outside
-            A/C/G/U/T, or a drug given two different SMILES (a miRNA two different sequences).
+            A/C/G/U/T, or a drug given two different SMILES (a miRNA two different sequences);
+            and as :func:`~sesl_jax.data._tables.read_records` for the file's form (missing or
+            repeated column, more fields than the header, a line break in a value, ...).
 
     Returns:
         A :class:`Dataset` without similarities; ``associations`` is ``(n_drugs, n_mirnas)``.
@@ -59,7 +59,8 @@ def load_pairs(
     pair_lines: dict[tuple[str, str], int] = {}
     smiles: dict[str, tuple[str, int]] = {}
     sequences: dict[str, tuple[str, int]] = {}
-    for line, cell in _records(path, (drug_col, mirna_col), what="pair file"):
+    records = read_records(path, (drug_col, mirna_col), what="pair file", optional=(smiles_col, sequence_col))
+    for line, cell in records:
         drug, mirna = cell(drug_col), cell(mirna_col)
         if not drug or not mirna:
             raise DataError(f"{label}: line {line}: empty {drug_col if not drug else mirna_col}")
@@ -152,7 +153,7 @@ def _read_id_table(path: Path, id_col: str, value_col: str, ids, *, kind: str) -
     spellings: dict[str, tuple[str, int]] = {}
     table: dict[str, tuple[str, int]] = {}
     what = "SMILES" if value_col == "smiles" else "sequence"
-    for line, cell in _records(path, (id_col, value_col), what=f"{what} table"):
+    for line, cell in read_records(path, (id_col, value_col), what=f"{what} table"):
         identifier, value = cell(id_col), cell(value_col)
         if not identifier:
             raise DataError(f"{label}: line {line}: empty {id_col}")
@@ -169,50 +170,10 @@ def _read_id_table(path: Path, id_col: str, value_col: str, ids, *, kind: str) -
     return table
 
 
-def _records(path: Path, required: tuple[str, ...], *, what: str) -> Iterator[tuple[int, Cell]]:
-    """``(line, cell)`` for each non-blank row of a CSV/TSV file with a header naming ``required``;
-    ``cell(column)`` is the stripped value ("" when the column or the cell is absent)."""
-    if not path.is_file():
-        raise DataError(f"{path}: {what} not found")
-    label = path.name
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            header_line = handle.readline()
-            handle.seek(0)
-            reader = csv.reader(handle, delimiter=_delimiter(path, header_line))
-            header = [column.strip() for column in next(reader, [])]
-            for column in required:
-                if column not in header:
-                    raise DataError(f"{label}: no column {column!r} in the header (columns: {', '.join(header)})")
-            column_of = {column: position for position, column in enumerate(header)}
-            for cells in reader:
-                if not any(cell.strip() for cell in cells):
-                    continue
-
-                def cell(column: str | None, cells: list[str] = cells) -> str:
-                    position = column_of.get(column) if column else None
-                    return cells[position].strip() if position is not None and position < len(cells) else ""
-
-                yield reader.line_num, cell
-    except UnicodeDecodeError as error:
-        raise DataError(f"{label}: not UTF-8 text ({error.reason} at byte {error.start})") from None
-    except csv.Error as error:
-        raise DataError(f"{label}: not a readable CSV/TSV file ({error})") from None
-
-
 def _valid_input(value: str, what: str, label: str, line: int, identifier: str) -> str:
     """A checked SMILES or (normalised) RNA sequence; errors name the file, line and ID."""
     where = f"{label}: line {line}: {'drug' if what == 'SMILES' else 'miRNA'} {identifier!r}"
     return check_smiles(value, label=where) if what == "SMILES" else normalise_rna(value, label=where)
-
-
-def _delimiter(path: Path, header_line: str) -> str:
-    suffix = path.suffix.lower()
-    if suffix in (".tsv", ".tab"):
-        return "\t"
-    if suffix == ".csv":
-        return ","
-    return "\t" if "\t" in header_line else ","
 
 
 def _record_once(values: dict[str, tuple[str, int]], key: str, value: str, line: int, *, label: str, what: str) -> None:

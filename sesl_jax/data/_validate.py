@@ -135,6 +135,18 @@ def check_pairs_match_associations(
         )
 
 
+def check_printable(value: str, *, label: str) -> str:
+    """``value`` unchanged if it is printable text on one line (IDs, SMILES, sequences, fold labels).
+
+    A line break, tab, NUL or other non-printable character (e.g. from a quoted multi-line cell)
+    would make an ID that cannot be typed or printed; the message shows it escaped.
+    """
+    if not value.isprintable():
+        character = next(c for c in value if not c.isprintable())
+        raise DataError(f"{label}: {value!r} contains {character!r}; values must be printable text on one line")
+    return value
+
+
 def check_smiles_text(smiles: str, *, label: str) -> str:
     """A SMILES is one token without whitespace (chemistry is checked by the encoders)."""
     if not smiles or any(character.isspace() for character in smiles):
@@ -174,11 +186,14 @@ def check_case_variants(identifier: str, seen: dict[str, tuple[str, int]], line:
         )
 
 
-def unknown_id_error(identifier: str, known: Sequence[str], *, kind: str, dataset: str) -> DataError:
-    """The error for an ID that is not in a dataset, with close matches as a hint."""
-    close = difflib.get_close_matches(identifier, known, n=3)
+def unknown_id_error(identifier: str, known: Sequence[str], *, kind: str, dataset: str | None = None) -> DataError:
+    """The error for an ID that is not in a dataset, with close matches as a hint (first those
+    that differ only in letter case or surrounding spaces)."""
+    same = [candidate for candidate in known if candidate.casefold() == str(identifier).strip().casefold()]
+    close = same or difflib.get_close_matches(identifier, known, n=3)
     hint = f"; close matches: {', '.join(close)}" if close else ""
-    return DataError(f"{dataset}: unknown {kind} ID {identifier!r}{hint}")
+    where = f"{dataset}: " if dataset else ""
+    return DataError(f"{where}unknown {kind} ID {identifier!r}{hint}")
 
 
 def _shape(shape: tuple[int, ...]) -> str:

@@ -11,7 +11,9 @@ hidden pair is ranked against changes (see :func:`sesl_jax.evaluation.metrics.lo
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -21,6 +23,7 @@ import pandas as pd
 
 from sesl_jax._io import atomic_write
 from sesl_jax.data import DataError
+from sesl_jax.data._tables import read_records
 
 PROTOCOLS = ("loocv", "kfold", "new-drug", "new-mirna", "file")
 PADDING = -1
@@ -151,75 +154,70 @@ def read_fold_file(
     drug_ids: Sequence[str],
     mirna_ids: Sequence[str],
 ) -> Folds:
-    """Read user-defined folds from a CSV with columns ``fold, drug_id, mirna_id`` (optional ``repeat``).
+    """Read user-defined folds from a CSV (or TSV) with columns ``fold, drug_id, mirna_id`` (optional ``repeat``).
 
-    Folds are ordered by ``(repeat, fold)`` value and renumbered densely from 0 (so labels 1..5
-    become ``fold_in_repeat`` 0..4); pairs keep their file order. Every pair must be a known pair
-    and may appear only once per fold.
+    The file is read as a pair file is (:func:`sesl_jax.data._tables.read_records`: delimiter from
+    the header, header = line 1, blank lines counted). Folds are ordered by ``(repeat, fold)``
+    value and renumbered densely from 0 (so labels 1..5 become ``fold_in_repeat`` 0..4); pairs
+    keep their file order. Every pair must be a known pair hidden by at most one fold of each
+    repeat (two would test it twice), and no fold may hide every known pair (nothing to train on).
 
     Raises:
-        DataError: (a ``ValueError``) naming the file, and for a bad row its CSV line (header =
-            line 1) and IDs: a missing or unreadable file, missing columns, non-integer fold or
-            repeat labels, an unknown ID, a pair that is not known, a pair twice in one fold.
+        DataError: (a ``ValueError``) naming the file, and for a bad row its line and IDs: a
+            missing or unreadable file, missing columns, an empty or non-integer fold or repeat
+            label, an empty or unknown ID, a pair that is not known, a pair in two folds (or twice
+            in one) of a repeat, a fold hiding all known pairs; and the file-form errors of
+            :func:`~sesl_jax.data._tables.read_records`.
     """
     path = Path(path)
+    label = str(path)
     matrix = _as_matrix(associations)
-    if not path.is_file():
-        raise DataError(f"{path}: fold file not found")
-    try:
-        frame = pd.read_csv(path, dtype={"drug_id": str, "mirna_id": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as error:
-        raise DataError(f"{path}: not a readable CSV fold file ({str(error).strip().splitlines()[0]})") from None
-    frame.columns = [str(column).strip() for column in frame.columns]
-    missing = [c for c in ("fold", "drug_id", "mirna_id") if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"{path}: missing column(s) {', '.join(missing)}; expected columns fold, drug_id, mirna_id "
-            f"(optional repeat), found {', '.join(map(str, frame.columns))}"
-        )
-    if frame.empty:
-        raise DataError(f"{path}: no folds in the file")
-    if "repeat" not in frame.columns:
-        frame["repeat"] = 0
-    for column in ("fold", "repeat"):
-        if frame[column].isna().any() or not pd.api.types.is_integer_dtype(frame[column]):
-            raise DataError(f"{path}: column {column!r} must hold integers")
-
-    drug_index = {str(d): i for i, d in enumerate(drug_ids)}
-    mirna_index = {str(m): j for j, m in enumerate(mirna_ids)}
-    pairs = np.empty((len(frame), 2), dtype=np.int32)
-    seen: set[tuple[int, int, int, int]] = set()
-    for row, (repeat, fold, drug_id, mirna_id) in enumerate(
-        frame[["repeat", "fold", "drug_id", "mirna_id"]].itertuples(index=False)
-    ):
-        line = row + 2
-        if drug_id not in drug_index:
-            raise DataError(f"{path}, line {line}: unknown drug_id {drug_id!r}")
-        if mirna_id not in mirna_index:
-            raise DataError(f"{path}, line {line}: unknown mirna_id {mirna_id!r}")
-        i, j = drug_index[drug_id], mirna_index[mirna_id]
+    index = {"drug_id": {str(d): i for i, d in enumerate(drug_ids)},
+             "mirna_id": {str(m): j for j, m in enumerate(mirna_ids)}}
+    groups: dict[tuple[int, int], list[tuple[int, int]]] = {}  # (repeat, fold) label -> hidden pairs
+    first: dict[tuple[int, int, int], tuple[int, int]] = {}  # (repeat, drug, miRNA) -> (fold, line)
+    for line, cell in read_records(path, ("fold", "drug_id", "mirna_id"), what="fold file", optional=("repeat",),
+                                   label=label):
+        where = f"{label}: line {line}"
+        fold = _integer_label(cell("fold"), "fold", where)
+        repeat = 0 if cell("repeat") is None else _integer_label(cell("repeat"), "repeat", where)
+        drug_id, mirna_id = cell("drug_id"), cell("mirna_id")
+        for column, identifier in (("drug_id", drug_id), ("mirna_id", mirna_id)):
+            if not identifier:
+                raise DataError(f"{where}: empty {column}")
+            if identifier not in index[column]:
+                raise DataError(f"{where}: unknown {column} {identifier!r}")
+        i, j = index["drug_id"][drug_id], index["mirna_id"][mirna_id]
         if not matrix[i, j]:
+            raise DataError(f"{where}: ({drug_id}, {mirna_id}) is not a known pair; only known pairs can be hidden")
+        earlier_fold, earlier_line = first.setdefault((repeat, i, j), (fold, line))
+        if earlier_line != line:
             raise DataError(
-                f"{path}, line {line}: ({drug_id}, {mirna_id}) is not a known pair; only known pairs can be hidden"
+                f"{where}: ({drug_id}, {mirna_id}) is listed twice in repeat {repeat}: in fold {earlier_fold} on line "
+                f"{earlier_line} and in fold {fold} here; a pair may be hidden by only one fold of a repeat"
             )
-        key = (int(repeat), int(fold), i, j)
-        if key in seen:
-            raise DataError(
-                f"{path}, line {line}: ({drug_id}, {mirna_id}) appears twice in fold {fold} (repeat {repeat})"
-            )
-        seen.add(key)
-        pairs[row] = (i, j)
+        groups.setdefault((repeat, fold), []).append((i, j))
+    if not groups:
+        raise DataError(f"{label}: no folds in the file")
 
-    groups, repeat_of, fold_of = [], [], []
-    repeat_labels = np.unique(frame["repeat"].to_numpy())
-    for r, repeat_label in enumerate(repeat_labels):
-        in_repeat = frame["repeat"].to_numpy() == repeat_label
-        for i, fold_label in enumerate(np.unique(frame.loc[in_repeat, "fold"].to_numpy())):
-            rows = in_repeat & (frame["fold"].to_numpy() == fold_label)
-            groups.append(pairs[rows])
+    n_known = int(matrix.sum())
+    hidden, repeat_of, fold_of = [], [], []
+    for r, (repeat, keys) in enumerate(itertools.groupby(sorted(groups), key=lambda key: key[0])):
+        for i, key in enumerate(keys):
+            if len(groups[key]) == n_known:
+                raise DataError(f"{label}: fold {key[1]} of repeat {repeat} hides all {n_known} known pairs, "
+                                "leaving none to train on")
+            hidden.append(np.array(groups[key], dtype=np.int32))
             repeat_of.append(r)
             fold_of.append(i)
-    return _pack("file", groups, repeat_of, fold_of)
+    return _pack("file", hidden, repeat_of, fold_of)
+
+
+def _integer_label(value: str, column: str, where: str) -> int:
+    """A fold or repeat label: an integer, written in ASCII digits."""
+    if not re.fullmatch(r"[+-]?[0-9]+", value):
+        raise DataError(f"{where}: {column} {value!r} is not an integer" if value else f"{where}: empty {column}")
+    return int(value)
 
 
 def write_fold_file(
