@@ -42,6 +42,10 @@ def test_train_resume_and_encode_rna(tmp_path, capsys):
     assert _run(common + ["--epochs", "2", "--resume"]) == 0
     recipe = json.loads((out / "recipe.json").read_text())
     assert recipe["epochs_run"] == 2 and len(recipe["commands"]) == 2
+    (out / "recipe.json").write_text("{broken")  # the run's own file, edited by hand: named, not a traceback
+    capsys.readouterr()
+    assert _run(common + ["--epochs", "3", "--resume"]) == 1
+    assert "recipe.json: not a readable recipe of 'sesl-jax encoder train'" in capsys.readouterr().err
 
     sequences = tmp_path / "in.txt"
     sequences.write_text("ACGU\nGGGAAAUUUCCC\n")
@@ -101,11 +105,12 @@ def test_augmentation_is_for_smiles(tmp_path, capsys):
     corpus = tmp_path / "rna.txt"
     corpus.write_text("\n".join(RNA) + "\n")
     assert _run(["encoder", "train", "--kind", "rna", "--corpus", str(corpus), "--out", str(tmp_path / "x"),
-                 "--augment-smiles"]) == 1
-    assert "--augment-smiles is for --kind smiles" in capsys.readouterr().err
+                 "--augment-smiles"]) == 2
+    assert "argument --augment-smiles: applies to --kind smiles" in capsys.readouterr().err
     assert _run(["encoder", "train", "--kind", "rna", "--corpus", str(corpus), "--out", str(tmp_path / "x"),
-                 "--schedule", "cosine", "--warmup-steps", "5", "--decay-steps", "5"]) == 1
-    assert "decay_steps > warmup_steps" in capsys.readouterr().err
+                 "--schedule", "cosine", "--warmup-steps", "5", "--decay-steps", "5"]) == 2
+    assert "argument --decay-steps: need warmup_steps >= 0 and decay_steps > warmup_steps" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
 
 
 def test_size_options_of_the_other_architecture_are_refused_not_ignored(tmp_path, capsys):
@@ -155,3 +160,119 @@ def test_smiles_training_takes_a_given_vocabulary_and_names_a_bad_one(tmp_path, 
     assert _run(["encoder", "train", "--kind", "rna", "--corpus", str(corpus), "--out", str(out),
                  "--vocabulary", str(given)]) == 2
     assert "applies to --kind smiles" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- user mistakes: one-line errors, nothing left behind
+
+
+def _usage_error(argv: list[str], capsys) -> str:
+    """stderr of a command that argparse refuses (exit 2, before anything runs)."""
+    with pytest.raises(SystemExit) as exited:
+        _run(argv)
+    assert exited.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_a_binary_input_or_corpus_is_named_not_a_traceback(tmp_path, capsys):
+    binary = tmp_path / "random.bin"
+    binary.write_bytes(bytes(range(128, 256)) * 4)
+    assert _run(["encoder", "encode", "--kind", "smiles", "--input", str(binary),
+                 "--output", str(tmp_path / "x.npy")]) == 1
+    assert f"{binary}: not UTF-8 text" in capsys.readouterr().err
+    out = tmp_path / "run"
+    assert _run(["encoder", "train", "--kind", "smiles", "--corpus", str(binary), "--out", str(out)]) == 1
+    assert f"{binary}: not UTF-8 text" in capsys.readouterr().err
+    broken = tmp_path / "broken.fa.gz"
+    broken.write_bytes(b"not gzip at all")
+    assert _run(["encoder", "train", "--kind", "rna", "--corpus", str(broken), "--out", str(out)]) == 1
+    assert f"{broken}: not a readable gzip file" in capsys.readouterr().err
+    assert not out.exists() and not (tmp_path / "x.npy").exists()
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--batch-size", "0", "must be an integer >= 1, got 0"),
+    ("--validation-fraction", "1.5", "must be a number >= 0 and < 1, got 1.5"),
+    ("--learning-rate", "-1", "must be a number > 0, got -1"),
+    ("--final-learning-rate", "-0.1", "must be a number >= 0, got -0.1"),
+    ("--max-minutes", "0", "must be a number > 0, got 0"),
+    ("--max-length", "0", "must be an integer >= 1, got 0"),
+    ("--train-max-length", "0", "must be an integer >= 1, got 0"),
+    ("--epochs", "0", "must be an integer >= 1, got 0"),
+    ("--max-steps", "0", "must be an integer >= 1, got 0"),
+    ("--warmup-steps", "-1", "must be an integer >= 0, got -1"),
+    ("--hidden-size", "0", "must be an integer >= 1, got 0"),
+    ("--num-layers", "0", "must be an integer >= 1, got 0"),
+    ("--code-dim", "0", "must be an integer >= 1, got 0"),
+    ("--length-multiple", "0", "must be an integer >= 1, got 0"),
+    ("--checkpoint-every", "-1", "must be an integer >= 0, got -1"),
+    ("--limit", "0", "must be an integer >= 1, got 0"),
+    ("--repeat", "0", "must be an integer >= 1, got 0"),
+    ("--seed", "-1", "must be an integer >= 0, got -1"),
+])
+def test_train_refuses_out_of_range_numbers_up_front(tmp_path, capsys, option, value, message):
+    out = tmp_path / "run"
+    err = _usage_error(["encoder", "train", "--kind", "rna", "--corpus", str(tmp_path / "none.txt"), "--out", str(out),
+                        option, value], capsys)
+    assert f"argument {option}: {message}" in err
+    assert not out.exists()
+
+
+def test_train_refuses_a_training_length_beyond_the_maximum_up_front(tmp_path, capsys):
+    base = ["encoder", "train", "--kind", "rna", "--corpus", str(tmp_path / "none.txt"), "--out", str(tmp_path / "x")]
+    assert _run(base + ["--max-length", "20", "--train-max-length", "30"]) == 2
+    assert "argument --train-max-length: cannot exceed --max-length (20), got 30" in capsys.readouterr().err
+
+
+def test_a_corpus_too_small_to_train_is_named_and_leaves_no_directory(tmp_path, capsys):
+    common = ["--kind", "smiles", "--max-steps", "1", "--hidden-size", "8", "--num-layers", "1", "--code-dim", "4"]
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    out = tmp_path / "new" / "run"  # parents made for the run go too
+    assert _run(["encoder", "train", *common, "--corpus", str(empty), "--out", str(out)]) == 1
+    assert f"{empty}: no sequences in the corpus" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+    few = tmp_path / "few.txt"
+    few.write_text("CCO\nCCO\nnotsmiles((\n")  # one distinct valid SMILES
+    assert _run(["encoder", "train", *common, "--corpus", str(few), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"--corpus {few}: need at least two distinct valid sequences to train, got 1 (3 read, 1 invalid" in err
+    assert not (tmp_path / "new").exists()
+
+    kept = tmp_path / "kept"  # a directory that was there before is the user's: left as it was, with its files
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine")
+    assert _run(["encoder", "train", *common, "--corpus", str(few), "--out", str(kept)]) == 1
+    assert (kept / "notes.txt").read_text() == "mine"
+
+
+def test_encode_refuses_bad_options_before_any_work(tmp_path, capsys):
+    sequences = tmp_path / "in.txt"
+    sequences.write_text("ACGU\n")
+    base = ["encoder", "encode", "--kind", "rna", "--input", str(sequences)]
+    err = _usage_error(base + ["--output", str(tmp_path / "x.npy"), "--batch-size", "0"], capsys)
+    assert "argument --batch-size: must be an integer >= 1, got 0" in err
+    assert _run(base + ["--output", str(tmp_path / "x.xyz"), "--weights", str(tmp_path / "none.npz")]) == 2
+    assert "argument --output: " in (err := capsys.readouterr().err) and "must end in .npy or .csv" in err
+    assert not list(tmp_path.glob("x.*"))
+
+
+def test_encode_keeps_rows_aligned_with_lines_and_names_the_line_of_a_mistake(tmp_path, capsys):
+    sequences = tmp_path / "in.txt"
+    output = tmp_path / "codes.npy"
+    base = ["encoder", "encode", "--kind", "rna", "--input", str(sequences), "--output", str(output)]
+    for text, message in [("ACGU\n\nGGGAAAUUUCCC\n", "in.txt line 2: blank"),
+                          ("", "in.txt: no sequences"), ("\n\n", "in.txt: no sequences"),
+                          ("ACGU\nGGCC\nACXU\n", "in.txt line 3: invalid RNA 'ACXU' at position 2")]:
+        sequences.write_text(text)
+        assert _run(base) == 1
+        err = capsys.readouterr().err
+        assert message in err and str(sequences) in err, err
+        assert "header" not in err and not output.exists()
+    sequences.write_text("mirna_id,sequence\nhsa-mir-21,UAGCUUAUCAGACUGAUGUUGA\n")
+    assert _run(base) == 1
+    assert "in.txt line 1: invalid RNA 'mirna_id,sequence'" in (err := capsys.readouterr().err) and "header" in err
+    # the first field of each line; trailing blank lines end the file, they hold no row
+    sequences.write_text("ACGU first\nGGGAAAUUUCCC\n\n  \n")
+    assert _run(base) == 0
+    assert np.load(output).shape == (2, 64)

@@ -10,16 +10,33 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import shlex
+import shutil
 import sys
 import time
 from pathlib import Path
 
 from sesl_jax._io import stderr_log
-from sesl_jax.cli._common import CommandError, UsageError, configure_jax, stdout_is_terminal
+from sesl_jax.cli._common import (
+    CommandError, UsageError, configure_jax, finite_float, int_at_least, stdout_is_terminal,
+)
 from sesl_jax.similarity._sources import ENCODERS as ARCHITECTURES
+
+
+def _number(minimum: float, below: float | None = None, *, above_minimum: bool = False):
+    """An argparse ``type``: a finite number >= ``minimum`` (> with ``above_minimum``), < ``below`` when given."""
+    wanted = f"{'>' if above_minimum else '>='} {minimum:g}" + ("" if below is None else f" and < {below:g}")
+
+    def parse(text: str) -> float:
+        value = finite_float(text)
+        if value < minimum or (above_minimum and value == minimum) or (below is not None and value >= below):
+            raise argparse.ArgumentTypeError(f"must be a number {wanted}, got {text}")
+        return value
+
+    return parse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,60 +47,71 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--kind", choices=("smiles", "rna"), required=True)
     train.add_argument("--corpus", nargs="+", required=True, metavar="PATH",
                        help="corpus files: SMILES .txt/.csv(.gz), RNA FASTA (.fa(.gz))")
-    train.add_argument("--repeat", nargs="+", type=int, default=None, metavar="K",
+    train.add_argument("--repeat", nargs="+", type=int_at_least(1), default=None, metavar="K",
                        help="per corpus, how often its sequences enter each epoch (oversampling; default 1 each)")
-    train.add_argument("--limit", type=int, default=None,
+    train.add_argument("--limit", type=int_at_least(1), default=None,
                        help="use a random subset of this many sequences per corpus (drawn with --seed)")
     train.add_argument("--out", required=True, help="output directory (checkpoint.npz, encoder.npz, recipe.json)")
-    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--epochs", type=int_at_least(1), default=10)
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
-    train.add_argument("--max-minutes", type=float, default=None, help="stop (with a checkpoint) after this much time")
-    train.add_argument("--max-steps", type=int, default=None,
+    train.add_argument("--max-minutes", type=_number(0, above_minimum=True), default=None,
+                       help="stop (with a checkpoint) after this much time")
+    train.add_argument("--max-steps", type=int_at_least(1), default=None,
                        help="stop after this many optimizer steps in all (replays a run that was stopped by time)")
-    train.add_argument("--max-length", type=int, default=None,
+    train.add_argument("--max-length", type=int_at_least(1), default=None,
                        help="most tokens the tokenizer accepts (default: smiles 200, rna 160)")
-    train.add_argument("--train-max-length", type=int, default=None,
+    train.add_argument("--train-max-length", type=int_at_least(1), default=None,
                        help="train only on sequences with at most this many tokens (default: --max-length)")
-    train.add_argument("--min-count", type=int, default=3, help="SMILES tokens seen fewer times become <unk>")
+    train.add_argument("--min-count", type=int_at_least(1), default=3,
+                       help="SMILES tokens seen fewer times become <unk>")
     train.add_argument("--vocabulary", default=None, metavar="JSON",
                        help="smiles: use this vocabulary (a run's vocabulary.json) instead of building one from the "
                             "corpus (--min-count), e.g. to train several models on one token set")
     train.add_argument("--no-canonicalize", action="store_true", help="tokenize SMILES as given (default: RDKit canonical)")
-    train.add_argument("--hidden-size", type=int, default=None, help="lstm: hidden units per layer (default 128)")
-    train.add_argument("--num-layers", type=int, default=2)
-    train.add_argument("--code-dim", type=int, default=64)
+    train.add_argument("--hidden-size", type=int_at_least(1), default=None,
+                       help="lstm: hidden units per layer (default 128)")
+    train.add_argument("--num-layers", type=int_at_least(1), default=2)
+    train.add_argument("--code-dim", type=int_at_least(1), default=64)
     train.add_argument("--batch-norm", action="store_true", help="batch normalisation of LSTM outputs (as in the paper)")
     train.add_argument("--architecture", choices=ARCHITECTURES, default="lstm",
                        help="lstm: auto-encoder (--hidden-size, --num-layers); transformer: BERT-style masked-token "
                             "encoder (--d-model, --num-heads, --num-layers, --ff-size)")
-    train.add_argument("--d-model", type=int, default=None, help="transformer: width of token states (default 64)")
-    train.add_argument("--num-heads", type=int, default=None, help="transformer: attention heads (default 4)")
-    train.add_argument("--ff-size", type=int, default=None, help="transformer: feed-forward hidden width (default 128)")
-    train.add_argument("--batch-size", type=int, default=128)
-    train.add_argument("--learning-rate", type=float, default=1e-3, help="Adam step size (the schedule's peak)")
+    train.add_argument("--d-model", type=int_at_least(1), default=None,
+                       help="transformer: width of token states (default 64)")
+    train.add_argument("--num-heads", type=int_at_least(1), default=None,
+                       help="transformer: attention heads (default 4)")
+    train.add_argument("--ff-size", type=int_at_least(1), default=None,
+                       help="transformer: feed-forward hidden width (default 128)")
+    train.add_argument("--batch-size", type=int_at_least(1), default=128)
+    train.add_argument("--learning-rate", type=_number(0, above_minimum=True), default=1e-3,
+                       help="Adam step size (the schedule's peak)")
     train.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
                        help="learning-rate schedule over the global step (cosine: down to --final-learning-rate)")
-    train.add_argument("--warmup-steps", type=int, default=0, help="linear warm-up steps before the schedule")
-    train.add_argument("--decay-steps", type=int, default=None,
+    train.add_argument("--warmup-steps", type=int_at_least(0), default=0,
+                       help="linear warm-up steps before the schedule")
+    train.add_argument("--decay-steps", type=int_at_least(1), default=None,
                        help="steps of the cosine incl. warm-up (default: epochs x steps per epoch)")
-    train.add_argument("--final-learning-rate", type=float, default=0.0, help="the cosine's last value")
+    train.add_argument("--final-learning-rate", type=_number(0), default=0.0, help="the cosine's last value")
     train.add_argument("--augment-smiles", action="store_true",
                        help="train on a new random SMILES of each molecule every epoch (validation stays canonical)")
-    train.add_argument("--validation-fraction", type=float, default=0.05)
-    train.add_argument("--length-multiple", type=int, default=8,
+    train.add_argument("--validation-fraction", type=_number(0, 1), default=0.05,
+                       help="share of the distinct sequences held out for validation (at least one; default 0.05)")
+    train.add_argument("--length-multiple", type=int_at_least(1), default=8,
                        help="pad batches to a multiple of this many steps (fewer compiled shapes)")
-    train.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--checkpoint-every", type=int_at_least(0), default=500,
+                       help="steps between checkpoints (0: only at the end of each epoch)")
+    train.add_argument("--seed", type=int_at_least(0), default=0)
     train.set_defaults(func=run_train)
 
     encode = actions.add_parser("encode", help="write the codes of sequences (one per line) as .npy or .csv")
     encode.add_argument("--kind", choices=("smiles", "rna"), required=True)
-    encode.add_argument("--input", required=True, help="text file, one sequence per line (first field)")
+    encode.add_argument("--input", required=True,
+                        help="text file, one sequence per line (its first field), no header: code row i is line i + 1")
     encode.add_argument("--output", required=True, help=".npy (float64 array) or .csv (one row per sequence)")
     encode.add_argument("--weights", default=None, help="encoder .npz (default: the shipped weights)")
     encode.add_argument("--architecture", choices=ARCHITECTURES, default="lstm",
                         help="which shipped encoder, without --weights (a weights file names its own)")
-    encode.add_argument("--batch-size", type=int, default=256)
+    encode.add_argument("--batch-size", type=int_at_least(1), default=256)
     encode.set_defaults(func=run_encode)
 
     evaluate = actions.add_parser(
@@ -94,13 +122,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "else tokenized again and left there), and its latest checkpoint as the first model")
     source.add_argument("--corpus", nargs="+", metavar="PATH", help="evaluate on every sequence of these files (needs --kind)")
     evaluate.add_argument("--kind", choices=("smiles", "rna"), default=None, help="with --corpus")
-    evaluate.add_argument("--limit", type=int, default=None, help="with --corpus: a random subset of this many per file")
+    evaluate.add_argument("--limit", type=int_at_least(1), default=None,
+                          help="with --corpus: a random subset of this many per file")
     evaluate.add_argument("--weights", nargs="+", default=[], metavar="NPZ",
                           help="more encoders to compare: checkpoint files, or 'shipped' for the shipped weights")
-    evaluate.add_argument("--greedy", type=int, default=2000,
+    evaluate.add_argument("--greedy", type=int_at_least(0), default=2000,
                           help="free-running reconstruction of the first N sequences (0: teacher-forced only)")
-    evaluate.add_argument("--batch-size", type=int, default=256)
-    evaluate.add_argument("--seed", type=int, default=0, help="with --corpus --limit: the subset")
+    evaluate.add_argument("--batch-size", type=int_at_least(1), default=256)
+    evaluate.add_argument("--seed", type=int_at_least(0), default=0, help="with --corpus --limit: the subset")
     evaluate.add_argument("--output", default=None, help="also write the table as JSON")
     evaluate.set_defaults(func=run_evaluate)
 
@@ -121,6 +150,8 @@ def _read_corpora(kind: str, paths: list[str], repeats: list[int] | None, limit:
             items = read_corpus(kind, path)
         except (FileNotFoundError, ValueError) as error:
             raise CommandError(str(error)) from error
+        if not items:  # a mistake to say so, not a file to drop quietly
+            raise CommandError(f"{path}: no sequences in the corpus")
         total = len(items)
         if limit is not None and total > limit:
             chosen = np.sort(np.random.default_rng([seed, number]).choice(total, size=limit, replace=False))
@@ -167,22 +198,71 @@ def _architecture_sizes(args: argparse.Namespace) -> None:
             setattr(args, name, default)
 
 
+def _previous_commands(recipe: Path) -> list:
+    """The commands a resumed run's ``recipe.json`` records (its run's own file, but a user may have edited it)."""
+    try:
+        commands = json.loads(recipe.read_text(encoding="utf-8")).get("commands", [])
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as error:
+        raise CommandError(f"{recipe}: not a readable recipe of 'sesl-jax encoder train' ({error}); restore it or "
+                           "remove it (the checkpoint alone resumes)") from None
+    if not isinstance(commands, list):
+        raise CommandError(f"{recipe}: 'commands' must be a list (of the runs before this one)")
+    return commands
+
+
+@contextlib.contextmanager
+def _removed_on_failure(out: Path):
+    """Remove the directory ``out`` (and the parents made for it) if this run created it and fails
+    before its first checkpoint: a half-written run holds nothing to resume."""
+    created, existing = None, out
+    while not existing.exists():
+        created, existing = existing, existing.parent
+    try:
+        yield
+    except BaseException:
+        from sesl_jax.encoders._training import CHECKPOINT_NAME
+
+        if created is not None and not (out / CHECKPOINT_NAME).exists():
+            shutil.rmtree(created, ignore_errors=True)
+        raise
+
+
 def run_train(args: argparse.Namespace) -> int:
+    # The options are checked before a corpus is read or a file written.
+    _architecture_sizes(args)
+    if args.vocabulary is not None and args.kind != "smiles":
+        raise UsageError("argument --vocabulary: applies to --kind smiles (the RNA alphabet is fixed)")
+    if args.augment_smiles and args.kind != "smiles":
+        raise UsageError("argument --augment-smiles: applies to --kind smiles")
+    args.max_length = args.max_length or (200 if args.kind == "smiles" else 160)
+    args.train_max_length = args.train_max_length or args.max_length
+    if args.train_max_length > args.max_length:
+        raise UsageError(f"argument --train-max-length: cannot exceed --max-length ({args.max_length}), "
+                         f"got {args.train_max_length}")
+    with _removed_on_failure(Path(args.out)):
+        return _train(args)
+
+
+def _train(args: argparse.Namespace) -> int:
     configure_jax()
     import jax
 
     from sesl_jax._io import atomic_write_json
     from sesl_jax.encoders import EncoderConfig, RnaTokenizer, SmilesTokenizer, TrainConfig, TransformerConfig, train_encoder
     from sesl_jax.encoders._checkpoint import CheckpointError
+    from sesl_jax.encoders._training import CorpusError
 
-    _architecture_sizes(args)
-    if args.vocabulary is not None and args.kind != "smiles":
-        raise UsageError("argument --vocabulary: applies to --kind smiles (the RNA alphabet is fixed)")
+    try:
+        schedule = dict(schedule=args.schedule, warmup_steps=args.warmup_steps, decay_steps=args.decay_steps,
+                        final_learning_rate=args.final_learning_rate, augment_smiles=args.augment_smiles)
+        train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                                   validation_fraction=args.validation_fraction, seed=args.seed,
+                                   checkpoint_every=args.checkpoint_every, max_minutes=args.max_minutes,
+                                   max_steps=args.max_steps, length_multiple=args.length_multiple, **schedule)
+    except ValueError as error:  # argparse has checked each value; --decay-steps <= --warmup-steps remains
+        raise UsageError(f"argument --decay-steps: {error}") from None
     command = "sesl-jax " + " ".join(shlex.quote(part) for part in sys.argv[1:]) if sys.argv[1:2] == ["encoder"] else None
-    max_length = args.max_length or (200 if args.kind == "smiles" else 160)
-    train_max_length = args.train_max_length or max_length
-    if train_max_length > max_length:
-        raise CommandError("--train-max-length cannot exceed --max-length")
+    max_length, train_max_length = args.max_length, args.train_max_length
     sequences, weights, corpora = _read_corpora(args.kind, args.corpus, args.repeat, args.limit, args.seed)
     out = Path(args.out)
     log = stderr_log
@@ -219,20 +299,9 @@ def run_train(args: argparse.Namespace) -> int:
     else:
         config = EncoderConfig(vocab_size=tokenizer.vocab_size, hidden_size=args.hidden_size, num_layers=args.num_layers,
                                code_dim=args.code_dim, batch_norm=args.batch_norm)
-    if args.augment_smiles and args.kind != "smiles":
-        raise CommandError("--augment-smiles is for --kind smiles")
-    try:
-        schedule = dict(schedule=args.schedule, warmup_steps=args.warmup_steps, decay_steps=args.decay_steps,
-                        final_learning_rate=args.final_learning_rate, augment_smiles=args.augment_smiles)
-        train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                                   validation_fraction=args.validation_fraction, seed=args.seed,
-                                   checkpoint_every=args.checkpoint_every, max_minutes=args.max_minutes,
-                                   max_steps=args.max_steps, length_multiple=args.length_multiple, **schedule)
-    except ValueError as error:
-        raise CommandError(str(error)) from error
     # A resumed run keeps the commands of the runs before it.
     previous = out / "recipe.json"
-    commands = json.loads(previous.read_text()).get("commands", []) if args.resume and previous.is_file() else []
+    commands = _previous_commands(previous) if args.resume and previous.is_file() else []
     recipe = {"kind": args.kind, "commands": commands + [command], "corpora": corpora, "limit": args.limit,
               "max_length": max_length, "train_max_length": train_max_length, "architecture": args.architecture,
               "model_config": config.to_dict(),
@@ -242,6 +311,8 @@ def run_train(args: argparse.Namespace) -> int:
                                resume=args.resume, progress=stdout_is_terminal(), log=log, metadata={"recipe": recipe})
     except CheckpointError as error:
         raise CommandError(str(error)) from error
+    except CorpusError as error:
+        raise CommandError(f"--corpus {' '.join(args.corpus)}: {error}") from error
 
     # The shipped tokenizer accepts sequences up to --max-length, longer than the training filter.
     from sesl_jax.encoders import load_checkpoint, save_checkpoint
@@ -267,29 +338,52 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_input(path: Path) -> list[str]:
+    """The first field of each line of ``--input``. Code row i is line i + 1, so a blank line (but at the
+    end) is an error, not skipped, and so is a file without sequences."""
+    from sesl_jax.encoders._corpora import read_lines
+
+    if not path.is_file():
+        raise CommandError(f"no input file {path}")
+    try:
+        lines = read_lines(path)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        raise CommandError(f"{path}: no sequences; give one per line")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            raise CommandError(f"{path} line {number}: blank; give one sequence per line (code row i is line i + 1)")
+    return [line.split()[0] for line in lines]
+
+
 def run_encode(args: argparse.Namespace) -> int:
+    output = Path(args.output)
+    if output.suffix.lower() not in (".npy", ".csv"):
+        raise UsageError(f"argument --output: {str(output)!r} must end in .npy or .csv")
     configure_jax()
     import numpy as np
 
     from sesl_jax.encoders import CheckpointError, Encoder, SequenceError, encode, load_pretrained
 
+    path = Path(args.input)
+    sequences = _read_input(path)
     try:
         encoder = (Encoder.from_checkpoint(args.weights, args.kind) if args.weights
                    else load_pretrained(args.kind, args.architecture))
     except CheckpointError as error:
         raise CommandError(str(error)) from error
-    path = Path(args.input)
-    if not path.is_file():
-        raise CommandError(f"no input file {path}")
-    sequences = [line.split()[0] for line in path.read_text().splitlines() if line.strip()]
     try:
         codes = encode(encoder, sequences, batch_size=args.batch_size)
     except SequenceError as error:
-        raise CommandError(str(error)) from error
-    output = Path(args.output)
+        line = sequences.index(error.sequence) + 1  # encode() checks in order: the first line holding it
+        hint = "; if it is a header, remove it: one sequence per line, no header" if line == 1 else ""
+        raise CommandError(f"{path} line {line}: {error}{hint}") from error
     from sesl_jax._io import atomic_write, atomic_write_text
 
-    if output.suffix == ".npy":
+    if output.suffix.lower() == ".npy":
         atomic_write(output, lambda tmp: np.save(open(tmp, "wb"), codes))
     else:
         lines = ["sequence," + ",".join(f"code_{i}" for i in range(codes.shape[1]))]

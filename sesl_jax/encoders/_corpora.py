@@ -10,18 +10,37 @@ caller's (see :func:`sesl_jax.encoders.train_encoder`).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
 import os
+import zlib
 from pathlib import Path
 from typing import Iterator
 
 
-def _open_text(path: Path) -> io.TextIOBase:
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return open(path, encoding="utf-8")
+@contextlib.contextmanager
+def _open_text(path: Path) -> Iterator[io.TextIOBase]:
+    """The file as UTF-8 text (a byte-order mark is dropped); a binary, non-UTF-8 or broken gzip
+    file is a ``ValueError`` naming it, not a decoder's error that names nothing."""
+    try:
+        if path.suffix == ".gz":
+            handle = io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig")
+        else:
+            handle = open(path, encoding="utf-8-sig")
+        with handle:
+            yield handle
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        raise ValueError(f"{path}: not a readable gzip file ({error})") from None
+
+
+def read_lines(path: str | os.PathLike) -> list[str]:
+    """The lines of a UTF-8 text file (gzip-compressed with a ``.gz`` suffix), without line ends."""
+    with _open_text(Path(path)) as handle:
+        return [line.rstrip("\n") for line in handle]  # not splitlines(): it also splits at \f, \x1c, ...
 
 
 def _base_suffix(path: Path) -> str:

@@ -47,6 +47,10 @@ HISTORY_NAME = "history.json"
 TOKENS_NAME = "corpus_rows.npz"
 
 
+class CorpusError(ValueError):
+    """A corpus with too few distinct valid sequences to train on (the message gives the counts)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """How to train (the model sizes are in :class:`EncoderConfig`).
@@ -398,7 +402,8 @@ def train_encoder(
     out_path = Path(out_dir) if out_dir is not None else None
     rows, sources, counts = tokenize_corpus_cached(tokenizer, sequences, out_path / TOKENS_NAME if out_path else None)
     if len(rows) < 2:
-        raise ValueError(f"need at least two distinct valid sequences to train, got {len(rows)}")
+        raise CorpusError(f"need at least two distinct valid sequences to train, got {len(rows)} ({counts['read']} read, "
+                          f"{counts['skipped']} invalid or too long, {counts['duplicates']} repeated)")
     row_repeats = np.asarray([1 if repeats is None else int(repeats[i]) for i in sources], dtype=np.int64)
     train_index, validation_index = split_validation(len(rows), train_config.validation_fraction, train_config.seed)
     training_rows = [rows[i] for i in train_index for _ in range(row_repeats[i])]
