@@ -10,7 +10,7 @@ import re
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Collection, Mapping
 
 
 def stderr_log(message: str) -> None:
@@ -25,8 +25,11 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     interruption leaves either the old file or no file, never a partial one.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:  # name the file asked for, not the temporary one
+        raise OSError(error.errno, f"cannot write {path}: {error.strerror}") from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -39,6 +42,22 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def check_own_directory(path: str | os.PathLike, own: Collection[str], what: str) -> None:
+    """Raise ``FileExistsError`` unless ``path`` is absent or a directory holding only ``own``
+    entries: writing there must never replace a file the user put in it."""
+    path = Path(path)
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise FileExistsError(f"{path} exists and is not a directory; choose a new directory")
+    foreign = sorted(entry.name for entry in path.iterdir() if entry.name not in own)
+    if foreign:
+        raise FileExistsError(
+            f"{path} exists and holds files that are not part of {what} ({', '.join(foreign[:5])}); "
+            "choose a new directory"
+        )
 
 
 def _umask() -> int:

@@ -51,13 +51,19 @@ def read_selection(path: str | Path) -> Selection:
     what is wrong (not such a file, or a configuration this version cannot build or rank with)."""
     path = Path(path)
     try:
-        result: dict[str, Any] = json.loads(path.read_text())
-        selected = result["selected"]
-        fields = dict(selected["config"])
+        result: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"not a selection.json of 'sesl-jax select' ({error!r})") from None
+    except UnicodeDecodeError as error:
+        raise ValueError(f"not a selection.json of 'sesl-jax select' (not UTF-8 text: {error.reason} at byte "
+                         f"{error.start})") from None
+    except (OSError, ValueError) as error:
+        raise ValueError(f"not a selection.json of 'sesl-jax select' (not readable JSON: {error})") from None
+    try:
+        selected = result["selected"]
+        fields = dict(selected["config"])
+    except (KeyError, TypeError, ValueError):
+        raise ValueError("not a selection.json of 'sesl-jax select' (no 'selected' configuration in it)") from None
     try:
         config = MethodConfig(**{name: fields[name] for name in fields if name in MethodConfig.__dataclass_fields__})
     except (TypeError, ValueError) as error:

@@ -18,6 +18,7 @@ from sesl_jax.data import Dataset
 from sesl_jax.methods import METHODS, Method, with_shared_starts
 from sesl_jax.similarity import (
     ENCODERS,
+    MIRNA_FORMS,
     SIMILARITY_MAPS,
     Similarities,
     dataset_similarities,
@@ -30,7 +31,6 @@ from sesl_jax.solvers import BNNR_SVT_METHODS
 SESL_FAMILY = ("sesl", "se", "bnnr")
 OBSERVED_CHOICES = ("nonzero", "known")
 VARIANTS = ("default", "published-code")
-MIRNA_FORMS = ("mature", "hairpin")
 
 
 def methods_with_variants() -> tuple[str, ...]:

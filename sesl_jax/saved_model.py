@@ -35,6 +35,7 @@ from typing import Any, Collection, Iterator, NamedTuple
 
 import numpy as np
 
+from sesl_jax._io import check_own_directory
 from sesl_jax.data import DataError
 
 FORMAT_NAME = "sesl-jax-model"
@@ -88,17 +89,7 @@ def atomic_directory(path: str | os.PathLike, *, replaceable: Collection[str] = 
 
 def check_replaceable(path: str | os.PathLike, replaceable: Collection[str] = MODEL_FILES) -> None:
     """Raise ``FileExistsError`` unless ``path`` is absent or a directory of ``replaceable`` files only."""
-    path = Path(path)
-    if not path.exists():
-        return
-    if not path.is_dir():
-        raise FileExistsError(f"{path} exists and is not a directory; choose a new directory")
-    foreign = sorted(entry.name for entry in path.iterdir() if entry.name not in replaceable)
-    if foreign:
-        raise FileExistsError(
-            f"{path} exists and holds files that are not part of a saved model ({', '.join(foreign[:5])}); "
-            "choose a new directory"
-        )
+    check_own_directory(path, replaceable, "a saved model")
 
 
 def _umask() -> int:

@@ -82,6 +82,26 @@ CASES = [
     ("bad pair file", ["fit", "--pairs", "{tmp}/bad-pairs.csv", "--out", "{out}"], 1,
      "bad-pairs.csv: line 3: drug ID 'cid:1' differs only in letter case from 'CID:1' on line 2"),
     ("unknown option", ["fit", *FCD, "--out", "{out}", "--nope"], 2, "unrecognized arguments: --nope"),
+    ("cv into a directory of other files", [*CV[:-1], "{tmp}"], 1,
+     "{tmp} exists and holds files that are not part of a cv run (a-file, bad-pairs.csv"),
+    ("unknown similarity part", [*CV[:-2], "--similarity", "drug=sequence,mirna=sequence,foo=bar", "--out", "{out}"],
+     2, "(unknown part 'foo'; the parts are drug=, mirna=, map=, mirna_form=, encoder=)"),
+    ("unknown map in the similarity", [*CV[:-2], "--similarity", "drug=sequence,mirna=sequence,map=foo", "--out",
+                                       "{out}"], 2, "argument --similarity: similarity 'drug=sequence,mirna=sequence,map=foo': "
+     "map must be one of gaussian, inverse, linear; got 'foo'"),
+    ("infinite weight", [*CV[:-2], "--similarity", "drug=1e400*chemical,mirna=biological", "--out", "{out}"], 2,
+     "weight of chemical must be a positive finite number, got 1e400"),
+    ("k without kfold", [*CV, "--protocol", "loocv", "--k", "3"], 2, "argument --k: only used with --protocol kfold"),
+    ("repeats without kfold", [*CV, "--protocol", "new-drug", "--repeats", "3"], 2,
+     "argument --repeats: only used with --protocol kfold"),
+    ("map given twice", [*CV[:-2], "--similarity", "sequence,map=linear", "--similarity-map", "gaussian", "--out",
+                         "{out}"], 2, "argument --similarity-map: gaussian contradicts map=linear in --similarity"),
+    ("binary screening file, before any fit", [*RANK, "--smiles-file", "{tmp}/binary.bin"], 1,
+     "{tmp}/binary.bin: not UTF-8 text"),
+    ("screening file is a directory", [*RANK, "--smiles-file", "{tmp}"], 1, "{tmp}: is a directory"),
+    ("experiments not numbers", ["reproduce", "--experiments", "one", "--out", "{out}"], 2,
+     "argument --experiments takes comma-separated numbers from [1, 2, 3, 4, 5, 6, 7], got 'one'"),
+    ("empty experiment", ["reproduce", "--experiments", "1,,2", "--out", "{out}"], 2, "got '1,,2'"),
 ]
 
 
@@ -102,6 +122,7 @@ def test_user_mistake_is_one_line_and_writes_nothing(case, argv, code, message, 
     (tmp_path / "folds.csv").write_text("a,b\n1,2\n")
     (tmp_path / "pairs.csv").write_text("drug_id,mirna_id\nCID:1,m1\n")
     (tmp_path / "bad-pairs.csv").write_text("drug_id,mirna_id\nCID:1,m1\ncid:1,m2\n")
+    (tmp_path / "binary.bin").write_bytes(b"\x83\xff\x00id,smiles")
     assert main([_fill(word, small_data_dir, tmp_path) for word in argv]) == code
     captured = capsys.readouterr()
     errors = [line for line in captured.err.splitlines() if ": error: " in line]
@@ -135,3 +156,38 @@ def test_version(capsys):
 def test_help_exits_zero(capsys):
     assert main(["cv", "--help"]) == 0
     assert "--pairs" in capsys.readouterr().out
+
+
+def test_a_closed_pipe_ends_the_command_quietly():
+    # ``sesl-jax rank ... | head``: the reader leaves; no traceback, no "error: Broken pipe"
+    import subprocess
+    import sys
+
+    code = ("import argparse, sys\n"
+            "from sesl_jax.cli._common import run_command\n"
+            "def spam(args):\n"
+            "    for _ in range(200000):\n"
+            "        print('x' * 100)\n"
+            "sys.exit(run_command(argparse.Namespace(command='rank', func=spam)))\n")
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.read(1000)
+    process.stdout.close()
+    code = process.wait(timeout=120)
+    stderr = process.stderr.read().decode()
+    assert code == 141, stderr
+    assert stderr == ""
+
+
+@pytest.mark.parametrize(("command", "said"), [("fit", "sesl-jax fit: interrupted\n"),
+                                               ("cv", "sesl-jax cv: interrupted; finished work is kept: rerun the "
+                                                      "same command to resume\n")])
+def test_interrupt_says_what_is_kept_only_where_something_is(command, said, capsys):
+    import argparse
+
+    from sesl_jax.cli._common import run_command
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    assert run_command(argparse.Namespace(command=command, func=interrupted)) == 130
+    assert capsys.readouterr().err == said

@@ -134,16 +134,21 @@ def test_fit_and_rank_use_the_configuration_select_chose(small_data_dir, tmp_pat
         assert main(["fit", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--selection", str(selection),
                      *extra, "--out", str(tmp_path / "x")]) == 2
         assert message in capsys.readouterr().err
-    for text, message in [(None, "no such file"), ("{}", "not a selection.json"),
+    binary = bytes(range(256)) * 400  # not UTF-8: the message names that, not the file's bytes
+    for text, message in [(None, "no such file"), ("{}", "no 'selected' configuration in it"),
+                          ("{nope", "not readable JSON"), (binary, "not UTF-8 text: invalid start byte at byte 128"),
                           (json.dumps({"selected": {"config": {**chosen, "method": "nope"}}}), "not usable")]:
         bad = tmp_path / "bad.json"
         bad.unlink(missing_ok=True)
-        if text is not None:
+        if isinstance(text, bytes):
+            bad.write_bytes(text)
+        elif text is not None:
             bad.write_text(text)
         assert main(["fit", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--selection", str(bad),
                      "--out", str(tmp_path / "y")]) == 2
         err = capsys.readouterr().err
         assert f"argument --selection: {bad}" in err and message in err, err
+        assert len(err) < 1000 and "KeyError" not in err, err
 
 
 def test_cv_takes_a_selection_written_by_select(small_data_dir, tmp_path, capsys):

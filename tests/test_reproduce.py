@@ -186,6 +186,13 @@ def test_report_only_rereads_finished_runs_and_marks_the_rest_not_run(reproducti
     assert not list((fresh / "runs").glob("*/chunks/*"))  # nothing was computed
     report = (fresh / "report.md").read_text()
     assert "Partial report" in report and "| not run |" in report
+    # the case studies (experiment 7) are fitted by a full run, re-read by a report-only one
+    assert {entry["status"] for entry in first["case_studies"]["by_similarity"].values()} <= {"done", "not available"}
+    fresh_cases = run_reproduction(datasets, fresh, small_plan(experiments=(7,)), log=lambda m: None, report_only=True)
+    assert {entry["status"] for entry in fresh_cases["case_studies"]["by_similarity"].values()} <= {"not run", "not available"}
+    assert not list((fresh / "case_studies").glob("*.json"))
+    again = run_reproduction(datasets, out, small_plan(), log=lambda m: None, report_only=True)
+    assert again["case_studies"]["by_similarity"] == first["case_studies"]["by_similarity"]
 
 
 def test_kfold_runs_come_before_loocv_runs():

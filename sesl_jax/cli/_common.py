@@ -260,13 +260,18 @@ def run_command(args: argparse.Namespace) -> int:
         except UsageError as error:
             print(f"{prefix}: error: {_one_line(error)}", file=sys.stderr)
             return 2
+        except BrokenPipeError:  # the reader went away (``| head``): not an error of this command
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+            return 141
         except Exception as error:
             if not isinstance(error, _user_errors()):
                 raise
             print(f"{prefix}: error: {_one_line(error)}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
-            print(f"{prefix}: interrupted; finished results are kept", file=sys.stderr)
+            resumes = args.command in ("cv", "select", "reproduce") or getattr(args, "encoder_command", None) == "train"
+            kept = "; finished work is kept: rerun the same command to resume" if resumes else ""
+            print(f"{prefix}: interrupted{kept}", file=sys.stderr)
             return 130
     return int(result or 0)
 
@@ -307,6 +312,8 @@ def check_option_values(args: argparse.Namespace) -> None:
     for option, kind, example in (("drug", "drug", "CID:3229"), ("mirna", "miRNA", "hsa-mir-21")):
         if values.get(option) is not None and not values[option].strip():
             raise UsageError(f"argument --{option}: empty {kind} ID; give an ID of the data, e.g. --{option} {example}")
+        if values.get(option) is not None:
+            setattr(args, option, values[option].strip())  # as IDs in data files are read
     if values.get("smiles") is not None:
         _check_new_item("smiles", values["smiles"])
     if values.get("sequence") is not None:
@@ -455,6 +462,11 @@ def method_config(args: argparse.Namespace, *, transductive: bool = False):
                 check_encoder(extras["encoder"])
         except ValueError as error:
             raise UsageError(f"argument --similarity: {error}") from None
+        for key, option in (("map", "similarity_map"), ("mirna_form", "mirna_form"), ("encoder", "encoder")):
+            given = getattr(args, option, None)
+            if key in extras and given is not None and given != extras[key]:
+                flag = "--" + option.replace("_", "-")
+                raise UsageError(f"argument {flag}: {given} contradicts {key}={extras[key]} in --similarity; give it once")
     try:
         config = MethodConfig(
             method=args.method, similarity=args.similarity, similarity_map=args.similarity_map,

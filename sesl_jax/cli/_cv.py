@@ -33,9 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_method_options(parser)
     add_precision_option(parser, default="float64")
     parser.add_argument("--protocol", default="loocv", choices=PROTOCOL_CHOICES, help="evaluation protocol (default loocv)")
-    parser.add_argument("--k", type=int_at_least(2), default=5, help="folds per repeat for kfold (default 5)")
-    parser.add_argument("--repeats", type=int_at_least(1), default=1, help="repeats for kfold (default 1; the paper uses 10)")
-    parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the k-fold split (default 0)")
+    parser.add_argument("--k", type=int_at_least(2), default=None, help="folds per repeat for kfold (default 5)")
+    parser.add_argument("--repeats", type=int_at_least(1), default=None, help="repeats for kfold (default 1; the paper uses 10)")
+    parser.add_argument("--seed", type=int_at_least(0), default=None, help="seed of the k-fold split (default 0)")
     parser.add_argument("--fold-file", default=None, help="CSV of folds (repeat, fold, drug_id, mirna_id) for --protocol file")
     parser.add_argument("--batch-size", type=int_at_least(1), default=None,
                         help="folds per chunk (default: from device memory); a resumed run keeps its stored one")
@@ -78,6 +78,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="output directory (rerun with the same arguments to resume)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
+
+
+KFOLD_DEFAULTS = {"k": 5, "repeats": 1, "seed": 0}
 
 
 def make_folds(args: argparse.Namespace, dataset):
@@ -140,9 +143,17 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("argument --fold-file: only used with --protocol file")
     if args.protocol == "file" and not args.fold_file:
         raise UsageError("argument --protocol: file needs --fold-file FILE")
+    for option, default in KFOLD_DEFAULTS.items():  # a value that would change nothing is a mistake
+        if getattr(args, option) is not None and args.protocol != "kfold":
+            raise UsageError(f"argument --{option}: only used with --protocol kfold")
+        if getattr(args, option) is None:
+            setattr(args, option, default)
     transductive = requested_transductive_option(args)
     config = method_config(args, transductive=transductive is not None)  # option mistakes before any data is read
     from sesl_jax.evaluation.runner import run_evaluation
+    from sesl_jax.evaluation.store import check_run_directory
+
+    check_run_directory(args.out)
 
     dataset = load_dataset_for(args)
     print(data_source_message(dataset), file=sys.stderr)

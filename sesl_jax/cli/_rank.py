@@ -79,6 +79,9 @@ def run(args: argparse.Namespace) -> int:
     if args.model is not None and (args.drug or args.mirna):
         write_table(_rank_saved(args), args.out)  # the saved scores suffice: no JAX, no rebuilt method
         return 0
+    # a screening file's mistakes before the fit, not after minutes of it
+    screening = _screening_file(args)
+    queries = read_queries(*screening) if screening else None
     model = _load_or_fit(args)
     new_side = "drug" if args.smiles or args.smiles_file else "mirna" if args.sequence or args.sequence_file else None
     if new_side is not None:
@@ -86,8 +89,8 @@ def run(args: argparse.Namespace) -> int:
             model._placement(new_side)  # a model fitted on caller-given matrices cannot place new items
         except ValueError as error:
             raise CommandError(str(error)) from None
-    if args.smiles_file or args.sequence_file:
-        table = _screen(args, model)
+    if queries is not None:
+        table = _screen(args, model, queries)
     elif args.drug or args.smiles:
         table = model.rank_mirnas(args.drug, smiles=args.smiles, top=args.top)
     else:
@@ -182,8 +185,18 @@ def read_queries(path: str, column: str) -> tuple[list[Query], list[tuple[int, s
     skipped, a first line ``smiles ...`` read as a header). IDs must be unique.
     """
     file = Path(path)
+    if file.is_dir():
+        raise CommandError(f"{path}: is a directory, not a screening file")
     if not file.is_file():
         raise CommandError(f"{path}: no such file")
+    try:
+        return _read_queries(file, path, column)
+    except UnicodeDecodeError as error:
+        raise CommandError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); a screening file is "
+                           "CSV, TSV or .smi text") from None
+
+
+def _read_queries(file: Path, path: str, column: str) -> tuple[list[Query], list[tuple[int, str]]]:
     queries: list[Query] = []
     problems: list[tuple[int, str]] = []
     first_line: dict[str, int] = {}
@@ -226,13 +239,20 @@ def read_queries(path: str, column: str) -> tuple[list[Query], list[tuple[int, s
     return queries, problems
 
 
-def _screen(args: argparse.Namespace, model):
+def _screening_file(args: argparse.Namespace) -> tuple[str, str] | None:
+    """``(path, column)`` of the screening file given, if any."""
+    if args.smiles_file:
+        return args.smiles_file, "smiles"
+    return (args.sequence_file, "sequence") if args.sequence_file else None
+
+
+def _screen(args: argparse.Namespace, model, read: tuple[list[Query], list[tuple[int, str]]]):
     from sesl_jax.new_items import check_new_items
 
-    path, side, column = (
-        (args.smiles_file, "drug", "smiles") if args.smiles_file else (args.sequence_file, "mirna", "sequence")
-    )
-    queries, problems = read_queries(path, column)
+    path, column = _screening_file(args)
+    side = "drug" if column == "smiles" else "mirna"
+    queries, problems = read
+    problems = list(problems)
     checks = check_new_items(model, side, [query.text for query in queries])
     problems += [(query.line, str(problem)) for query, problem in zip(queries, checks) if problem is not None]
     problems.sort()

@@ -6,7 +6,7 @@ import argparse
 
 from sesl_jax._io import stderr_log
 from sesl_jax.cli._common import (
-    CommandError, add_cpu_devices_option, configure_cpu_devices, configure_jax, data_source_message, progress_output,
+    UsageError, add_cpu_devices_option, configure_cpu_devices, configure_jax, data_source_message, progress_output,
 )
 
 
@@ -56,18 +56,18 @@ def make_plan(args: argparse.Namespace):
         try:
             changes["experiments"] = parse_experiments(args.experiments)
         except ValueError as error:
-            raise CommandError(str(error)) from None
+            raise UsageError(f"argument {error}") from None
     if args.dtype is not None:
         changes["dtype"] = args.dtype
     if args.bnnr_svt is not None:
         changes["bnnr_svt"] = args.bnnr_svt
     if args.repeats is not None:
         if args.repeats < 1:
-            raise CommandError(f"--repeats must be >= 1, got {args.repeats}")
+            raise UsageError(f"argument --repeats: must be an integer >= 1, got {args.repeats}")
         changes["repeats"] = args.repeats
     if args.loocv_folds is not None:
         if args.loocv_folds < 1:
-            raise CommandError(f"--loocv-folds must be >= 1, got {args.loocv_folds}")
+            raise UsageError(f"argument --loocv-folds: must be an integer >= 1, got {args.loocv_folds}")
         changes["loocv_subsample"] = args.loocv_folds
     return quick_plan(**changes) if args.quick else default_plan(**changes)
 

@@ -27,7 +27,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from sesl_jax._io import atomic_write, atomic_write_json, json_text
+from sesl_jax._io import atomic_write, atomic_write_json, check_own_directory, json_text
 
 VOLATILE_KEYS = ("created", "resumed", "elapsed_seconds")
 # How a run was carried out (chunk size, where the data was read from): kept from the first call,
@@ -35,6 +35,8 @@ VOLATILE_KEYS = ("created", "resumed", "elapsed_seconds")
 RECORDED_KEY = "recorded"
 MANIFEST_NAME = "manifest.json"
 CHUNK_DIR = "chunks"
+# what may precede a run's manifest in its directory (``sesl-jax reproduce`` writes it first)
+PRE_RUN_FILES = ("kept_pairs.csv",)
 _CHUNK_NAME = re.compile(r"chunk_(\d+)\.npz")
 
 
@@ -47,6 +49,14 @@ def manifest_fingerprint(manifest: Mapping[str, Any]) -> str:
     and ``fingerprint``."""
     canonical = json_text(_stable_part(manifest), separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def check_run_directory(out_dir: str | os.PathLike) -> None:
+    """Raise ``FileExistsError`` unless ``out_dir`` can hold a run: absent, a run's own
+    directory (it has a manifest: resuming checks the rest), or free of other files. A new run
+    writes folds.csv, metrics.json, ...: never over files the user keeps there."""
+    if not (Path(out_dir) / MANIFEST_NAME).is_file():
+        check_own_directory(out_dir, PRE_RUN_FILES, "a cv run")
 
 
 class ResultStore:
@@ -62,6 +72,7 @@ class ResultStore:
 
     Raises:
         ResumeMismatchError: ``out_dir`` has a manifest with a different fingerprint.
+        FileExistsError: ``out_dir`` has no manifest but holds other files (or is a file).
     """
 
     def __init__(self, out_dir: str | os.PathLike, manifest: Mapping[str, Any]):
@@ -87,6 +98,7 @@ class ResultStore:
             self.resumed = True
             manifest = {**stored, "resumed": [*_as_list(stored.get("resumed")), now]}
         else:
+            check_run_directory(self.out_dir)
             self.resumed = False
             manifest = {"created": now, **manifest}
         self.manifest = {**manifest, "fingerprint": fingerprint}

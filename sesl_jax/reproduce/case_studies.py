@@ -83,8 +83,11 @@ def run_case_studies(
     out_dir: Path,
     *,
     log: Callable[[str], None] = lambda message: None,
+    report_only: bool = False,
 ) -> dict[str, Any]:
     """Case studies on the plan's primary dataset, for SESL's default (sequence) and biological similarity.
+
+    ``report_only``: re-read finished case studies, fit nothing (the others are "not run").
 
     Returns:
         ``{"dataset", "method", "by_similarity": {source: {...} or {"status": "not available", "reason"}}}``.
@@ -113,6 +116,10 @@ def run_case_studies(
                 log(f"case studies, {source} similarity: finished; re-reading {path}")
                 result["by_similarity"][source] = stored
                 continue
+        if report_only:
+            result["by_similarity"][source] = {"status": "not run", "reason": "not run yet: rerun the command "
+                                               "without --report-only to compute it"}
+            continue
         log(f"case studies, {source} similarity: fitting {CASE_METHOD} on all pairs, then one refit per new drug")
         model = _fit(dataset, similarities, plan.dtype)
         entry: dict[str, Any] = {

@@ -363,7 +363,10 @@ def execution_order(specs: list[RunSpec]) -> list[RunSpec]:
 
 def parse_experiments(text: str) -> tuple[int, ...]:
     """``"1,2,4"`` -> ``(1, 2, 4)``; rejects numbers outside 1-7."""
-    numbers = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isdigit() for part in parts):
+        raise ValueError(f"--experiments takes comma-separated numbers from {sorted(EXPERIMENTS)}, got {text!r}")
+    numbers = tuple(sorted({int(part) for part in parts}))
     unknown = [n for n in numbers if n not in EXPERIMENTS]
     if unknown or not numbers:
         raise ValueError(f"--experiments takes numbers from {sorted(EXPERIMENTS)}, got {text!r}")

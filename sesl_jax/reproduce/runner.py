@@ -188,7 +188,8 @@ def run_reproduction(
     case_studies = None
     if 7 in plan.experiments:
         log("case studies (experiment 7)")
-        case_studies = run_case_studies(datasets, plan, similarities, out_dir / "case_studies", log=log)
+        case_studies = run_case_studies(datasets, plan, similarities, out_dir / "case_studies", log=log,
+                                        report_only=report_only)
     results = {
         "plan": dataclasses.asdict(plan),
         "data_dir": data_dir,

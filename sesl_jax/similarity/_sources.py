@@ -29,7 +29,9 @@ import numpy as np
 
 from sesl_jax.data import DataError, Dataset
 from sesl_jax.similarity._base import Similarities
-from sesl_jax.similarity._maps import SimilarityMap, distance_scale, distances_to_similarity, euclidean_distances
+from sesl_jax.similarity._maps import (
+    SIMILARITY_MAPS, SimilarityMap, distance_scale, distances_to_similarity, euclidean_distances,
+)
 
 DRUG_SOURCES = ("biological", "sequence", "chemical")
 MIRNA_SOURCES = ("biological", "sequence", "alignment")
@@ -168,7 +170,8 @@ def parse_side(text: str, side: str) -> tuple[tuple[str, float], ...]:
         if name not in choices:
             raise ValueError(f"unknown {side} similarity source {name!r}; choose from {', '.join(choices)}")
         if not (np.isfinite(weight) and weight > 0):
-            raise ValueError(f"{side} similarity {text!r}: weight of {name} must be positive, got {weight_text}")
+            raise ValueError(f"{side} similarity {text!r}: weight of {name} must be a positive finite number, "
+                             f"got {weight_text}")
         if name in dict(terms):
             raise ValueError(f"{side} similarity {text!r}: {name} appears twice")
         terms.append((name, weight))
@@ -247,6 +250,7 @@ def dataset_similarities(
 
 
 CONFIGURATION_KEYS = ("map", "mirna_form", "encoder")
+MIRNA_FORMS = ("mature", "hairpin")
 ENCODERS = ("lstm", "transformer")  # sesl_jax.encoders.ARCHITECTURES, without importing JAX here
 
 
@@ -270,6 +274,9 @@ def split_configuration(text: str) -> tuple[str, dict[str, str]]:
             if key.strip() in extras:
                 raise ValueError(f"similarity {text!r}: {key.strip()} appears twice")
             extras[key.strip()] = value.strip()
+    for key, choices in (("map", SIMILARITY_MAPS), ("mirna_form", MIRNA_FORMS)):
+        if key in extras and extras[key] not in choices:
+            raise ValueError(f"similarity {text!r}: {key} must be one of {', '.join(choices)}; got {extras[key]!r}")
     source = ",".join(part for part in parts if part.partition("=")[0].strip() not in CONFIGURATION_KEYS)
     return source, extras
 
@@ -309,7 +316,10 @@ def split_source(source: str) -> tuple[str, str]:
     if "=" in source:
         parts = {key.strip(): value for key, value in (part.split("=", 1) for part in source.split(",") if "=" in part)}
         if set(parts) != {"drug", "mirna"} or len(source.split(",")) != 2:
-            raise ValueError(f"similarity {source!r}: expected 'drug=SOURCE,mirna=SOURCE'")
+            unknown = [key for key in parts if key not in ("drug", "mirna")]
+            named = f" (unknown part {unknown[0]!r}; the parts are drug=, mirna=, " + \
+                ", ".join(f"{key}=" for key in CONFIGURATION_KEYS) + ")" if unknown else ""
+            raise ValueError(f"similarity {source!r}: expected 'drug=SOURCE,mirna=SOURCE'{named}")
         drug, mirna = parts["drug"].strip(), parts["mirna"].strip()
     elif source == "chemical":
         drug, mirna = "chemical", "sequence"
