@@ -91,6 +91,8 @@ CASES = [
      "map must be one of gaussian, inverse, linear; got 'foo'"),
     ("infinite weight", [*CV[:-2], "--similarity", "drug=1e400*chemical,mirna=biological", "--out", "{out}"], 2,
      "weight of chemical must be a positive finite number, got 1e400"),
+    ("select into a directory of other files", ["select", *FCD, "--method", "sesl,se", "--out", "{tmp}"], 1,
+     "{tmp} exists and holds files that are not part of a select run (a-file, bad-pairs.csv"),
     ("k without kfold", [*CV, "--protocol", "loocv", "--k", "3"], 2, "argument --k: only used with --protocol kfold"),
     ("repeats without kfold", [*CV, "--protocol", "new-drug", "--repeats", "3"], 2,
      "argument --repeats: only used with --protocol kfold"),

@@ -144,7 +144,9 @@ def run(args: argparse.Namespace) -> int:
     configure_cpu_devices(args.cpu_devices)  # before anything starts JAX's backend
     configure_jax(args.dtype)
     from sesl_jax.evaluation import kfold_folds
-    from sesl_jax.evaluation.selection import nested_cross_validation
+    from sesl_jax.evaluation.selection import check_selection_directory, nested_cross_validation
+
+    check_selection_directory(out)  # before the data is read
 
     dataset = load_dataset_for(args)
     print(data_source_message(dataset), file=sys.stderr)

@@ -25,13 +25,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from sesl_jax._io import atomic_write_json, file_slug
+from sesl_jax._io import atomic_write_json, check_own_directory, file_slug
 from sesl_jax.data import Dataset
 from sesl_jax.evaluation.engine import EvaluationRun, default_batch_size, evaluate
 from sesl_jax.evaluation.choices import CRITERIA, SIMILARITY_GRID
 from sesl_jax.evaluation.folds import Folds, kfold_folds
 from sesl_jax.evaluation.runner import data_identity, folds_digest, inputs_digest, run_manifest, stored_batch_size
-from sesl_jax.evaluation.store import RECORDED_KEY, ResultStore
+from sesl_jax.evaluation.store import MANIFEST_NAME, RECORDED_KEY, ResultStore
 from sesl_jax.evaluation.summary import NOT_RUN, summarize
 from sesl_jax.methods import Method
 from sesl_jax.pipeline import MethodConfig, build_method, resolve_similarities
@@ -40,6 +40,16 @@ from sesl_jax.similarity import split_configuration
 
 FINAL = "final selection on all known pairs"
 
+
+# what a select run writes in its --out directory
+SELECTION_ENTRIES = ("inner", "outer", "selection.json")
+
+
+def check_selection_directory(out_dir: str | Path) -> None:
+    """Raise ``FileExistsError`` unless ``out_dir`` is absent, a selection's own directory (resumed),
+    or free of other files: a new selection never writes over the user's files."""
+    if not (Path(out_dir) / "inner" / MANIFEST_NAME).is_file():
+        check_own_directory(out_dir, SELECTION_ENTRIES, "a select run")
 
 def parse_candidate(text: str, method: str = "sesl", dtype: str = "float32", encoder: str | None = None) -> MethodConfig:
     """``"drug=sequence,mirna=biological,map=inverse"`` -> a :class:`MethodConfig` (the source as
@@ -227,6 +237,7 @@ def nested_cross_validation(
         "data": data_identity(dataset),
         RECORDED_KEY: {"batch_size": batch_size, "data": data_provenance(dataset)},
     }
+    check_selection_directory(out_dir)
     inner_store = ResultStore(out_dir / "inner", manifest)
     done = inner_store.completed_chunks()
     chosen = np.zeros(outer_folds.n_folds, dtype=np.int64)
