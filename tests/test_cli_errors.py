@@ -193,3 +193,9 @@ def test_interrupt_says_what_is_kept_only_where_something_is(command, said, caps
 
     assert run_command(argparse.Namespace(command=command, func=interrupted)) == 130
     assert capsys.readouterr().err == said
+
+
+def test_unknown_option_of_an_action_points_to_the_action_help(capsys):
+    assert main(["data", "check", "--dataset", "fcd", "--bogus"]) == 2
+    assert ("sesl-jax data check: error: unrecognized arguments: --bogus (see 'sesl-jax data check --help')"
+            in capsys.readouterr().err)

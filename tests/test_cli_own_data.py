@@ -127,3 +127,12 @@ def test_cv_resumes_with_the_data_read_from_another_directory(small_data_dir, tm
     np.savetxt(changed, 0.9 * np.loadtxt(changed), fmt="%.4f")  # other data: refused
     assert main([*base, "--data-dir", str(copy)]) == 1
     assert "holds results of a different configuration" in capsys.readouterr().err
+
+
+def test_fit_on_data_without_a_novel_pair_says_so(tmp_path, capsys):
+    pairs = tmp_path / "one.csv"
+    pairs.write_text("drug_id,mirna_id,smiles,sequence\nD1,m1,CCO,UGAGGUAGUAGGUUGUAUAGUU\n")
+    assert main(["fit", "--pairs", str(pairs), "--out", str(tmp_path / "model")]) == 0
+    out = capsys.readouterr().out
+    assert "no novel pairs: every drug-miRNA pair of the data is a known pair" in out
+    assert "Empty DataFrame" not in out

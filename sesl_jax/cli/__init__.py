@@ -54,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_parser(parser: ArgumentParser, args) -> ArgumentParser:
+    """The parser of ``args``' command, or of its action (``data check``, ``encoder train``)."""
+    command = parser.command_parsers.get(args.command, parser)
+    action = getattr(args, f"{args.command}_command", None)
+    nested = next((a.choices for a in command._actions if isinstance(a, argparse._SubParsersAction)), {}) if action else {}
+    return nested.get(action, command)
+
+
 def _limit_blas_threads() -> None:
     """One BLAS thread per JAX CPU device unless the user chose otherwise.
 
@@ -70,9 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args, unknown = parser.parse_known_args(argv)
-        if unknown:  # reported by the sub-command's parser, whose usage it is
-            parser_of_command = parser.command_parsers.get(args.command, parser)
-            parser_of_command.error(f"unrecognized arguments: {' '.join(unknown)}")
+        if unknown:  # reported by the (innermost) sub-command's parser, whose usage it is
+            _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
     except SystemExit as stop:  # --help, --version, or a usage error argparse has printed
         return stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 2
     if not getattr(args, "func", None):

@@ -84,5 +84,8 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     novel = long[~long["known"]].head(5)
     print(f"wrote {out}/scores.csv, pairs.csv, config.json and the saved model (rank --model {out}); solver: {model.stats_}")
-    print("top novel pairs:\n" + novel.to_string(index=False))
+    if novel.empty:  # every pair of the data is known: nothing to predict
+        print("no novel pairs: every drug-miRNA pair of the data is a known pair")
+    else:
+        print("top novel pairs:\n" + novel.to_string(index=False))
     return 0
