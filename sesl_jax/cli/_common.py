@@ -55,6 +55,19 @@ def finite_float(text: str) -> float:
     return value
 
 
+def float_in_range(minimum: float, below: float | None = None, *, above_minimum: bool = False):
+    """An argparse ``type``: a finite number >= ``minimum`` (> with ``above_minimum``), < ``below`` when given."""
+    wanted = f"{'>' if above_minimum else '>='} {minimum:g}" + ("" if below is None else f" and < {below:g}")
+
+    def parse(text: str) -> float:
+        value = finite_float(text)
+        if value < minimum or (above_minimum and value == minimum) or (below is not None and value >= below):
+            raise argparse.ArgumentTypeError(f"must be a number {wanted}, got {text}")
+        return value
+
+    return parse
+
+
 # ---------------------------------------------------------------- shared options
 
 

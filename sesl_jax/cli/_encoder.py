@@ -21,22 +21,9 @@ from pathlib import Path
 
 from sesl_jax._io import stderr_log
 from sesl_jax.cli._common import (
-    CommandError, UsageError, configure_jax, finite_float, int_at_least, stdout_is_terminal,
+    CommandError, UsageError, configure_jax, float_in_range, int_at_least, stdout_is_terminal,
 )
 from sesl_jax.similarity._sources import ENCODERS as ARCHITECTURES
-
-
-def _number(minimum: float, below: float | None = None, *, above_minimum: bool = False):
-    """An argparse ``type``: a finite number >= ``minimum`` (> with ``above_minimum``), < ``below`` when given."""
-    wanted = f"{'>' if above_minimum else '>='} {minimum:g}" + ("" if below is None else f" and < {below:g}")
-
-    def parse(text: str) -> float:
-        value = finite_float(text)
-        if value < minimum or (above_minimum and value == minimum) or (below is not None and value >= below):
-            raise argparse.ArgumentTypeError(f"must be a number {wanted}, got {text}")
-        return value
-
-    return parse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--out", required=True, help="output directory (checkpoint.npz, encoder.npz, recipe.json)")
     train.add_argument("--epochs", type=int_at_least(1), default=10)
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
-    train.add_argument("--max-minutes", type=_number(0, above_minimum=True), default=None,
+    train.add_argument("--max-minutes", type=float_in_range(0, above_minimum=True), default=None,
                        help="stop (with a checkpoint) after this much time")
     train.add_argument("--max-steps", type=int_at_least(1), default=None,
                        help="stop after this many optimizer steps in all (replays a run that was stopped by time)")
@@ -83,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--ff-size", type=int_at_least(1), default=None,
                        help="transformer: feed-forward hidden width (default 128)")
     train.add_argument("--batch-size", type=int_at_least(1), default=128)
-    train.add_argument("--learning-rate", type=_number(0, above_minimum=True), default=1e-3,
+    train.add_argument("--learning-rate", type=float_in_range(0, above_minimum=True), default=1e-3,
                        help="Adam step size (the schedule's peak)")
     train.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
                        help="learning-rate schedule over the global step (cosine: down to --final-learning-rate)")
@@ -91,10 +78,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="linear warm-up steps before the schedule")
     train.add_argument("--decay-steps", type=int_at_least(1), default=None,
                        help="steps of the cosine incl. warm-up (default: epochs x steps per epoch)")
-    train.add_argument("--final-learning-rate", type=_number(0), default=0.0, help="the cosine's last value")
+    train.add_argument("--final-learning-rate", type=float_in_range(0), default=0.0, help="the cosine's last value")
     train.add_argument("--augment-smiles", action="store_true",
                        help="train on a new random SMILES of each molecule every epoch (validation stays canonical)")
-    train.add_argument("--validation-fraction", type=_number(0, 1), default=0.05,
+    train.add_argument("--validation-fraction", type=float_in_range(0, 1), default=0.05,
                        help="share of the distinct sequences held out for validation (at least one; default 0.05)")
     train.add_argument("--length-multiple", type=int_at_least(1), default=8,
                        help="pad batches to a multiple of this many steps (fewer compiled shapes)")
