@@ -70,6 +70,8 @@ def test_codes_are_deterministic_and_independent_of_the_batch(smiles_encoder):
     assert encode(smiles_encoder, []).shape == (0, 64)
     with pytest.raises(SequenceError, match="position"):
         encode(smiles_encoder, ["CC(C"])
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
+        encode(smiles_encoder, molecules, batch_size=0)
 
 
 @pytest.mark.parametrize(

@@ -62,6 +62,21 @@ def test_schedule_settings_are_checked():
         learning_rate_schedule(TrainConfig(schedule="cosine"), total_steps=None)
 
 
+@pytest.mark.parametrize("changes, message", [
+    ({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
+    ({"epochs": 0}, "epochs must be an integer >= 1, got 0"),
+    ({"batch_size": 2.5}, "batch_size must be an integer >= 1, got 2.5"),
+    ({"learning_rate": 0.0}, "learning_rate must be a finite number > 0, got 0.0"),
+    ({"grad_clip": float("nan")}, "grad_clip must be a finite number > 0"),
+    ({"max_minutes": -1.0}, "max_minutes must be a finite number > 0, got -1.0"),
+    ({"max_steps": 0}, "max_steps must be an integer >= 1 or None, got 0"),
+    ({"validation_fraction": 1.0}, r"validation_fraction must be in \[0, 1\), got 1.0"),
+])
+def test_training_settings_out_of_range_are_refused(changes, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**changes)
+
+
 def test_randomized_smiles_is_the_same_molecule_and_seeded():
     for index, smiles in enumerate(SMILES):
         spellings = [randomized_smiles(smiles, seed) for seed in range(1, 9)]

@@ -326,3 +326,22 @@ def test_sesl_folds_solve_sparse_learning_on_the_rows_and_columns_with_pairs():
     train[tuple(np.argwhere(padded == 1)[0])] = 0
     scores = np.asarray(method(jnp.asarray(train)).scores)
     np.testing.assert_allclose(scores, reference.sesl(train, Sd_p, Sm_p), atol=1e-7)
+
+
+def test_fixed_threshold_outside_the_scores_is_noted():
+    A, _, _ = planted_problem(6, 9, seed=11)
+
+    def predict(train, inputs):  # scores in [0, 1): a threshold of 50 (percent) predicts nothing
+        scores = 0.25 + 0.5 * jnp.arange(train.size).reshape(train.shape) / train.size
+        return MethodOutput(scores, jnp.ones((1,), jnp.int32), jnp.zeros((1,), jnp.int32))
+
+    method = Method("plain", ("solver",), predict, jnp.zeros(()), {})
+    folds = loocv_folds(A)
+    run = evaluate(method, A, folds, batch_size=4)
+    above = summarize(run, folds, method.stages, threshold=50.0)
+    assert any("above every score (highest 0.7" in note for note in above["notes"])
+    assert above["metrics"]["global"]["f1"] == 0.0
+    below = summarize(run, folds, method.stages, threshold=0.25)
+    assert any("every pair is predicted positive" in note for note in below["notes"])
+    inside = summarize(run, folds, method.stages, threshold=0.5)
+    assert not any("threshold" in note for note in inside["notes"])

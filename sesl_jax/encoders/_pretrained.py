@@ -103,6 +103,8 @@ def encode(encoder: Encoder, sequences: Sequence[str], batch_size: int = 256) ->
     """
     if isinstance(sequences, str):
         raise TypeError("encode takes a sequence of strings; wrap a single one in a list")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     rows = [encoder.tokenizer.encode(sequence) for sequence in sequences]
     codes = np.zeros((len(rows), encoder.code_dim), dtype=np.float64)
     if not rows:

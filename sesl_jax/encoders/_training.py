@@ -96,6 +96,22 @@ class TrainConfig:
     greedy_validation: int = 2000
 
     def __post_init__(self):
+        # The same bounds as the command line's options, for callers of the Python API.
+        for name, minimum in (("epochs", 1), ("batch_size", 1), ("length_multiple", 1), ("checkpoint_every", 0),
+                              ("seed", 0), ("greedy_validation", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+                raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        if self.max_steps is not None and (not isinstance(self.max_steps, (int, np.integer)) or self.max_steps < 1):
+            raise ValueError(f"max_steps must be an integer >= 1 or None, got {self.max_steps!r}")
+        for name in ("learning_rate", "grad_clip") + (("max_minutes",) if self.max_minutes is not None else ()):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value <= 0:
+                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        if not np.isfinite(self.final_learning_rate) or self.final_learning_rate < 0:
+            raise ValueError(f"final_learning_rate must be a finite number >= 0, got {self.final_learning_rate!r}")
+        if not 0 <= self.validation_fraction < 1:  # 0 still holds out one sequence
+            raise ValueError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {SCHEDULES}")
         if self.warmup_steps < 0 or (self.decay_steps is not None and self.decay_steps <= self.warmup_steps):

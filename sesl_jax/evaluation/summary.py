@@ -60,6 +60,23 @@ def _metrics_of(run: EvaluationRun, fold_indices: np.ndarray, threshold: float |
     return result
 
 
+def _threshold_notes(run: EvaluationRun, fold_indices: np.ndarray, threshold: float) -> list[str]:
+    """A fixed threshold outside the scores predicts one class only: say so (scores of other methods
+    than SESL/BNNR are not confined to [0, 1], and a threshold given in percent is a common slip)."""
+    hidden = [run.hidden_scores[f][~np.isnan(run.hidden_scores[f])] for f in fold_indices]
+    scores = np.concatenate([np.ravel(a) for a in hidden + [run.candidate_scores[f] for f in fold_indices]])
+    if scores.size == 0:
+        return []
+    low, high = float(scores.min()), float(scores.max())
+    if threshold > high:
+        return [f"the fixed threshold {threshold:g} is above every score (highest {high:.4g}): no pair is "
+                "predicted positive, so precision, recall and F1 are 0"]
+    if threshold <= low:
+        return [f"the fixed threshold {threshold:g} is at or below every score (lowest {low:.4g}): every pair "
+                "is predicted positive"]
+    return []
+
+
 def summarize(run: EvaluationRun, folds: Folds, stages: tuple[str, ...], *, threshold: float | None = None) -> dict[str, Any]:
     """The metrics of a finished run, ready for ``metrics.json``.
 
@@ -75,6 +92,8 @@ def summarize(run: EvaluationRun, folds: Folds, stages: tuple[str, ...], *, thre
         notes.append("candidate scores were not kept (too many values): AUPR and thresholded metrics omitted")
     if failed.any():
         notes.append(f"{int(failed.sum())} fold(s) had non-finite solver output and are excluded from the metrics")
+    if threshold is not None and run.candidate_scores is not None:
+        notes.extend(_threshold_notes(run, usable, threshold))
     summary: dict[str, Any] = {
         "protocol": folds.protocol,
         "n_folds": folds.n_folds,
