@@ -121,6 +121,7 @@ def test_size_options_of_the_other_architecture_are_refused_not_ignored(tmp_path
         (["--architecture", "transformer", "--hidden-size", "256"], "argument --hidden-size: applies to --architecture lstm"),
         (["--architecture", "transformer", "--batch-norm"], "argument --batch-norm: applies to --architecture lstm"),
         (["--d-model", "32"], "argument --d-model: applies to --architecture transformer, not lstm"),
+        (["--architecture", "transformer", "--d-model", "30"], "argument --d-model: must be a multiple of --num-heads (4), got 30"),
     ):
         assert _run([*base, *extra]) == 2
         assert message in capsys.readouterr().err

@@ -217,6 +217,8 @@ def _removed_on_failure(out: Path):
 def run_train(args: argparse.Namespace) -> int:
     # The options are checked before a corpus is read or a file written.
     _architecture_sizes(args)
+    if args.architecture == "transformer" and args.d_model % args.num_heads:
+        raise UsageError(f"argument --d-model: must be a multiple of --num-heads ({args.num_heads}), got {args.d_model}")
     if args.vocabulary is not None and args.kind != "smiles":
         raise UsageError("argument --vocabulary: applies to --kind smiles (the RNA alphabet is fixed)")
     if args.augment_smiles and args.kind != "smiles":

@@ -55,11 +55,25 @@ def sesl_family_method(
     """Build ``sesl``, ``se`` or ``bnnr`` over the given similarities.
 
     Args:
+        name: ``"sesl"`` (sparse learning, then BNNR), ``"se"`` (the same without sparse
+            learning unless ``options`` asks for it) or ``"bnnr"``; names the method and its stages.
         associations: the FULL association matrix; used for the LRR rank bound and by
             ``transductive=True``, the labelled reproduction of the paper's protocol: ``X*`` is
             fitted once on all known pairs before any is hidden, and each fold applies it to its
             own training matrix (``A1 = A_train X*``). The hidden pairs are absent from A_train
             but shaped ``X*``, so they still lift their own scores.
+        similarities: drug (n_d, n_d) and miRNA (n_m, n_m) similarity matrices, the same in
+            every fold: they must not be derived from the associations (nothing here recomputes
+            them per fold, as the rivals' GIP kernels are).
+        dtype: ``"float64"`` or ``"float32"``; inputs, solver parameters and scores use it.
+        options: structural choices (sparse learning on or off, LRR rank bound, BNNR's SVT);
+            ``None``: the defaults for ``name``.
+        params: solver constants (alpha, beta, tolerances, iteration caps); ``None``: the
+            defaults for ``dtype``.
+        transductive: see ``associations``.
+
+    Returns:
+        a :class:`Method` whose ``predict(train, inputs)`` scores every pair of one fold.
     """
     if options is None:
         options = SESLOptions(sparse_learning=(name == "sesl"))

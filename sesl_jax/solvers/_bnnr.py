@@ -66,10 +66,16 @@ def bounded_admm_step(
     the [0, 1] clip, the multiplier update and the stopping rule are the same.
 
     Args:
+        state: the current iterate (X, W, Y, the previous relative change, an SVT carry left
+            untouched here); ``bnnr_init(target)`` gives the public code's cold start.
         target: T, (n, n).
         observed: Omega as a 0/1 float mask, (n, n).
         params: anything with ``alpha``, ``beta``, ``tol1``, ``tol2``.
         shrink: ``shrink(matrix, tau)``, the prox of ``tau`` times the low-rank penalty.
+
+    Returns:
+        ``(next state, converged)``: converged is a boolean scalar, true once the relative change
+        of X is below ``tol1`` and its change since the previous iteration below ``tol2``.
     """
     return _admm_step(state, target, observed, params, lambda matrix, tau, carry: (shrink(matrix, tau), carry))
 
