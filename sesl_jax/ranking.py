@@ -28,6 +28,12 @@ def rank_known(scores: np.ndarray, associations: np.ndarray, drug_ids: list[str]
 
 def index_of(item: str, ids: list[str], what: str) -> int:
     """Position of ``item`` in ``ids``; else a ``DataError`` that suggests close IDs."""
+    if not isinstance(item, str):  # e.g. a row number: IDs are strings, so name the one it may mean
+        from sesl_jax.data._errors import DataError
+
+        hint = (f"; position {item} is {ids[item]!r}" if isinstance(item, (int, np.integer)) and not isinstance(item, bool)
+                and -len(ids) <= item < len(ids) else "")
+        raise DataError(f"{what} IDs are strings, got {item!r} ({type(item).__name__}){hint}")
     try:
         return ids.index(item)
     except ValueError:

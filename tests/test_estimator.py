@@ -44,6 +44,10 @@ def test_rank_tables():
         model.rank_mirnas("D22")
     with pytest.raises(DataError, match=r"unknown miRNA ID ' m1'; close matches: M1$"):  # letter case first
         model.rank_drugs(" m1")
+    with pytest.raises(DataError, match=r"drug IDs are strings, got 2 \(int\); position 2 is 'D2'"):  # a row number
+        model.rank_mirnas(2)
+    with pytest.raises(DataError, match=r"miRNA IDs are strings, got 8 \(int\)$"):
+        model.rank_drugs(8)
 
 
 def test_bad_inputs_are_clear_errors():

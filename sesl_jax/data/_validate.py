@@ -190,7 +190,7 @@ def unknown_id_error(identifier: str, known: Sequence[str], *, kind: str, datase
     """The error for an ID that is not in a dataset, with close matches as a hint (first those
     that differ only in letter case or surrounding spaces)."""
     same = [candidate for candidate in known if candidate.casefold() == str(identifier).strip().casefold()]
-    close = same or difflib.get_close_matches(identifier, known, n=3)
+    close = same or difflib.get_close_matches(str(identifier), known, n=3)
     hint = f"; close matches: {', '.join(close)}" if close else ""
     where = f"{dataset}: " if dataset else ""
     return DataError(f"{where}unknown {kind} ID {identifier!r}{hint}")
