@@ -191,8 +191,12 @@ class SESL:
         self._check_fitted()
         return pd.DataFrame(self.scores_, index=pd.Index(self.drug_ids_, name="drug_id"), columns=self.mirna_ids_)
 
-    def rank_mirnas(self, drug: str | None = None, *, smiles: str | None = None, top: int | None = None) -> pd.DataFrame:
+    def rank_mirnas(self, drug: str | None = None, *, smiles: str | None = None, top: int | None = None,
+                    novel_only: bool = False) -> pd.DataFrame:
         """miRNAs ranked for one drug of the dataset, or for a new molecule given by SMILES.
+
+        ``novel_only`` leaves out the drug's known miRNAs (a new molecule has none), so ``top``
+        counts candidates only.
 
         Returns:
             DataFrame with columns rank, mirna_id, score, known (rank 1 = highest score).
@@ -201,14 +205,17 @@ class SESL:
         if (drug is None) == (smiles is None):
             raise ValueError("give exactly one of drug (an ID in the dataset) or smiles (a new molecule)")
         if smiles is None:
-            return rank_known(self.scores_, self.associations_, self.drug_ids_, self.mirna_ids_, drug=drug, top=top)
+            return rank_known(self.scores_, self.associations_, self.drug_ids_, self.mirna_ids_, drug=drug, top=top,
+                              novel_only=novel_only)
         from sesl_jax.new_items import score_new_items
 
         scores = score_new_items(self, "drug", [smiles])[0]
         return ranked(scores, np.zeros(len(self.mirna_ids_), bool), self.mirna_ids_, "mirna_id", top)
 
-    def rank_drugs(self, mirna: str | None = None, *, sequence: str | None = None, top: int | None = None) -> pd.DataFrame:
-        """Drugs ranked for one miRNA of the dataset, or for a new miRNA sequence.
+    def rank_drugs(self, mirna: str | None = None, *, sequence: str | None = None, top: int | None = None,
+                   novel_only: bool = False) -> pd.DataFrame:
+        """Drugs ranked for one miRNA of the dataset, or for a new miRNA sequence; ``novel_only`` as
+        in :meth:`rank_mirnas`.
 
         Returns:
             DataFrame with columns rank, drug_id, score, known.
@@ -217,7 +224,8 @@ class SESL:
         if (mirna is None) == (sequence is None):
             raise ValueError("give exactly one of mirna (an ID in the dataset) or sequence (a new miRNA)")
         if sequence is None:
-            return rank_known(self.scores_, self.associations_, self.drug_ids_, self.mirna_ids_, mirna=mirna, top=top)
+            return rank_known(self.scores_, self.associations_, self.drug_ids_, self.mirna_ids_, mirna=mirna, top=top,
+                              novel_only=novel_only)
         from sesl_jax.new_items import score_new_items
 
         scores = score_new_items(self, "mirna", [sequence])[0]

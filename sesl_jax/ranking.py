@@ -13,17 +13,19 @@ from sesl_jax.data._validate import unknown_id_error
 
 
 def rank_known(scores: np.ndarray, associations: np.ndarray, drug_ids: list[str], mirna_ids: list[str], *,
-               drug: str | None = None, mirna: str | None = None, top: int | None = None) -> pd.DataFrame:
+               drug: str | None = None, mirna: str | None = None, top: int | None = None,
+               novel_only: bool = False) -> pd.DataFrame:
     """The miRNAs of a ``drug`` of the dataset (columns rank, mirna_id, score, known), or the drugs of a
     ``mirna`` (rank, drug_id, score, known), from the (n_drugs, n_mirnas) ``scores``; ``known`` marks
-    the pairs of ``associations``. An unknown ID is a ``DataError`` naming the closest ones."""
+    the pairs of ``associations``, which ``novel_only`` leaves out (ranks then count the novel
+    candidates only). An unknown ID is a ``DataError`` naming the closest ones."""
     if (drug is None) == (mirna is None):
         raise ValueError("give exactly one of drug or mirna")
     if drug is not None:
         row = index_of(drug, drug_ids, "drug")
-        return ranked(scores[row], associations[row] != 0, mirna_ids, "mirna_id", top)
+        return ranked(scores[row], associations[row] != 0, mirna_ids, "mirna_id", top, novel_only=novel_only)
     column = index_of(mirna, mirna_ids, "miRNA")
-    return ranked(scores[:, column], associations[:, column] != 0, drug_ids, "drug_id", top)
+    return ranked(scores[:, column], associations[:, column] != 0, drug_ids, "drug_id", top, novel_only=novel_only)
 
 
 def index_of(item: str, ids: list[str], what: str) -> int:
@@ -40,12 +42,16 @@ def index_of(item: str, ids: list[str], what: str) -> int:
         raise unknown_id_error(item, ids, kind=what) from None
 
 
-def ranked(scores: np.ndarray, known: np.ndarray, ids: list[str], id_column: str, top: int | None) -> pd.DataFrame:
-    """``ids`` by decreasing score (ties in dataset order): rank, ``id_column``, score, known; the ``top`` first."""
+def ranked(scores: np.ndarray, known: np.ndarray, ids: list[str], id_column: str, top: int | None, *,
+           novel_only: bool = False) -> pd.DataFrame:
+    """``ids`` by decreasing score (ties in dataset order): rank, ``id_column``, score, known; the ``top``
+    first; ``novel_only`` drops the known pairs before ranking."""
     order = np.lexsort((np.arange(len(scores)), -scores))  # by score, ties by dataset order
+    if novel_only:
+        order = order[~known[order]]
     frame = pd.DataFrame(
         {
-            "rank": np.arange(1, len(scores) + 1),
+            "rank": np.arange(1, len(order) + 1),
             id_column: np.asarray(ids, dtype=object)[order],
             "score": scores[order],
             "known": known[order],

@@ -109,6 +109,18 @@ def test_ranking_a_dataset_item_from_a_saved_model_needs_no_jax(saved, fitted, q
     assert "\n".join(table) + "\n" == expected.to_csv(index=False, float_format="%.6g")
 
 
+def test_novel_only_ranks_the_candidates_alone(saved, fitted, capsys):
+    full = fitted.rank_mirnas("CID:22")
+    novel = fitted.rank_mirnas("CID:22", novel_only=True)
+    assert full["known"].any() and not novel["known"].any()  # the drug has known pairs; none are left
+    assert list(novel["mirna_id"]) == list(full.loc[~full["known"], "mirna_id"])  # same order
+    assert list(novel["rank"]) == list(range(1, len(novel) + 1))
+    assert main(["rank", "--model", str(saved), "--drug", "CID:22", "--novel-only", "--top", "3"]) == 0
+    assert capsys.readouterr().out == novel.head(3).to_csv(index=False, float_format="%.6g")
+    drugs = fitted.rank_drugs("hsa-mir-1", novel_only=True)
+    assert not drugs["known"].any() and len(drugs) == len(fitted.drug_ids_) - fitted.associations_[:, fitted.mirna_ids_.index("hsa-mir-1")].sum()
+
+
 def test_an_unknown_id_in_a_saved_model_is_a_named_error(saved, capsys):
     assert main(["rank", "--model", str(saved), "--drug", "CID:2"]) == 1
     err = capsys.readouterr().err

@@ -54,6 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     target.add_argument("--sequence-file", help="new miRNAs to screen: CSV/TSV with columns 'id' and 'sequence'")
     parser.add_argument("--top", type=int, default=None, help="keep the N best (per query when screening; default: all)")
+    parser.add_argument("--novel-only", action="store_true",
+                        help="leave out the known pairs of --drug / --mirna, so that ranks and --top count candidates "
+                        "only (new molecules and sequences have no known pairs)")
     parser.add_argument(
         "--out", "--output", dest="out", default=None,
         help="write the table here (atomically): .csv, .tsv or .parquet; default: CSV on stdout",
@@ -92,9 +95,9 @@ def run(args: argparse.Namespace) -> int:
     if queries is not None:
         table = _screen(args, model, queries)
     elif args.drug or args.smiles:
-        table = model.rank_mirnas(args.drug, smiles=args.smiles, top=args.top)
+        table = model.rank_mirnas(args.drug, smiles=args.smiles, top=args.top, novel_only=args.novel_only)
     else:
-        table = model.rank_drugs(args.mirna, sequence=args.sequence, top=args.top)
+        table = model.rank_drugs(args.mirna, sequence=args.sequence, top=args.top, novel_only=args.novel_only)
     write_table(table, args.out)
     return 0
 
@@ -133,7 +136,7 @@ def _rank_saved(args: argparse.Namespace):
     scores = saved.arrays["scores"]
     _announce_saved_model(args, saved.method, saved.similarity_source, scores.shape, saved.manifest.get("data"))
     return rank_known(scores, saved.arrays["associations"], saved.drug_ids, saved.mirna_ids,
-                      drug=args.drug, mirna=args.mirna, top=args.top)
+                      drug=args.drug, mirna=args.mirna, top=args.top, novel_only=args.novel_only)
 
 
 def _check_fit_options_unchanged(args: argparse.Namespace) -> None:
