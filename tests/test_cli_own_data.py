@@ -54,6 +54,7 @@ def test_fit_and_rank_own_pairs_name_each_gap_once(pairs_file, tmp_path, capsys)
         "isolates them (0 to every other drug)"]
     assert len([line for line in warnings if "m4" in line]) == 1
     assert len(warnings) == 2  # the similarity layer's notes of the same items are not repeated
+    assert f"data: 'mine' (4 drugs x 4 miRNAs, 7 known pairs) from {tmp_path.resolve()}" in err
     scores = pd.read_csv(out / "scores.csv", index_col=0)
     assert scores.shape == (4, 4) and list(scores.index) == ["D1", "D2", "D3", "D4"]
     config = json.loads((out / "config.json").read_text())

@@ -601,4 +601,9 @@ def _check_similarity_inputs(args: argparse.Namespace, dataset) -> None:
 
 
 def data_source_message(dataset) -> str:
-    return f"data: {dataset.name.upper()} ({dataset.n_drugs} drugs x {dataset.n_mirnas} miRNAs, {dataset.n_known} known pairs) from {dataset.source}"
+    from sesl_jax.data._benchmarks import BENCHMARKS
+
+    # a benchmark by its name (FCD); the user's data by its file's name, from the directory that holds it
+    name = dataset.name.upper() if dataset.name in BENCHMARKS else repr(dataset.name)
+    source = Path(dataset.source).resolve() if Path(dataset.source).is_dir() else dataset.source
+    return f"data: {name} ({dataset.n_drugs} drugs x {dataset.n_mirnas} miRNAs, {dataset.n_known} known pairs) from {source}"
