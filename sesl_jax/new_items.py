@@ -393,7 +393,8 @@ def score_new_items(
             if solver is None:
                 scores[block], block_status, stages = _solve_each(model, side, rows, bar)
             else:
-                chunk = max(1, int(batch_size))
+                # a call with fewer items than a chunk pads none: one new molecule is one solve, not four
+                chunk = max(1, min(int(batch_size), len(items)))
                 scores[block], block_status = _solve_in_chunks(solver, rows, chunk, model.config_.dtype, bar)
                 stages = solver.stages
             status.append(block_status)

@@ -68,6 +68,16 @@ def test_batched_refits_equal_refitting_each_item(model):
         np.testing.assert_array_equal(batched[1:2], alone)
 
 
+def test_a_call_with_fewer_items_than_a_chunk_solves_no_padding(model, monkeypatch):
+    import sesl_jax.new_items as new_items
+
+    chunks, solve = [], new_items._solve_in_chunks
+    monkeypatch.setattr(new_items, "_solve_in_chunks", lambda solver, rows, size, *rest: chunks.append(size) or solve(solver, rows, size, *rest))
+    _quiet(score_new_items, model, "drug", SMILES[:1], batch_size=4)
+    _quiet(score_new_items, model, "drug", SMILES[:6], batch_size=4)
+    assert chunks == [1, 4]  # one molecule: one solve (it was padded to four)
+
+
 def test_screen_api_takes_lists(model):
     table = _quiet(model.screen, SMILES[:4], ids=["a", "b", "c", "d"], top=2)
     assert list(table.columns) == ["query_id", "rank", "mirna_id", "score", "known"]
