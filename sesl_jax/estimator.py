@@ -240,6 +240,7 @@ class SESL:
         top: int | None = None,
         batch_size: int | None = None,
         progress: bool = False,
+        devices: Sequence[Any] | None = None,
     ) -> pd.DataFrame:
         """Rank miRNAs for many new molecules, or drugs for many new miRNA sequences, in one table.
 
@@ -253,6 +254,8 @@ class SESL:
             top: keep the ``top`` best per item.
             batch_size: items per compiled call (default: sized to the device).
             progress: a progress bar on stderr.
+            devices: JAX devices that share each chunk of items (default: all local devices; see
+                :func:`sesl_jax.new_items.score_new_items`).
 
         Returns:
             Long DataFrame, items in input order: query_id, rank, mirna_id (drug_id for
@@ -278,7 +281,7 @@ class SESL:
             raise ValueError(f"ids must be unique; repeated: {', '.join(duplicates[:5])}")
         if top is not None and top < 1:
             raise ValueError(f"top must be >= 1, got {top}")
-        scores = score_new_items(self, side, items, labels=ids, batch_size=batch_size, progress=progress)
+        scores = score_new_items(self, side, items, labels=ids, batch_size=batch_size, progress=progress, devices=devices)
         other_ids, id_column = (self.mirna_ids_, "mirna_id") if side == "drug" else (self.drug_ids_, "drug_id")
         return ranked_many(scores, ids, other_ids, id_column, top)
 

@@ -33,6 +33,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from sesl_jax.data import DataError
 from sesl_jax.encoders import SequenceError
@@ -284,12 +285,13 @@ class _BatchedSolver(NamedTuple):
 _SOLVERS: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
 
 
-def _batched_solver(model, side: str, mode: str) -> _BatchedSolver | None:
+def _batched_solver(model, side: str, mode: str, devices: tuple = ()) -> _BatchedSolver | None:
     """The compiled map of ``side``'s new rows to their scores, or ``None`` when the method's
-    inputs depend on the similarities in another way (then items are refitted one by one)."""
+    inputs depend on the similarities in another way (then items are refitted one by one). With
+    several ``devices`` the rows of a call are split between them (``shard_map``), as folds are."""
     cache = _SOLVERS.setdefault(model.method_, {})
-    if (side, mode) in cache:
-        return cache[(side, mode)]
+    if (side, mode, devices) in cache:
+        return cache[(side, mode, devices)]
     key = f"{side}_similarity"
     n = model.associations_.shape[0 if side == "drug" else 1]
     associations, template = _build(model, side, np.zeros(n))
@@ -314,8 +316,15 @@ def _batched_solver(model, side: str, mode: str) -> _BatchedSolver | None:
                 return jax.lax.map(lambda row: one_item(row, associations, inputs), rows)
 
         dtype = model.config_.dtype
-        solver = _BatchedSolver(jax.jit(batched), jnp.asarray(associations, dtype), template.inputs, template.stages)
-    cache[(side, mode)] = solver
+        constants = (jnp.asarray(associations, dtype), template.inputs)
+        if len(devices) > 1:
+            mesh = Mesh(np.asarray(devices), ("items",))
+            batched = jax.shard_map(batched, mesh=mesh, in_specs=(PartitionSpec("items"), PartitionSpec(), PartitionSpec()),
+                                    out_specs=PartitionSpec("items"), check_vma=False)
+            # replicated on every device once, not moved from device 0 per call
+            constants = jax.device_put(constants, NamedSharding(mesh, PartitionSpec()))
+        solver = _BatchedSolver(jax.jit(batched), *constants, template.stages)
+    cache[(side, mode, devices)] = solver
     return solver
 
 
@@ -328,6 +337,7 @@ def score_new_items(
     batch_size: int | None = None,
     batching: str = "auto",
     progress: bool = False,
+    devices: Sequence[jax.Device] | None = None,
 ) -> np.ndarray:
     """Scores of new molecules (``side="drug"``) or miRNA sequences (``side="mirna"``).
 
@@ -341,6 +351,9 @@ def score_new_items(
         batching: "auto" (vmap on accelerators, ``lax.map`` on CPU), "vmap", "map", or "none"
             (build and solve the method per item; what methods that cannot batch always do).
         progress: a progress bar on stderr.
+        devices: devices to split the items of a chunk between (default: all local devices; on a
+            CPU split into one device per core, ``sesl-jax rank --cpu-devices``, each core solves
+            its share). Scores do not depend on the device count.
 
     Returns:
         (len(items), n_mirnas) for new drugs, (len(items), n_drugs) for new miRNAs, float64.
@@ -367,13 +380,19 @@ def score_new_items(
         warnings.warn(f"{subject} has no biological similarity row: its {side} similarity uses {fallback} only",
                       stacklevel=3)
 
-    device = jax.devices()[0]
+    devices = tuple(jax.local_devices() if devices is None else devices)
+    device = devices[0]
     mode = batching if batching != "auto" else ("map" if device.platform == "cpu" else "vmap")
-    solver = None if mode == "none" else _batched_solver(model, side, mode)
+    if mode == "vmap" and len(devices) > 1 and device.platform == "cpu":
+        # vmapped LAPACK calls on several host devices deadlock jaxlib 0.10 (sesl_jax.evaluation.engine)
+        raise ValueError("batching='vmap' on several CPU devices deadlocks XLA:CPU; use 'map' (the CPU default)")
+    if mode == "none":
+        devices = devices[:1]  # the method is built and solved item by item, on the default device
+    solver = None if mode == "none" else _batched_solver(model, side, mode, devices)
     if batch_size is None:
         from sesl_jax.evaluation.engine import default_batch_size
 
-        batch_size = default_batch_size(*model.associations_.shape, model.config_.dtype, [device])
+        batch_size = default_batch_size(*model.associations_.shape, model.config_.dtype, list(devices))
     similarity = model.similarities_.drug if side == "drug" else model.similarities_.mirna
     scores = np.zeros((len(items), model.associations_.shape[1 if side == "drug" else 0]))
     status: list[np.ndarray] = []
@@ -382,8 +401,11 @@ def score_new_items(
     floor = 0.0
     from tqdm.auto import tqdm
 
-    with tqdm(total=len(items), unit=what, desc=f"new {what}s", disable=not progress, file=sys.stderr,
-              dynamic_ncols=True, smoothing=0.1) as bar:
+    from sesl_jax.evaluation.blas_threads import one_blas_thread_per_device
+
+    with one_blas_thread_per_device(devices), tqdm(total=len(items), unit=what, desc=f"new {what}s",
+                                                   disable=not progress, file=sys.stderr, dynamic_ncols=True,
+                                                   smoothing=0.1) as bar:
         for start in range(0, len(items), ROW_BLOCK):
             block = slice(start, start + ROW_BLOCK)
             rows = similarity_rows(placement, items[block])
@@ -393,8 +415,9 @@ def score_new_items(
             if solver is None:
                 scores[block], block_status, stages = _solve_each(model, side, rows, bar)
             else:
-                # a call with fewer items than a chunk pads none: one new molecule is one solve, not four
-                chunk = max(1, min(int(batch_size), len(items)))
+                # a call with fewer items than a chunk pads no more than the devices need: one new
+                # molecule is one solve per device, not four
+                chunk = -(-max(1, min(int(batch_size), len(items))) // len(devices)) * len(devices)
                 scores[block], block_status = _solve_in_chunks(solver, rows, chunk, model.config_.dtype, bar)
                 stages = solver.stages
             status.append(block_status)

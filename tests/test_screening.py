@@ -3,6 +3,10 @@ ranking each item alone, invalid rows reported by line number, batched refits.""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -76,6 +80,39 @@ def test_a_call_with_fewer_items_than_a_chunk_solves_no_padding(model, monkeypat
     _quiet(score_new_items, model, "drug", SMILES[:1], batch_size=4)
     _quiet(score_new_items, model, "drug", SMILES[:6], batch_size=4)
     assert chunks == [1, 4]  # one molecule: one solve (it was padded to four)
+
+
+def test_two_cpu_devices_screen_as_one(model_dir, tmp_path):
+    """rank --cpu-devices 2 splits each chunk of new molecules between two host devices: the same
+    table as one device, and one molecule alone is still ranked (padded to one per device)."""
+    library = tmp_path / "library.smi"
+    library.write_text("".join(f"{smiles} mol{i}\n" for i, smiles in enumerate(SMILES[:7])))
+    script = textwrap.dedent(
+        f"""
+        import sys, warnings
+        warnings.simplefilter("ignore")
+        from sesl_jax.cli import main
+        devices = sys.argv[1]
+        assert main(["rank", "--model", {str(model_dir)!r}, "--smiles-file", {str(library)!r}, "--quiet",
+                     "--batch-size", "4", "--cpu-devices", devices, "--out", {str(tmp_path)!r} + f"/hits-{{devices}}.csv"]) == 0
+        import jax
+        assert len(jax.devices()) == int(devices), jax.devices()
+        assert main(["rank", "--model", {str(model_dir)!r}, "--smiles", {SMILES[3]!r},
+                     "--out", {str(tmp_path)!r} + f"/one-{{devices}}.csv"]) == 0
+        """
+    )
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", JAX_PLATFORMS="cpu")
+    env.pop("XLA_FLAGS", None)
+    result = subprocess.run([sys.executable, "-c", script, "2"], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(__import__("jax").devices()) == 1  # this process: one device
+    assert _quiet(main, ["rank", "--model", str(model_dir), "--smiles-file", str(library), "--quiet", "--batch-size", "4",
+                         "--out", str(tmp_path / "hits-1.csv")]) == 0
+    one, two = (pd.read_csv(tmp_path / f"hits-{devices}.csv") for devices in ("1", "2"))
+    assert len(one) == 7 * 3  # 7 molecules x the small dataset's 3 miRNAs
+    pd.testing.assert_frame_equal(one, two)
+    alone = pd.read_csv(tmp_path / "one-2.csv")
+    pd.testing.assert_frame_equal(alone, one[one["query_id"] == "mol3"].drop(columns="query_id").reset_index(drop=True))
 
 
 def test_screen_api_takes_lists(model):

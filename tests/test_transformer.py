@@ -327,5 +327,5 @@ def test_encoder_train_and_encode_commands_take_the_transformer(tmp_path, capsys
     assert np.array_equal(np.load(codes), encode(load_pretrained("rna", "transformer"), ["ACGU", "GGGAAAUUUCCC"]))
     capsys.readouterr()
     assert run(["encoder", "train", "--architecture", "transformer", "--kind", "rna", "--corpus", str(corpus),
-                "--out", str(out), "--d-model", "30", "--num-heads", "4"]) == 1
-    assert "d_model (30) must be a multiple of num_heads (4)" in capsys.readouterr().err
+                "--out", str(out), "--d-model", "30", "--num-heads", "4"]) == 2  # a usage error, before the corpus is read
+    assert "argument --d-model: must be a multiple of --num-heads (4), got 30" in capsys.readouterr().err

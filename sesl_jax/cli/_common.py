@@ -126,13 +126,13 @@ def add_precision_option(parser: argparse.ArgumentParser, default: str = "float6
     )
 
 
-def add_cpu_devices_option(parser: argparse.ArgumentParser) -> None:
+def add_cpu_devices_option(parser: argparse.ArgumentParser, work: str = "folds") -> None:
     parser.add_argument(
         "--cpu-devices",
         type=cpu_devices,
         default="auto",
-        help="on CPU, split the host into N JAX devices, one fold at a time on each (default auto: one per "
-        "core this process may use)",
+        help=f"on CPU, split the host into N JAX devices that share the {work}, one at a time on each (default "
+        "auto: one per core this process may use)",
     )
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from sesl_jax.cli._common import (
-    CommandError, add_data_options, add_method_options, add_precision_option, configure_jax, stdout_is_terminal,
+    CommandError, add_cpu_devices_option, add_data_options, add_method_options, add_precision_option, configure_cpu_devices,
+    configure_jax, stdout_is_terminal,
 )
 
 # Options that describe the fit; a saved model brings its own, so they must stay at their defaults.
@@ -69,6 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--batch-size", type=int, default=None, help="screening: new items per compiled call (default: sized to the device)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_cpu_devices_option(parser, "new molecules or sequences")
     parser.set_defaults(func=run)
 
 
@@ -85,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
     # a screening file's mistakes before the fit, not after minutes of it
     screening = _screening_file(args)
     queries = read_queries(*screening) if screening else None
+    if args.smiles or args.sequence or screening:
+        configure_cpu_devices(args.cpu_devices)  # before anything starts JAX's backend
     model = _load_or_fit(args)
     new_side = "drug" if args.smiles or args.smiles_file else "mirna" if args.sequence or args.sequence_file else None
     if new_side is not None:
