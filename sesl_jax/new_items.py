@@ -18,8 +18,10 @@ only the new similarity row is mapped over. On an accelerator a chunk of rows is
 does not depend on the row (SESL's sparse learning of the grown association matrix) is computed
 once per chunk, and the completions of the chunk's items run as one batched solve. On CPU the
 items of a chunk run one after another inside one compiled loop (``lax.map``), as the evaluation
-engine runs folds there (vmap brings no CPU parallelism, PERF.md). A method whose inputs hold
-anything else that depends on the similarities is rebuilt and solved item by item.
+engine runs folds there (vmap brings no CPU parallelism, PERF.md). Several devices (CPU cores
+split into devices, or accelerators) share each chunk; a chunk that runs out of device memory is
+solved in halves, as the engine's chunks of folds are. A method whose inputs hold anything else
+that depends on the similarities is rebuilt and solved item by item.
 """
 
 from __future__ import annotations
@@ -418,7 +420,7 @@ def score_new_items(
                 # a call with fewer items than a chunk pads no more than the devices need: one new
                 # molecule is one solve per device, not four
                 chunk = -(-max(1, min(int(batch_size), len(items))) // len(devices)) * len(devices)
-                scores[block], block_status = _solve_in_chunks(solver, rows, chunk, model.config_.dtype, bar)
+                scores[block], block_status = _solve_in_chunks(solver, rows, chunk, len(devices), model.config_.dtype, bar)
                 stages = solver.stages
             status.append(block_status)
     _warn_isolated(far_labels, far_best, floor, what, len(items))
@@ -432,19 +434,31 @@ def score_new_items(
     return scores
 
 
+class _ItemOutput(NamedTuple):
+    scores: np.ndarray  # (items, n_other)
+    status: np.ndarray  # (items, stages)
+
+
 def _solve_in_chunks(
-    solver: _BatchedSolver, rows: np.ndarray, batch_size: int, dtype: str, bar
+    solver: _BatchedSolver, rows: np.ndarray, batch_size: int, step: int, dtype: str, bar
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Scores and solver status codes of each new row, ``batch_size`` rows per compiled call."""
-    scores, status = [], []
+    """Scores and solver status codes of each new row, ``batch_size`` rows per compiled call (the
+    last call padded by repeating its last row: one compiled shape for all). A call that runs out
+    of device memory is split into halves, in multiples of ``step`` rows (the device count), as
+    the evaluation engine splits chunks of folds; later calls start at the size that fitted."""
+    from sesl_jax.evaluation.engine import compute_in_sub_batches
+
+    def compute(padded: np.ndarray) -> _ItemOutput:
+        scores, _, status = jax.device_get(solver.function(jnp.asarray(padded, dtype), solver.associations, solver.inputs))
+        return _ItemOutput(np.asarray(scores, np.float64), np.asarray(status))
+
+    scores, status, sub_batch = [], [], batch_size
     for start in range(0, len(rows), batch_size):
         chunk = rows[start : start + batch_size]
-        # the last chunk is padded by repeating its last row: one compiled shape for all
-        padded = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - len(chunk), axis=0)])
-        output = solver.function(jnp.asarray(padded, dtype), solver.associations, solver.inputs)
-        chunk_scores, _, chunk_status = jax.device_get(output)
-        scores.append(np.asarray(chunk_scores, np.float64)[: len(chunk)])
-        status.append(np.asarray(chunk_status)[: len(chunk)])
+        context = f"new items {start + 1}-{start + len(chunk)} of {len(rows)} ({dtype})"
+        arrays, sub_batch = compute_in_sub_batches(compute, chunk, sub_batch, step, context, unit="items")
+        scores.append(arrays["scores"])
+        status.append(arrays["status"])
         bar.update(len(chunk))
     return np.concatenate(scores), np.concatenate(status)
 

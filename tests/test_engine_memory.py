@@ -155,7 +155,7 @@ def test_sub_batches_stay_multiples_of_the_device_count():
 
     hidden = np.arange(7).reshape(7, 1, 1) * np.ones((1, 1, 2), int)
     with pytest.warns(RuntimeWarning, match="with 6 folds per call; retrying with 2"):
-        arrays, sub_batch = engine._in_sub_batches(compute, hidden, 6, 2, "test")
+        arrays, sub_batch = engine.compute_in_sub_batches(compute, hidden, 6, 2, "test")
     assert sub_batch == 2
     np.testing.assert_array_equal(arrays["hidden_scores"], np.arange(7))
     np.testing.assert_array_equal(arrays["candidate_scores"], 7 * np.arange(7))

@@ -115,6 +115,42 @@ def test_two_cpu_devices_screen_as_one(model_dir, tmp_path):
     pd.testing.assert_frame_equal(alone, one[one["query_id"] == "mol3"].drop(columns="query_id").reset_index(drop=True))
 
 
+def test_a_chunk_of_new_items_out_of_device_memory_is_split_not_fatal(model, monkeypatch):
+    import jax
+
+    import sesl_jax.new_items as new_items
+    from test_engine_memory import OOM_MESSAGE
+
+    items = SMILES[200:206]
+    whole = _quiet(score_new_items, model, "drug", items, batch_size=4)
+    calls, original = [], new_items._batched_solver
+
+    def failing(*args, **kwargs):
+        solver = original(*args, **kwargs)
+
+        def function(rows, *constants):
+            calls.append(rows.shape[0])
+            if rows.shape[0] > 2:
+                raise jax.errors.JaxRuntimeError(OOM_MESSAGE)
+            return solver.function(rows, *constants)
+
+        return solver._replace(function=function)
+
+    monkeypatch.setattr(new_items, "_batched_solver", failing)
+    with pytest.warns(RuntimeWarning, match=r"new items 1-4 of 6 \(float64\): out of device memory with 4 items per "
+                                            r"call; retrying with 2 \(results are unchanged\)"):
+        split = _quiet_but(RuntimeWarning, score_new_items, model, "drug", items, batch_size=4)
+    np.testing.assert_array_equal(split, whole)
+    assert calls == [4, 2, 2, 2]  # the second chunk starts at the size that fitted
+
+
+def _quiet_but(kept, function, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("always", kept)
+        return function(*args, **kwargs)
+
+
 def test_screen_api_takes_lists(model):
     table = _quiet(model.screen, SMILES[:4], ids=["a", "b", "c", "d"], top=2)
     assert list(table.columns) == ["query_id", "rank", "mirna_id", "score", "known"]

@@ -432,7 +432,7 @@ def evaluate(
                 continue
             tic = time.perf_counter()
             context = f"chunk {index} of {method.name} ({associations.shape[0]} x {associations.shape[1]}, {dtype})"
-            arrays, sub_batch = _in_sub_batches(compute, hidden[start:stop], sub_batch, step, context)
+            arrays, sub_batch = compute_in_sub_batches(compute, hidden[start:stop], sub_batch, step, context)
             elapsed = time.perf_counter() - tic
             used_sub_batch = sub_batch
             seconds += elapsed
@@ -489,16 +489,18 @@ def spread_order(n_folds: int, group: int) -> np.ndarray:
     return (np.arange(n_folds, dtype=np.int64) * stride) % n_folds
 
 
-def _in_sub_batches(
-    compute: Callable[[np.ndarray], FoldOutput], hidden: np.ndarray, sub_batch: int, step: int, context: str
+def compute_in_sub_batches(
+    compute: Callable[[np.ndarray], Any], hidden: np.ndarray, sub_batch: int, step: int, context: str,
+    unit: str = "folds",
 ) -> tuple[dict[str, np.ndarray], int]:
     """``compute`` over ``hidden``'s folds ``sub_batch`` at a time, each call padded to ``sub_batch``
     folds by repeating its last fold (so every call has one compiled shape); halved, in multiples of
     ``step`` (the device count times the method's group, so groups stay whole), while the device
-    runs out of memory.
+    runs out of memory. Also serves other independent items (new molecules: ``unit="items"``).
 
-    Folds are independent, so the outputs equal one call over all folds. Returns them (padding
-    dropped) and the sub-batch size that fitted.
+    ``compute`` returns a NamedTuple of arrays with the batch first. Folds are independent, so the
+    outputs equal one call over all folds. Returns them (padding dropped) and the sub-batch size
+    that fitted.
     """
     pieces, start = [], 0
     while start < len(hidden):
@@ -510,12 +512,13 @@ def _in_sub_batches(
             if not is_out_of_memory(error):
                 raise
             if sub_batch <= step:
+                one = unit.rstrip("s")
                 raise DeviceMemoryError(
-                    f"{context}: even one fold per device ({sub_batch} fold(s) per call) runs out of device "
+                    f"{context}: even one {one} per device ({sub_batch} {one}(s) per call) runs out of device "
                     "memory; use a smaller problem, float32, or the CPU"
                 ) from error
             smaller = max(step, sub_batch // 2 // step * step)
-            warnings.warn(f"{context}: out of device memory with {sub_batch} folds per call; retrying with "
+            warnings.warn(f"{context}: out of device memory with {sub_batch} {unit} per call; retrying with "
                           f"{smaller} (results are unchanged)", RuntimeWarning, stacklevel=3)
             sub_batch = smaller
             continue
