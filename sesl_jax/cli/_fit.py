@@ -87,5 +87,5 @@ def run(args: argparse.Namespace) -> int:
     if novel.empty:  # every pair of the data is known: nothing to predict
         print("no novel pairs: every drug-miRNA pair of the data is a known pair")
     else:
-        print("top novel pairs:\n" + novel.to_string(index=False))
+        print("top novel pairs (rank: among all pairs of pairs.csv, known ones included):\n" + novel.to_string(index=False))
     return 0
