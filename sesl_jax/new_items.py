@@ -325,6 +325,8 @@ def _batched_solver(model, side: str, mode: str, devices: tuple = ()) -> _Batche
                                     out_specs=PartitionSpec("items"), check_vma=False)
             # replicated on every device once, not moved from device 0 per call
             constants = jax.device_put(constants, NamedSharding(mesh, PartitionSpec()))
+        elif devices:
+            constants = jax.device_put(constants, devices[0])  # the computation follows them there
         solver = _BatchedSolver(jax.jit(batched), *constants, template.stages)
     cache[(side, mode, devices)] = solver
     return solver
@@ -355,7 +357,9 @@ def score_new_items(
         progress: a progress bar on stderr.
         devices: devices to split the items of a chunk between (default: all local devices; on a
             CPU split into one device per core, ``sesl-jax rank --cpu-devices``, each core solves
-            its share). Scores do not depend on the device count.
+            its share). No more devices than items are used, and ``batching="none"`` uses the
+            default device. Scores do not depend on the device count. Explicit ``"vmap"`` on
+            several CPU devices is refused (it deadlocks XLA:CPU); by default it runs on one.
 
     Returns:
         (len(items), n_mirnas) for new drugs, (len(items), n_drugs) for new miRNAs, float64.
@@ -382,14 +386,21 @@ def score_new_items(
         warnings.warn(f"{subject} has no biological similarity row: its {side} similarity uses {fallback} only",
                       stacklevel=3)
 
+    chosen = devices is not None
     devices = tuple(jax.local_devices() if devices is None else devices)
+    if not devices:
+        raise ValueError("devices is empty: give at least one device, or None for all local devices")
     device = devices[0]
     mode = batching if batching != "auto" else ("map" if device.platform == "cpu" else "vmap")
     if mode == "vmap" and len(devices) > 1 and device.platform == "cpu":
         # vmapped LAPACK calls on several host devices deadlock jaxlib 0.10 (sesl_jax.evaluation.engine)
-        raise ValueError("batching='vmap' on several CPU devices deadlocks XLA:CPU; use 'map' (the CPU default)")
+        if chosen:
+            raise ValueError("batching='vmap' on several CPU devices deadlocks XLA:CPU; use 'map' (the CPU default)")
+        devices = devices[:1]
     if mode == "none":
         devices = devices[:1]  # the method is built and solved item by item, on the default device
+    # fewer items than devices: the spare devices would only solve padding copies
+    devices = devices[: max(1, min(len(devices), len(items)))]
     solver = None if mode == "none" else _batched_solver(model, side, mode, devices)
     if batch_size is None:
         from sesl_jax.evaluation.engine import default_batch_size
@@ -398,6 +409,7 @@ def score_new_items(
     similarity = model.similarities_.drug if side == "drug" else model.similarities_.mirna
     scores = np.zeros((len(items), model.associations_.shape[1 if side == "drug" else 0]))
     status: list[np.ndarray] = []
+    sub_batch = 0
     far_labels: list[str] = []
     far_best: list[float] = []
     floor = 0.0
@@ -420,7 +432,9 @@ def score_new_items(
                 # a call with fewer items than a chunk pads no more than the devices need: one new
                 # molecule is one solve per device, not four
                 chunk = -(-max(1, min(int(batch_size), len(items))) // len(devices)) * len(devices)
-                scores[block], block_status = _solve_in_chunks(solver, rows, chunk, len(devices), model.config_.dtype, bar)
+                sub_batch = min(sub_batch or chunk, chunk)  # a size that ran out of memory is not tried again
+                scores[block], block_status, sub_batch = _solve_in_chunks(
+                    solver, rows, chunk, sub_batch, len(devices), model.config_.dtype, bar, start, len(items))
                 stages = solver.stages
             status.append(block_status)
     _warn_isolated(far_labels, far_best, floor, what, len(items))
@@ -440,27 +454,31 @@ class _ItemOutput(NamedTuple):
 
 
 def _solve_in_chunks(
-    solver: _BatchedSolver, rows: np.ndarray, batch_size: int, step: int, dtype: str, bar
-) -> tuple[np.ndarray, np.ndarray]:
+    solver: _BatchedSolver, rows: np.ndarray, batch_size: int, sub_batch: int, step: int, dtype: str, bar,
+    offset: int, total: int,
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Scores and solver status codes of each new row, ``batch_size`` rows per compiled call (the
     last call padded by repeating its last row: one compiled shape for all). A call that runs out
     of device memory is split into halves, in multiples of ``step`` rows (the device count), as
-    the evaluation engine splits chunks of folds; later calls start at the size that fitted."""
+    the evaluation engine splits chunks of folds; later calls start at the size that fitted, which
+    is returned (``sub_batch``: where this block of rows starts; ``offset`` and ``total``: the
+    block's place among all items, for messages)."""
     from sesl_jax.evaluation.engine import compute_in_sub_batches
 
     def compute(padded: np.ndarray) -> _ItemOutput:
         scores, _, status = jax.device_get(solver.function(jnp.asarray(padded, dtype), solver.associations, solver.inputs))
         return _ItemOutput(np.asarray(scores, np.float64), np.asarray(status))
 
-    scores, status, sub_batch = [], [], batch_size
+    scores, status = [], []
     for start in range(0, len(rows), batch_size):
         chunk = rows[start : start + batch_size]
-        context = f"new items {start + 1}-{start + len(chunk)} of {len(rows)} ({dtype})"
+        first = offset + start + 1
+        context = f"new items {first}-{first + len(chunk) - 1} of {total} ({dtype})"
         arrays, sub_batch = compute_in_sub_batches(compute, chunk, sub_batch, step, context, unit="items")
         scores.append(arrays["scores"])
         status.append(arrays["status"])
         bar.update(len(chunk))
-    return np.concatenate(scores), np.concatenate(status)
+    return np.concatenate(scores), np.concatenate(status), sub_batch
 
 
 def _solve_each(model, side: str, rows: np.ndarray, bar) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:

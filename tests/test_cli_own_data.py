@@ -137,3 +137,13 @@ def test_fit_on_data_without_a_novel_pair_says_so(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "no novel pairs: every drug-miRNA pair of the data is a known pair" in out
     assert "Empty DataFrame" not in out
+
+
+def test_own_data_named_like_a_benchmark_is_not_announced_as_it(tmp_path):
+    from sesl_jax.cli._common import data_source_message
+    from sesl_jax.data import load_pairs
+
+    path = tmp_path / "fcd.csv"
+    path.write_text(PAIRS)
+    line = data_source_message(load_pairs(path), benchmark=False)
+    assert line.startswith("data: 'fcd' (4 drugs x 4 miRNAs, 7 known pairs) from /")

@@ -99,6 +99,15 @@ def test_two_cpu_devices_screen_as_one(model_dir, tmp_path):
         assert len(jax.devices()) == int(devices), jax.devices()
         assert main(["rank", "--model", {str(model_dir)!r}, "--smiles", {SMILES[3]!r},
                      "--out", {str(tmp_path)!r} + f"/one-{{devices}}.csv"]) == 0
+        import sesl_jax.new_items as new_items
+        from sesl_jax import SESL
+        model = SESL.load({str(model_dir)!r})
+        new_items.score_new_items(model, "drug", {SMILES[:1]!r})  # one item: one device, no padding copy
+        new_items.score_new_items(model, "drug", {SMILES[:3]!r})
+        new_items.score_new_items(model, "drug", {SMILES[:1]!r}, devices=jax.devices()[1:])
+        solvers = new_items._SOLVERS[model.method_]
+        assert sorted(len(key[2]) for key in solvers) == [1, 1, 2], list(solvers)
+        assert solvers["drug", "map", (jax.devices()[1],)].associations.devices() == {{jax.devices()[1]}}
         """
     )
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", JAX_PLATFORMS="cpu")
@@ -142,6 +151,16 @@ def test_a_chunk_of_new_items_out_of_device_memory_is_split_not_fatal(model, mon
         split = _quiet_but(RuntimeWarning, score_new_items, model, "drug", items, batch_size=4)
     np.testing.assert_array_equal(split, whole)
     assert calls == [4, 2, 2, 2]  # the second chunk starts at the size that fitted
+    # items are encoded in blocks (ROW_BLOCK): messages count among all items, and a later block
+    # starts at the size that fitted, without running out of memory again
+    calls.clear()
+    monkeypatch.setattr(new_items, "ROW_BLOCK", 4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        blocks = _quiet_but(RuntimeWarning, score_new_items, model, "drug", SMILES[200:208], batch_size=4)
+    assert [str(w.message).split(":")[0] for w in caught if "device memory" in str(w.message)] == ["new items 1-4 of 8 (float64)"]
+    assert calls == [4, 2, 2, 2, 2]
+    np.testing.assert_array_equal(blocks[:6], whole)
 
 
 def _quiet_but(kept, function, *args, **kwargs):
@@ -149,6 +168,11 @@ def _quiet_but(kept, function, *args, **kwargs):
         warnings.simplefilter("ignore")
         warnings.simplefilter("always", kept)
         return function(*args, **kwargs)
+
+
+def test_an_empty_device_list_is_a_clear_error(model):
+    with pytest.raises(ValueError, match="devices is empty"):
+        score_new_items(model, "drug", SMILES[:1], devices=[])
 
 
 def test_screen_api_takes_lists(model):

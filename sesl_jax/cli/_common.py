@@ -600,10 +600,9 @@ def _check_similarity_inputs(args: argparse.Namespace, dataset) -> None:
     warnings.filterwarnings("ignore", message=r"no SMILES for drugs \[")
 
 
-def data_source_message(dataset) -> str:
-    from sesl_jax.data._benchmarks import BENCHMARKS
-
-    # a benchmark by its name (FCD); the user's data by its file's name, from the directory that holds it
-    name = dataset.name.upper() if dataset.name in BENCHMARKS else repr(dataset.name)
+def data_source_message(dataset, *, benchmark: bool) -> str:
+    """The stderr line that says which data a command runs on: a benchmark by its name (FCD), the
+    user's own data by its name as written, from the directory that holds it."""
+    name = dataset.name.upper() if benchmark else repr(dataset.name)
     source = Path(dataset.source).resolve() if Path(dataset.source).is_dir() else dataset.source
     return f"data: {name} ({dataset.n_drugs} drugs x {dataset.n_mirnas} miRNAs, {dataset.n_known} known pairs) from {source}"

@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     check_run_directory(args.out)
 
     dataset = load_dataset_for(args)
-    print(data_source_message(dataset), file=sys.stderr)
+    print(data_source_message(dataset, benchmark=args.dataset is not None), file=sys.stderr)
     if transductive:
         print(
             f"WARNING: {transductive} transductive fits {_FITS[transductive]} once on the FULL association "

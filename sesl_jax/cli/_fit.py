@@ -37,7 +37,7 @@ def fit_model(args: argparse.Namespace):
 
     config = method_config(args)  # option mistakes are reported before any data is read
     dataset = load_dataset_for(args)
-    print(data_source_message(dataset), file=sys.stderr)
+    print(data_source_message(dataset, benchmark=args.dataset is not None), file=sys.stderr)
     model = SESL.from_config(config).fit(dataset)
     return dataset, model
 

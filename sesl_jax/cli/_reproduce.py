@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     datasets = {}
     for name in plan.datasets:
         datasets[name] = load_dataset(name, args.data_dir)
-        log(data_source_message(datasets[name]))
+        log(data_source_message(datasets[name], benchmark=True))
     results = run_reproduction(
         datasets, args.out, plan, data_dir=args.data_dir,
         progress=progress_output(args.quiet, log), log=log, report_only=args.report_only,

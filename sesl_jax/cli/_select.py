@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     check_selection_directory(out)  # before the data is read
 
     dataset = load_dataset_for(args)
-    print(data_source_message(dataset), file=sys.stderr)
+    print(data_source_message(dataset, benchmark=args.dataset is not None), file=sys.stderr)
     if args.reference is None:
         references = [substitute_missing_similarities(config, dataset) for config in references]
     folds = kfold_folds(dataset.associations, k=args.outer_k, repeats=args.outer_repeats, seed=args.seed)
