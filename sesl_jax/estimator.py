@@ -241,6 +241,7 @@ class SESL:
         batch_size: int | None = None,
         progress: bool = False,
         devices: Sequence[Any] | None = None,
+        parts: str | os.PathLike | Any | None = None,
     ) -> pd.DataFrame:
         """Rank miRNAs for many new molecules, or drugs for many new miRNA sequences, in one table.
 
@@ -256,6 +257,10 @@ class SESL:
             progress: a progress bar on stderr.
             devices: JAX devices that share each chunk of items (default: all local devices; see
                 :func:`sesl_jax.new_items.score_new_items`).
+            parts: a directory (or an open :class:`sesl_jax.screen_parts.ScreenParts`) where each
+                finished chunk is kept: a screen interrupted and called again with the same model,
+                items and IDs solves only what is left. Remove it when the table is saved; it
+                refuses the parts of another screen.
 
         Returns:
             Long DataFrame, items in input order: query_id, rank, mirna_id (drug_id for
@@ -281,7 +286,12 @@ class SESL:
             raise ValueError(f"ids must be unique; repeated: {', '.join(duplicates[:5])}")
         if top is not None and top < 1:
             raise ValueError(f"top must be >= 1, got {top}")
-        scores = score_new_items(self, side, items, labels=ids, batch_size=batch_size, progress=progress, devices=devices)
+        if parts is not None and not hasattr(parts, "read"):
+            from sesl_jax.screen_parts import ScreenParts, screen_identity
+
+            parts = ScreenParts(parts, screen_identity(self, side, items, ids))
+        scores = score_new_items(self, side, items, labels=ids, batch_size=batch_size, progress=progress, devices=devices,
+                                 parts=parts)
         other_ids, id_column = (self.mirna_ids_, "mirna_id") if side == "drug" else (self.drug_ids_, "drug_id")
         return ranked_many(scores, ids, other_ids, id_column, top)
 

@@ -342,6 +342,7 @@ def score_new_items(
     batching: str = "auto",
     progress: bool = False,
     devices: Sequence[jax.Device] | None = None,
+    parts=None,
 ) -> np.ndarray:
     """Scores of new molecules (``side="drug"``) or miRNA sequences (``side="mirna"``).
 
@@ -360,6 +361,8 @@ def score_new_items(
             its share). No more devices than items are used, and ``batching="none"`` uses the
             default device. Scores do not depend on the device count. Explicit ``"vmap"`` on
             several CPU devices is refused (it deadlocks XLA:CPU); by default it runs on one.
+        parts: a :class:`sesl_jax.screen_parts.ScreenParts` of this screen: finished items are
+            read from it instead of being solved, and every chunk solved is written to it.
 
     Returns:
         (len(items), n_mirnas) for new drugs, (len(items), n_drugs) for new miRNAs, float64.
@@ -427,14 +430,14 @@ def score_new_items(
             far_labels += [label for label, is_far in zip(labels[block], far) if is_far]
             far_best += [float(best) for best, is_far in zip(rows.max(axis=1), far) if is_far]
             if solver is None:
-                scores[block], block_status, stages = _solve_each(model, side, rows, bar)
+                scores[block], block_status, stages = _solve_each(model, side, rows, bar, start, parts)
             else:
                 # a call with fewer items than a chunk pads no more than the devices need: one new
                 # molecule is one solve per device, not four
                 chunk = -(-max(1, min(int(batch_size), len(items))) // len(devices)) * len(devices)
                 sub_batch = min(sub_batch or chunk, chunk)  # a size that ran out of memory is not tried again
                 scores[block], block_status, sub_batch = _solve_in_chunks(
-                    solver, rows, chunk, sub_batch, len(devices), model.config_.dtype, bar, start, len(items))
+                    solver, rows, chunk, sub_batch, len(devices), model.config_.dtype, bar, start, len(items), parts)
                 stages = solver.stages
             status.append(block_status)
     _warn_isolated(far_labels, far_best, floor, what, len(items))
@@ -455,14 +458,14 @@ class _ItemOutput(NamedTuple):
 
 def _solve_in_chunks(
     solver: _BatchedSolver, rows: np.ndarray, batch_size: int, sub_batch: int, step: int, dtype: str, bar,
-    offset: int, total: int,
+    offset: int, total: int, parts=None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Scores and solver status codes of each new row, ``batch_size`` rows per compiled call (the
     last call padded by repeating its last row: one compiled shape for all). A call that runs out
     of device memory is split into halves, in multiples of ``step`` rows (the device count), as
     the evaluation engine splits chunks of folds; later calls start at the size that fitted, which
     is returned (``sub_batch``: where this block of rows starts; ``offset`` and ``total``: the
-    block's place among all items, for messages)."""
+    block's place among all items, for messages and ``parts``)."""
     from sesl_jax.evaluation.engine import compute_in_sub_batches
 
     def compute(padded: np.ndarray) -> _ItemOutput:
@@ -473,22 +476,38 @@ def _solve_in_chunks(
     for start in range(0, len(rows), batch_size):
         chunk = rows[start : start + batch_size]
         first = offset + start + 1
-        context = f"new items {first}-{first + len(chunk) - 1} of {total} ({dtype})"
-        arrays, sub_batch = compute_in_sub_batches(compute, chunk, sub_batch, step, context, unit="items")
-        scores.append(arrays["scores"])
-        status.append(arrays["status"])
+        finished = parts.read(first - 1, first - 1 + len(chunk)) if parts is not None else None
+        if finished is None:
+            context = f"new items {first}-{first + len(chunk) - 1} of {total} ({dtype})"
+            arrays, sub_batch = compute_in_sub_batches(compute, chunk, sub_batch, step, context, unit="items")
+            finished = arrays["scores"], arrays["status"]
+            if parts is not None:
+                parts.write(first - 1, *finished)
+        scores.append(finished[0])
+        status.append(finished[1])
         bar.update(len(chunk))
     return np.concatenate(scores), np.concatenate(status), sub_batch
 
 
-def _solve_each(model, side: str, rows: np.ndarray, bar) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """Scores and status codes of each new row by building and solving the grown method per row."""
+def _solve_each(model, side: str, rows: np.ndarray, bar, offset: int = 0, parts=None
+                ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Scores and status codes of each new row by building and solving the grown method per row
+    (``offset``: the first row's place among all items, for ``parts``)."""
     n = model.associations_.shape[0 if side == "drug" else 1]  # index of the new item
-    scores, status = [], []
-    for row in rows:
-        associations, method = _build(model, side, row)
-        output = jax.jit(method.predict)(jnp.asarray(associations, model.config_.dtype), method.inputs)
-        scores.append(np.asarray(output.scores[n] if side == "drug" else output.scores[:, n], np.float64))
-        status.append(np.asarray(output.status))
+    scores, status, stages = [], [], None
+    for index, row in enumerate(rows):
+        finished = parts.read(offset + index, offset + index + 1) if parts is not None else None
+        if finished is None:
+            associations, method = _build(model, side, row)
+            output = jax.jit(method.predict)(jnp.asarray(associations, model.config_.dtype), method.inputs)
+            item_scores = np.asarray(output.scores[n] if side == "drug" else output.scores[:, n], np.float64)
+            finished = item_scores[None], np.asarray(output.status)[None]
+            stages = method.stages
+            if parts is not None:
+                parts.write(offset + index, *finished)
+        scores.append(finished[0][0])
+        status.append(finished[1][0])
         bar.update(1)
-    return np.stack(scores), np.stack(status), method.stages
+    if stages is None:  # every row was read back: the stages' names from one build
+        stages = _build(model, side, rows[0])[1].stages
+    return np.stack(scores), np.stack(status), stages

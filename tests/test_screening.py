@@ -234,3 +234,79 @@ def test_progress_bar_goes_to_stderr(model, capsys):
     _quiet(score_new_items, model, "drug", SMILES[:3], progress=True)
     captured = capsys.readouterr()
     assert "new molecules" in captured.err and captured.out == ""
+
+
+def test_an_interrupted_screen_resumes_from_its_finished_chunks(model, model_dir, tmp_path, monkeypatch, capsys):
+    import sesl_jax.new_items as new_items
+    from sesl_jax.screen_parts import ScreenParts
+
+    items = SMILES[300:310]  # chunks of 4: 4 + 4 + 2
+    whole = _quiet(model.screen, items, batch_size=4)
+    calls, original = [], new_items._batched_solver
+
+    def interrupted_after(limit):
+        def wrap(*args, **kwargs):
+            solver = original(*args, **kwargs)
+
+            def function(rows, *constants):
+                if len(calls) == limit:
+                    raise KeyboardInterrupt
+                calls.append(rows.shape[0])
+                return solver.function(rows, *constants)
+
+            return solver._replace(function=function)
+        return wrap
+
+    parts = tmp_path / "screen.partial"
+    monkeypatch.setattr(new_items, "_batched_solver", interrupted_after(1))
+    with pytest.raises(KeyboardInterrupt):
+        _quiet(model.screen, items, batch_size=4, parts=parts)
+    assert sorted(path.name for path in parts.iterdir()) == ["part-000000000-000000004.npz", "screen.json"]
+    calls.clear()
+    monkeypatch.setattr(new_items, "_batched_solver", interrupted_after(99))
+    resumed = _quiet(model.screen, items, batch_size=4, parts=parts)
+    assert calls == [4, 4]  # the first chunk was read back; the last one (2 items) padded to 4
+    pd.testing.assert_frame_equal(resumed, whole)
+    from sesl_jax.data import DataError
+
+    with pytest.raises(DataError, match="holds the finished parts of another screen"):
+        ScreenParts(parts, {**ScreenParts(parts, _identity(model, items)).identity, "items_sha256": "other"})
+    with pytest.raises(DataError, match="another screen"):
+        _quiet(model.screen, items[:-1], batch_size=4, parts=parts)
+
+    # the command line keeps them beside --out, says it resumes, and removes them once the table is written
+    library = tmp_path / "library.smi"
+    library.write_text("".join(f"{smiles} {smiles}\n" for smiles in items))
+    out = tmp_path / "hits.csv"
+    monkeypatch.setattr(new_items, "_batched_solver", interrupted_after(len(calls) + 1))
+    code = _quiet(main, ["rank", "--model", str(model_dir), "--smiles-file", str(library), "--batch-size", "4",
+                         "--cpu-devices", "1", "--out", str(out)])
+    assert code == 130 and "interrupted; finished work is kept" in capsys.readouterr().err
+    assert not out.exists() and (tmp_path / "hits.csv.partial" / "screen.json").is_file()
+    monkeypatch.setattr(new_items, "_batched_solver", original)
+    assert _quiet(main, ["rank", "--model", str(model_dir), "--smiles-file", str(library), "--batch-size", "4",
+                         "--cpu-devices", "1", "--out", str(out)]) == 0
+    assert "resuming: 4 of 10 already screened" in capsys.readouterr().err
+    assert not (tmp_path / "hits.csv.partial").exists()
+    table = pd.read_csv(out)
+    np.testing.assert_allclose(table["score"], whole["score"], rtol=1e-5)  # the CSV keeps 6 digits
+
+
+def _identity(model, items):
+    from sesl_jax.screen_parts import screen_identity
+
+    return screen_identity(model, "drug", items, items)
+
+
+def test_items_refitted_one_by_one_are_kept_and_read_back(model, tmp_path, monkeypatch):
+    import sesl_jax.new_items as new_items
+    from sesl_jax.screen_parts import ScreenParts
+
+    items = SMILES[320:322]
+    parts = ScreenParts(tmp_path / "parts", _identity(model, items))
+    first = _quiet(score_new_items, model, "drug", items, batching="none", parts=parts)
+    assert parts.finished == 2
+    monkeypatch.setattr(new_items.jax, "jit", lambda *a, **k: pytest.fail("solved again"))
+    again = _quiet(score_new_items, model, "drug", items, batching="none",
+                   parts=ScreenParts(tmp_path / "parts", _identity(model, items)))
+    np.testing.assert_array_equal(again, first)

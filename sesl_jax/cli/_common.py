@@ -282,7 +282,9 @@ def run_command(args: argparse.Namespace) -> int:
             print(f"{prefix}: error: {_one_line(error)}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
-            resumes = args.command in ("cv", "select", "reproduce") or getattr(args, "encoder_command", None) == "train"
+            resumes = (args.command in ("cv", "select", "reproduce") or getattr(args, "encoder_command", None) == "train"
+                       or (args.command == "rank" and args.out is not None
+                           and bool(args.smiles_file or args.sequence_file)))  # a screen's finished chunks
             kept = "; finished work is kept: rerun the same command to resume" if resumes else ""
             print(f"{prefix}: interrupted{kept}", file=sys.stderr)
             return 130

@@ -96,13 +96,16 @@ def run(args: argparse.Namespace) -> int:
             model._placement(new_side)  # a model fitted on caller-given matrices cannot place new items
         except ValueError as error:
             raise CommandError(str(error)) from None
+    parts = None
     if queries is not None:
-        table = _screen(args, model, queries)
+        table, parts = _screen(args, model, queries)
     elif args.drug or args.smiles:
         table = model.rank_mirnas(args.drug, smiles=args.smiles, top=args.top, novel_only=args.novel_only)
     else:
         table = model.rank_drugs(args.mirna, sequence=args.sequence, top=args.top, novel_only=args.novel_only)
     write_table(table, args.out)
+    if parts is not None:
+        parts.remove()  # the whole table is written: its finished parts have served
     return 0
 
 
@@ -276,9 +279,16 @@ def _screen(args: argparse.Namespace, model, read: tuple[list[Query], list[tuple
           + (f" ({len(problems)} invalid row(s) skipped)" if problems else ""), file=sys.stderr)
     texts, ids = [query.text for query in valid], [query.query_id for query in valid]
     progress = not args.quiet and stdout_is_terminal()
-    if side == "drug":
-        return model.screen(texts, ids=ids, top=args.top, batch_size=args.batch_size, progress=progress)
-    return model.screen(sequences=texts, ids=ids, top=args.top, batch_size=args.batch_size, progress=progress)
+    parts = None
+    if args.out is not None:  # each finished chunk is kept beside the table: an interrupted screen resumes
+        from sesl_jax.screen_parts import ScreenParts, screen_identity
+
+        parts = ScreenParts(f"{args.out}.partial", screen_identity(model, side, texts, ids))
+        if parts.finished:
+            print(f"resuming: {parts.finished} of {len(texts)} already screened ({parts.directory})", file=sys.stderr)
+    items = {"smiles": texts} if side == "drug" else {"sequences": texts}
+    table = model.screen(**items, ids=ids, top=args.top, batch_size=args.batch_size, progress=progress, parts=parts)
+    return table, parts
 
 
 def write_table(table, out: str | None) -> None:
