@@ -261,7 +261,7 @@ def test_an_interrupted_screen_resumes_from_its_finished_chunks(model, model_dir
     monkeypatch.setattr(new_items, "_batched_solver", interrupted_after(1))
     with pytest.raises(KeyboardInterrupt):
         _quiet(model.screen, items, batch_size=4, parts=parts)
-    assert sorted(path.name for path in parts.iterdir()) == ["part-000000000-000000004.npz", "screen.json"]
+    assert sorted(path.name for path in parts.iterdir()) == [".lock", "part-000000000-000000004.npz", "screen.json"]
     calls.clear()
     monkeypatch.setattr(new_items, "_batched_solver", interrupted_after(99))
     resumed = _quiet(model.screen, items, batch_size=4, parts=parts)
@@ -270,7 +270,9 @@ def test_an_interrupted_screen_resumes_from_its_finished_chunks(model, model_dir
     from sesl_jax.data import DataError
 
     with pytest.raises(DataError, match="holds the finished parts of another screen"):
-        ScreenParts(parts, {**ScreenParts(parts, _identity(model, items)).identity, "items_sha256": "other"})
+        ScreenParts(parts, {**_identity(model, items), "items_sha256": "other"})
+    with ScreenParts(parts, _identity(model, items)) as opened, pytest.raises(ValueError, match="another screen"):
+        model.screen(items[::-1], parts=opened)  # an open ScreenParts is checked too
     with pytest.raises(DataError, match="another screen"):
         _quiet(model.screen, items[:-1], batch_size=4, parts=parts)
 
@@ -303,10 +305,21 @@ def test_items_refitted_one_by_one_are_kept_and_read_back(model, tmp_path, monke
     from sesl_jax.screen_parts import ScreenParts
 
     items = SMILES[320:322]
-    parts = ScreenParts(tmp_path / "parts", _identity(model, items))
-    first = _quiet(score_new_items, model, "drug", items, batching="none", parts=parts)
-    assert parts.finished == 2
+    with ScreenParts(tmp_path / "parts", _identity(model, items)) as parts:
+        first = _quiet(score_new_items, model, "drug", items, batching="none", parts=parts)
+        assert parts.finished == 2
     monkeypatch.setattr(new_items.jax, "jit", lambda *a, **k: pytest.fail("solved again"))
     again = _quiet(score_new_items, model, "drug", items, batching="none",
                    parts=ScreenParts(tmp_path / "parts", _identity(model, items)))
     np.testing.assert_array_equal(again, first)
+
+
+def test_the_identity_of_a_screen_covers_what_places_new_items(model, monkeypatch):
+    items = SMILES[:2]
+    base = _identity(model, items)
+    placement = model._placement("drug")
+    monkeypatch.setitem(model.placement_, "drug", placement._replace(codes=placement.codes + 1e-9))
+    assert _identity(model, items)["model_sha256"] != base["model_sha256"]  # same scores, other placement codes
+    monkeypatch.setitem(model.placement_, "drug", placement)
+    assert _identity(model, items) == base
+    assert _identity(model, items[::-1])["items_sha256"] != base["items_sha256"]

@@ -283,8 +283,8 @@ def run_command(args: argparse.Namespace) -> int:
             return 1
         except KeyboardInterrupt:
             resumes = (args.command in ("cv", "select", "reproduce") or getattr(args, "encoder_command", None) == "train"
-                       or (args.command == "rank" and args.out is not None
-                           and bool(args.smiles_file or args.sequence_file)))  # a screen's finished chunks
+                       or (args.command == "rank" and args.out is not None  # a screen's finished chunks
+                           and any(Path(f"{args.out}.partial").glob("part-*.npz"))))
             kept = "; finished work is kept: rerun the same command to resume" if resumes else ""
             print(f"{prefix}: interrupted{kept}", file=sys.stderr)
             return 130
