@@ -99,6 +99,28 @@ def test_every_evaluating_command_splits_the_cpu_one_device_per_core(command, mo
     assert build_parser().parse_args([*command, "--out", "x", "--cpu-devices", "1"]).cpu_devices == 1
 
 
+def test_rank_splits_the_cpu_for_new_items_only(monkeypatch, tmp_path):
+    """New molecules or sequences are shared between one device per core; ranking an item of the
+    dataset is one solve (or none, from a saved model) and leaves the device count alone."""
+    import sesl_jax.cli._rank as rank
+
+    counts = []
+
+    def record(count):
+        counts.append(count)
+        raise _Configured
+
+    monkeypatch.setattr(rank, "configure_cpu_devices", record)
+    args = build_parser().parse_args(["rank", "--model", str(tmp_path / "none"), "--smiles", "CCO"])
+    with pytest.raises(_Configured):
+        args.func(args)  # before the model is read
+    assert counts == [available_cores()]
+    args = build_parser().parse_args(["rank", "--dataset", "fcd", "--data-dir", str(tmp_path / "none"), "--drug", "D"])
+    with pytest.raises(Exception) as raised:
+        args.func(args)  # fails on the missing data, never having split the CPU
+    assert not isinstance(raised.value, _Configured) and counts == [available_cores()]
+
+
 def test_two_cpu_devices_give_the_same_results_as_one(tmp_path):
     script = textwrap.dedent(
         f"""
