@@ -52,12 +52,21 @@ def check_own_directory(path: str | os.PathLike, own: Collection[str], what: str
         return
     if not path.is_dir():
         raise FileExistsError(f"{path} exists and is not a directory; choose a new directory")
-    foreign = sorted(entry.name for entry in path.iterdir() if entry.name not in own)
+    # an own file being written (another process of a distributed run) or left by a killed write
+    foreign = sorted(entry.name for entry in path.iterdir() if entry.name not in own and not atomic_temporary(entry.name, own))
     if foreign:
         raise FileExistsError(
             f"{path} exists and holds files that are not part of {what} ({', '.join(foreign[:5])}); "
             "choose a new directory"
         )
+
+
+def atomic_temporary(name: str, of: Collection[str] | None = None) -> bool:
+    """Whether ``name`` is the temporary file of an :func:`atomic_write` (``.NAME.XXXX.tmp``), of
+    one of the names ``of`` when given."""
+    if not (name.startswith(".") and name.endswith(".tmp")):
+        return False
+    return of is None or any(name.startswith(f".{own}.") for own in of)
 
 
 def _umask() -> int:

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from sesl_jax._io import atomic_write, atomic_write_json, json_ready
+from sesl_jax._io import atomic_temporary, atomic_write, atomic_write_json, json_ready
 from sesl_jax.data import DataError
 
 MANIFEST = "screen.json"
@@ -89,8 +89,7 @@ class ScreenParts:
         (``.name.XXXX.tmp``), which are not the user's."""
         if not self.directory.is_dir():
             return []
-        return [path for path in self.directory.iterdir()
-                if path.name != LOCK and not (path.name.startswith(".") and path.name.endswith(".tmp"))]
+        return [path for path in self.directory.iterdir() if path.name != LOCK and not atomic_temporary(path.name)]
 
     def _open(self, manifest: Path) -> None:
         if self._entries():

@@ -58,8 +58,8 @@ def test_two_processes_give_the_same_results_as_one(small_data_dir, tmp_path):
     # LOOCV of the small FCD: 5 folds in 5 chunks, 3 computed by process 0 and 2 by process 1
     shared, alone = tmp_path / "two-processes", tmp_path / "one-process"
     results = run_processes(small_data_dir, [shared, shared], [["--batch-size", "1"]] * 2)
-    for index, result in enumerate(results):
-        assert result.returncode == 0, f"process {index}: {result.stderr[-3000:]}"
+    assert all(result.returncode == 0 for result in results), "\n".join(
+        f"process {index} (exit {result.returncode}): {result.stderr[-2000:]}" for index, result in enumerate(results))
     assert "global" in results[0].stdout and "global" not in results[1].stdout  # process 0 reports
     assert "process 1 of 2: done" in results[1].stderr
     single = subprocess.run(

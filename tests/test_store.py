@@ -153,3 +153,15 @@ def test_plot_thins_long_curves_for_drawing_only():
     np.testing.assert_allclose(thin_y, thin_x**2)
     short = np.arange(5.0)
     assert _thinned(short)[0] is short
+
+
+def test_own_directory_check_ignores_atomic_temporaries_of_its_own_files(tmp_path):
+    """In a distributed run another process may be writing manifest.json (its temporary shows) while
+    this one checks the directory: that is the run's own file, not the user's."""
+    from sesl_jax._io import check_own_directory
+
+    (tmp_path / ".manifest.json.w_apnigz.tmp").write_text("{")
+    check_own_directory(tmp_path, {"manifest.json"}, "a cv run")
+    (tmp_path / ".notes.txt.abc.tmp").write_text("mine")
+    with pytest.raises(FileExistsError, match=r"not part of a cv run \(.notes.txt.abc.tmp\)"):
+        check_own_directory(tmp_path, {"manifest.json"}, "a cv run")

@@ -56,7 +56,8 @@ def check_run_directory(out_dir: str | os.PathLike) -> None:
     directory (it has a manifest: resuming checks the rest), or free of other files. A new run
     writes folds.csv, metrics.json, ...: never over files the user keeps there."""
     if not (Path(out_dir) / MANIFEST_NAME).is_file():
-        check_own_directory(out_dir, PRE_RUN_FILES, "a cv run")
+        # the manifest's temporary: process 0 of a distributed run may be writing it right now
+        check_own_directory(out_dir, (*PRE_RUN_FILES, MANIFEST_NAME), "a cv run")
 
 
 class ResultStore:
