@@ -22,8 +22,10 @@ from pathlib import Path
 
 CACHE_ENV = "SESL_JAX_COMPILE_CACHE"
 OFF_VALUES = frozenset({"off", "0", "no", "false", "none", ""})
-# Compiles shorter than this are not worth a file (the cache would fill with tiny kernels).
+# Compiles shorter than this are not worth a file (the cache would fill with tiny kernels);
+# $SESL_JAX_COMPILE_CACHE_MIN_SECONDS changes it (0 keeps every program).
 MIN_COMPILE_SECONDS = 0.2
+MIN_SECONDS_ENV = "SESL_JAX_COMPILE_CACHE_MIN_SECONDS"
 # Least-recently-used entries go beyond this (an FCD quick reproduction stores 46 entries, 3.4 MB); needs filelock.
 MAX_CACHE_BYTES = 2 * 1024**3
 
@@ -88,7 +90,22 @@ def enable_compile_cache(directory: str | os.PathLike | None = None) -> Path | N
     if path is None:
         return None
     jax.config.update("jax_compilation_cache_dir", str(path))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_SECONDS)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", _min_compile_seconds())
     if importlib.util.find_spec("filelock") is not None:  # JAX's size cap needs it, else every read warns
         jax.config.update("jax_compilation_cache_max_size", MAX_CACHE_BYTES)
     return path
+
+
+def _min_compile_seconds() -> float:
+    text = os.environ.get(MIN_SECONDS_ENV, "").strip()
+    if not text:
+        return MIN_COMPILE_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also NaN
+        warnings.warn(f"${MIN_SECONDS_ENV}={text!r} is not a number of seconds >= 0; using {MIN_COMPILE_SECONDS}",
+                      stacklevel=3)
+        return MIN_COMPILE_SECONDS
+    return value

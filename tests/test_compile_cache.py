@@ -70,7 +70,8 @@ def test_a_cache_the_user_gave_jax_is_kept(monkeypatch, tmp_path):
 
 def _rank(data_dir: Path, cache: str) -> subprocess.CompletedProcess:
     env = {name: value for name, value in os.environ.items() if not name.startswith("JAX_COMPILATION_CACHE")}
-    env.update({CACHE_ENV: cache, "PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu"})
+    # every program kept: at the tests' fast compile level a quiet machine compiles each under 0.2 s
+    env.update({CACHE_ENV: cache, "PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu", compile_cache.MIN_SECONDS_ENV: "0"})
     return subprocess.run(
         [*CLI, "rank", "--dataset", "fcd", "--data-dir", str(data_dir), "--method", "bnnr", "--similarity",
          "biological", "--dtype", "float64", "--drug", "CID:22"],
@@ -105,3 +106,13 @@ def test_the_command_runs_when_the_cache_cannot_be_made(small_data_dir, tmp_path
     assert result.returncode == 0, result.stderr
     assert "sesl-jax rank: warning: no compilation cache" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_smallest_compile_worth_keeping_can_be_set(monkeypatch):
+    monkeypatch.setenv(compile_cache.MIN_SECONDS_ENV, "0")
+    assert compile_cache._min_compile_seconds() == 0.0
+    monkeypatch.setenv(compile_cache.MIN_SECONDS_ENV, "soon")
+    with pytest.warns(UserWarning, match="not a number of seconds >= 0; using 0.2"):
+        assert compile_cache._min_compile_seconds() == compile_cache.MIN_COMPILE_SECONDS
+    monkeypatch.delenv(compile_cache.MIN_SECONDS_ENV)
+    assert compile_cache._min_compile_seconds() == compile_cache.MIN_COMPILE_SECONDS
