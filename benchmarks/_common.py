@@ -88,3 +88,15 @@ def write_json(path: str | Path, payload: dict[str, Any]) -> None:
 
     atomic_write_json(path, payload)
     print(f"\nwrote {path}")
+
+
+def rows_per_dataset(datasets: str, bench: Callable[[str, Path], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """``bench(name, workdir)`` for each name of the comma-separated ``datasets``, in one temporary
+    working directory; their rows, in order."""
+    import tempfile
+
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as workdir:
+        for name in datasets.split(","):
+            rows += bench(name.strip(), Path(workdir))
+    return rows

@@ -19,12 +19,11 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
 
-from _common import ROOT, device_facts, median_time, print_table, setup, write_json
+from _common import ROOT, device_facts, median_time, print_table, rows_per_dataset, setup, write_json
 
 sys.path.insert(0, str(ROOT))  # this checkout's sesl_jax, as in the subprocesses below
 from sesl_jax.compile_cache import CACHE_ENV  # noqa: E402
@@ -133,10 +132,7 @@ def main() -> None:
     args = parser.parse_args()
     setup(x64=args.dtype == "float64")
 
-    rows = []
-    with tempfile.TemporaryDirectory() as workdir:
-        for name in args.datasets.split(","):
-            rows += bench_dataset(name.strip(), args, Path(workdir))
+    rows = rows_per_dataset(args.datasets, lambda name, workdir: bench_dataset(name, args, workdir))
     print()
     print_table(rows, ["dataset", "shape", "dtype", "measure", "seconds", "items", "items_per_second",
                        "ratio_to_model", "ratio_to_cache_off", "ratio_to_one_by_one"])

@@ -18,11 +18,10 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
-from _common import ROOT, device_facts, print_table, setup, write_json
+from _common import ROOT, device_facts, print_table, rows_per_dataset, setup, write_json
 
 sys.path.insert(0, str(ROOT))
 CHEMBL = "chembl_pretrain_smiles_canonical_dedup.txt.gz"
@@ -101,10 +100,7 @@ def main() -> None:
     parser.add_argument("--out", default="benchmarks/results/screen_devices.json")
     args = parser.parse_args()
     setup(x64=True)
-    rows = []
-    with tempfile.TemporaryDirectory() as workdir:
-        for name in args.datasets.split(","):
-            rows += bench_dataset(name.strip(), args, Path(workdir))
+    rows = rows_per_dataset(args.datasets, lambda name, workdir: bench_dataset(name, args, workdir))
     print()
     print_table(rows, ["dataset", "shape", "devices", "items", "cold_seconds", "warm_seconds", "items_per_second",
                        "ratio_to_first", "identical_tables"])

@@ -286,19 +286,24 @@ class SESL:
             raise ValueError(f"ids must be unique; repeated: {', '.join(duplicates[:5])}")
         if top is not None and top < 1:
             raise ValueError(f"top must be >= 1, got {top}")
-        if parts is not None:
+        def scores_with(opened):
+            return score_new_items(self, side, items, labels=ids, batch_size=batch_size, progress=progress,
+                                   devices=devices, parts=opened)
+
+        if parts is None:
+            scores = scores_with(None)
+        else:
             from sesl_jax._io import json_ready
             from sesl_jax.screen_parts import ScreenParts, screen_identity
 
             identity = screen_identity(self, side, items, ids)
-            if not isinstance(parts, ScreenParts):
+            if isinstance(parts, ScreenParts):
+                if parts.identity != json_ready(identity):
+                    raise ValueError(f"parts {parts.directory} belong to another screen (model, items or IDs)")
+                scores = scores_with(parts)
+            else:
                 with ScreenParts(parts, identity) as opened:  # locked while this screen runs
-                    return self.screen(smiles, sequences=sequences, ids=ids, top=top, batch_size=batch_size,
-                                       progress=progress, devices=devices, parts=opened)
-            if parts.identity != json_ready(identity):
-                raise ValueError(f"parts {parts.directory} belong to another screen (model, items or IDs)")
-        scores = score_new_items(self, side, items, labels=ids, batch_size=batch_size, progress=progress, devices=devices,
-                                 parts=parts)
+                    scores = scores_with(opened)
         other_ids, id_column = (self.mirna_ids_, "mirna_id") if side == "drug" else (self.drug_ids_, "drug_id")
         return ranked_many(scores, ids, other_ids, id_column, top)
 

@@ -475,14 +475,14 @@ def _solve_in_chunks(
     scores, status = [], []
     for start in range(0, len(rows), batch_size):
         chunk = rows[start : start + batch_size]
-        first = offset + start + 1
-        finished = parts.read(first - 1, first - 1 + len(chunk)) if parts is not None else None
+        begin, end = offset + start, offset + start + len(chunk)  # among all items
+        finished = parts.read(begin, end) if parts is not None else None
         if finished is None:
-            context = f"new items {first}-{first + len(chunk) - 1} of {total} ({dtype})"
+            context = f"new items {begin + 1}-{end} of {total} ({dtype})"
             arrays, sub_batch = compute_in_sub_batches(compute, chunk, sub_batch, step, context, unit="items")
             finished = arrays["scores"], arrays["status"]
             if parts is not None:
-                parts.write(first - 1, *finished)
+                parts.write(begin, *finished)
         scores.append(finished[0])
         status.append(finished[1])
         bar.update(len(chunk))

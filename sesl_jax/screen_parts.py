@@ -30,6 +30,11 @@ LOCK = ".lock"
 FORMAT = 1
 
 
+def parts_directory(table: str | os.PathLike) -> Path:
+    """Where the command line keeps the finished parts of a screen written to ``table``."""
+    return Path(f"{table}.partial")
+
+
 def screen_identity(model, side: str, items: Sequence[str], ids: Sequence[str], platform: str | None = None
                     ) -> dict[str, Any]:
     """What makes two screens the same: the fitted model (its configuration, associations,

@@ -282,9 +282,11 @@ def run_command(args: argparse.Namespace) -> int:
             print(f"{prefix}: error: {_one_line(error)}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
-            resumes = (args.command in ("cv", "select", "reproduce") or getattr(args, "encoder_command", None) == "train"
-                       or (args.command == "rank" and args.out is not None  # a screen's finished chunks
-                           and any(Path(f"{args.out}.partial").glob("part-*.npz"))))
+            resumes = args.command in ("cv", "select", "reproduce") or getattr(args, "encoder_command", None) == "train"
+            if args.command == "rank" and args.out is not None:  # a screen's finished chunks
+                from sesl_jax.screen_parts import parts_directory
+
+                resumes = any(parts_directory(args.out).glob("part-*.npz"))
             kept = "; finished work is kept: rerun the same command to resume" if resumes else ""
             print(f"{prefix}: interrupted{kept}", file=sys.stderr)
             return 130

@@ -281,9 +281,9 @@ def _screen(args: argparse.Namespace, model, read: tuple[list[Query], list[tuple
     progress = not args.quiet and stdout_is_terminal()
     parts = None
     if args.out is not None:  # each finished chunk is kept beside the table: an interrupted screen resumes
-        from sesl_jax.screen_parts import ScreenParts, screen_identity
+        from sesl_jax.screen_parts import ScreenParts, parts_directory, screen_identity
 
-        parts = ScreenParts(f"{args.out}.partial", screen_identity(model, side, texts, ids))
+        parts = ScreenParts(parts_directory(args.out), screen_identity(model, side, texts, ids))
         if parts.finished:
             print(f"resuming: {parts.finished} of {len(texts)} already screened ({parts.directory})", file=sys.stderr)
     items = {"smiles": texts} if side == "drug" else {"sequences": texts}

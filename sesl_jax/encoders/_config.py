@@ -1,10 +1,21 @@
 """What the encoders' size records (``EncoderConfig``, ``TransformerConfig``) share: a JSON
-round trip that refuses fields it does not know, so a checkpoint from another version fails loudly."""
+round trip that refuses fields it does not know, so a checkpoint from another version fails loudly;
+and the integer check of their settings."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
+
+import numpy as np
+
+
+def check_integer(name: str, value: Any, minimum: int, *, optional: bool = False) -> None:
+    """``ValueError`` unless ``value`` is an integer (not a bool) >= ``minimum``, or ``None`` when ``optional``."""
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}{' or None' if optional else ''}, got {value!r}")
 
 
 class ConfigRecord:

@@ -21,6 +21,7 @@ from flax import nnx
 
 from sesl_jax.encoders._architectures import DEFAULT_ARCHITECTURE, Model, architecture_of, check_architecture
 from sesl_jax.encoders._checkpoint import CheckpointError, load_checkpoint
+from sesl_jax.encoders._config import check_integer
 from sesl_jax.encoders._tokenizers import Tokenizer, pad_rows
 
 KINDS: tuple[str, ...] = ("smiles", "rna")
@@ -103,8 +104,7 @@ def encode(encoder: Encoder, sequences: Sequence[str], batch_size: int = 256) ->
     """
     if isinstance(sequences, str):
         raise TypeError("encode takes a sequence of strings; wrap a single one in a list")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    check_integer("batch_size", batch_size, 1)
     rows = [encoder.tokenizer.encode(sequence) for sequence in sequences]
     codes = np.zeros((len(rows), encoder.code_dim), dtype=np.float64)
     if not rows:

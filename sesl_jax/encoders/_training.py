@@ -37,6 +37,7 @@ from flax import nnx
 from sesl_jax._io import atomic_write, atomic_write_json
 from sesl_jax.encoders._augmentation import augmentation_seeds, randomize_rows
 from sesl_jax.encoders._checkpoint import CheckpointError, load_checkpoint, restore_optimizer, save_checkpoint
+from sesl_jax.encoders._config import check_integer
 from sesl_jax.encoders._architectures import ModelConfig, architecture_of, build_model
 from sesl_jax.encoders._model import EncoderConfig, SequenceAutoencoder, greedy_decode
 from sesl_jax.encoders._tokenizers import SequenceError, Tokenizer, pad_rows
@@ -99,11 +100,8 @@ class TrainConfig:
         # The same bounds as the command line's options, for callers of the Python API.
         for name, minimum in (("epochs", 1), ("batch_size", 1), ("length_multiple", 1), ("checkpoint_every", 0),
                               ("seed", 0), ("greedy_validation", 0)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-                raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-        if self.max_steps is not None and (not isinstance(self.max_steps, (int, np.integer)) or self.max_steps < 1):
-            raise ValueError(f"max_steps must be an integer >= 1 or None, got {self.max_steps!r}")
+            check_integer(name, getattr(self, name), minimum)
+        check_integer("max_steps", self.max_steps, 1, optional=True)
         for name in ("learning_rate", "grad_clip") + (("max_minutes",) if self.max_minutes is not None else ()):
             value = getattr(self, name)
             if not np.isfinite(value) or value <= 0:
