@@ -47,6 +47,26 @@ def test_train_resume_and_encode_rna(tmp_path, capsys):
     assert _run(common + ["--epochs", "3", "--resume"]) == 1
     assert "recipe.json: not a readable recipe of 'sesl-jax encoder train'" in capsys.readouterr().err
 
+    # a second run starting from the first one's weights records the file it started from
+    warm = tmp_path / "warm"
+    def elsewhere(directory):
+        return [str(directory) if part == str(out) else part for part in common] + ["--epochs", "1"]
+
+    assert _run(elsewhere(tmp_path / "none") + ["--corpus", str(tmp_path / "no.txt")]) == 1
+    assert "no RNA corpus at" in capsys.readouterr().err
+    warm_args = elsewhere(warm)
+    assert _run(warm_args + ["--init-weights", str(out / "encoder.npz")]) == 0
+    recipe = json.loads((warm / "recipe.json").read_text())
+    assert recipe["init_weights"]["file"] == str(out / "encoder.npz") and len(recipe["init_weights"]["sha256"]) == 64
+    capsys.readouterr()
+    for weights, message in ((tmp_path / "none.npz", "none.npz: no such file"),
+                             (corpus, "not an encoder checkpoint"),
+                             ("shipped", None)):
+        code = _run(elsewhere(tmp_path / "other") + ["--init-weights", str(weights)])
+        err = capsys.readouterr().err
+        assert code == 1 and "Traceback" not in err
+        assert (message or "model configuration differs") in err, err
+
     sequences = tmp_path / "in.txt"
     sequences.write_text("ACGU\nGGGAAAUUUCCC\n")
     codes_path = tmp_path / "codes.npy"

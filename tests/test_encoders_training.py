@@ -142,6 +142,42 @@ def test_resume_is_bit_identical_with_schedule_and_augmentation(tmp_path):
         train_encoder(tokenizer, SMILES, config, TrainConfig(**{**TINY.to_dict(), "epochs": 3}), out_dir=tmp_path, resume=True)
 
 
+def test_init_weights_start_a_run_from_another_runs_weights(tmp_path):
+    tokenizer = SmilesTokenizer.fit(SMILES, max_length=40)
+    config = EncoderConfig(vocab_size=tokenizer.vocab_size, hidden_size=8, num_layers=1, code_dim=4)
+    plain = TrainConfig(**{**TINY.to_dict(), "augment_smiles": False, "epochs": 1})
+    first = train_encoder(tokenizer, SMILES, config, plain, out_dir=tmp_path / "first")
+    weights = tmp_path / "first" / "encoder.npz"
+
+    # with a vanishing step size the second run ends where the first one did, not at a fresh start
+    still = TrainConfig(**{**plain.to_dict(), "learning_rate": 1e-12, "seed": 4})
+    fresh = _weights(train_encoder(tokenizer, SMILES, config, still).model)
+    started = _weights(train_encoder(tokenizer, SMILES, config, still, init_weights=weights).model)
+    for name, value in _weights(first.model).items():
+        np.testing.assert_allclose(started[name], value, atol=1e-8, err_msg=name)
+    assert any(not np.allclose(fresh[name], value) for name, value in _weights(first.model).items())
+
+    # interrupted and resumed with the same file: the same weights as straight through
+    more = TrainConfig(**{**plain.to_dict(), "epochs": 2})
+    straight = train_encoder(tokenizer, SMILES, config, more, init_weights=weights)
+    out = tmp_path / "second"
+    train_encoder(tokenizer, SMILES, config, TrainConfig(**{**more.to_dict(), "max_steps": 4}), out_dir=out, init_weights=weights)
+    resumed = train_encoder(tokenizer, SMILES, config, more, out_dir=out, init_weights=weights, resume=True)
+    for name, value in _weights(straight.model).items():
+        np.testing.assert_array_equal(_weights(resumed.model)[name], value, err_msg=name)
+    with pytest.raises(CheckpointError, match="started from weights with SHA-256"):
+        train_encoder(tokenizer, SMILES, config, more, out_dir=out, resume=True)
+
+    # weights of other sizes or another vocabulary are named, not loaded
+    with pytest.raises(CheckpointError, match="model configuration differs"):
+        train_encoder(tokenizer, SMILES, EncoderConfig(vocab_size=tokenizer.vocab_size, hidden_size=6, num_layers=1, code_dim=4),
+                      plain, init_weights=weights)
+    swapped = list(tokenizer.vocabulary)
+    swapped[-1], swapped[-2] = swapped[-2], swapped[-1]  # same size, two tokens trade ids
+    with pytest.raises(CheckpointError, match=r"tokenizer differs from this run's in \['vocabulary'\]"):
+        train_encoder(SmilesTokenizer(swapped, max_length=40), SMILES, config, plain, init_weights=weights)
+
+
 def test_tokenized_corpus_cache_is_used_only_for_the_same_input(tmp_path, monkeypatch):
     from sesl_jax.encoders import _training
 

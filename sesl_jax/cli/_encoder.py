@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from sesl_jax._io import stderr_log
+from sesl_jax._io import sha256_file, stderr_log
 from sesl_jax.cli._common import (
     CommandError, UsageError, configure_jax, float_in_range, int_at_least, stdout_is_terminal,
 )
@@ -41,6 +41,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--out", required=True, help="output directory (checkpoint.npz, encoder.npz, recipe.json)")
     train.add_argument("--epochs", type=int_at_least(1), default=10)
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    train.add_argument("--init-weights", default=None, metavar="NPZ",
+                       help="start from these weights (a run's encoder.npz or checkpoint.npz, or 'shipped') with a "
+                            "fresh optimizer and schedule, e.g. to train a finished run further; the sizes must be "
+                            "its sizes, and the SMILES vocabulary is taken from it")
     train.add_argument("--max-minutes", type=float_in_range(0, above_minimum=True), default=None,
                        help="stop (with a checkpoint) after this much time")
     train.add_argument("--max-steps", type=int_at_least(1), default=None,
@@ -124,7 +128,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _read_corpora(kind: str, paths: list[str], repeats: list[int] | None, limit: int | None, seed: int):
     import numpy as np
 
-    from sesl_jax._io import sha256_file
     from sesl_jax.encoders import read_corpus
 
     if repeats is not None and len(repeats) != len(paths):
@@ -255,6 +258,7 @@ def _train(args: argparse.Namespace) -> int:
     sequences, weights, corpora = _read_corpora(args.kind, args.corpus, args.repeat, args.limit, args.seed)
     out = Path(args.out)
     log = stderr_log
+    init_weights, init_header = _initial_weights(args)
 
     started = time.time()
     if args.kind == "smiles":
@@ -267,6 +271,9 @@ def _train(args: argparse.Namespace) -> int:
             atomic_write_json(vocabulary_file, {"vocabulary": list(vocabulary)})
         elif args.resume and vocabulary_file.is_file():
             vocabulary = _read_vocabulary(vocabulary_file)
+        elif init_header is not None:
+            vocabulary = init_header["tokenizer"]["vocabulary"]
+            atomic_write_json(vocabulary_file, {"vocabulary": list(vocabulary)})
         else:
             log(f"building the SMILES vocabulary from {len(sequences)} sequences")
             vocabulary = SmilesTokenizer.fit(sequences, min_count=args.min_count, canonicalize=not args.no_canonicalize,
@@ -295,9 +302,12 @@ def _train(args: argparse.Namespace) -> int:
               "max_length": max_length, "train_max_length": train_max_length, "architecture": args.architecture,
               "model_config": config.to_dict(),
               "train_config": train_config.to_dict(), "seed": args.seed}
+    if init_weights is not None:
+        recipe["init_weights"] = {"file": args.init_weights, "sha256": sha256_file(init_weights)}
     try:
         result = train_encoder(tokenizer, sequences, config, train_config, repeats=weights, out_dir=out,
-                               resume=args.resume, progress=stdout_is_terminal(), log=log, metadata={"recipe": recipe})
+                               resume=args.resume, init_weights=init_weights, progress=stdout_is_terminal(), log=log,
+                               metadata={"recipe": recipe})
     except CheckpointError as error:
         raise CommandError(str(error)) from error
     except CorpusError as error:
@@ -325,6 +335,27 @@ def _train(args: argparse.Namespace) -> int:
     log(f"validation: {json.dumps(result.validation)}")
     log(f"wrote {out / 'encoder.npz'} and {out / 'recipe.json'}")
     return 0
+
+
+def _initial_weights(args: argparse.Namespace) -> tuple[Path | None, dict | None]:
+    """The file ``--init-weights`` names ('shipped': the shipped encoder of this kind and architecture)
+    and its header, or a CommandError naming the file."""
+    if args.init_weights is None:
+        return None, None
+    from sesl_jax.encoders._checkpoint import CheckpointError, read_header
+    from sesl_jax.encoders._pretrained import pretrained_path
+
+    path = pretrained_path(args.kind, args.architecture) if args.init_weights == "shipped" else Path(args.init_weights)
+    if not path.is_file():
+        raise CommandError(f"--init-weights {args.init_weights}: no such file")
+    try:
+        header = read_header(path)
+        kind = header["tokenizer"]["kind"]
+    except (CheckpointError, KeyError, TypeError) as error:
+        raise CommandError(f"--init-weights {args.init_weights}: not an encoder checkpoint ({error})") from None
+    if kind != args.kind:
+        raise CommandError(f"--init-weights {args.init_weights}: a {kind} encoder, this run trains --kind {args.kind}")
+    return path, header
 
 
 def _read_input(path: Path) -> list[str]:

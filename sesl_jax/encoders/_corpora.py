@@ -105,6 +105,8 @@ def read_fasta(path: str | os.PathLike) -> list[tuple[str, str]]:
 def read_rna_corpus(path: str | os.PathLike) -> list[str]:
     """Sequences of a FASTA corpus (or a one-sequence-per-line text file)."""
     path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no RNA corpus at {path}")
     if _base_suffix(path) in (".fa", ".fasta", ".fna", ".fas"):
         return [sequence for _, sequence in read_fasta(path)]
     return read_smiles_corpus(path)  # same layout: one item per line or a csv column

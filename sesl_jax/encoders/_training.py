@@ -13,6 +13,8 @@ the checkpoints carry.
 A checkpoint (model, optimizer, position in the epoch) is written atomically every
 ``checkpoint_every`` steps, at the end of every epoch and when the time budget runs out;
 ``resume=True`` continues from it and gives the same weights as an uninterrupted run.
+``init_weights`` starts a run from another run's weights with a fresh optimizer and schedule (a warm
+restart: a finished run trained further, or shipped weights fine-tuned).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from sesl_jax._io import atomic_write, atomic_write_json
+from sesl_jax._io import atomic_write, atomic_write_json, sha256_file
 from sesl_jax.encoders._augmentation import augmentation_seeds, randomize_rows
 from sesl_jax.encoders._checkpoint import CheckpointError, load_checkpoint, restore_optimizer, save_checkpoint
 from sesl_jax.encoders._config import check_integer
@@ -379,6 +381,7 @@ def train_encoder(
     repeats: Sequence[int] | None = None,
     out_dir: str | os.PathLike | None = None,
     resume: bool = False,
+    init_weights: str | os.PathLike | None = None,
     progress: bool | None = None,
     log: Callable[[str], None] | None = None,
     metadata: dict[str, Any] | None = None,
@@ -397,6 +400,10 @@ def train_encoder(
             tokenized corpus (``corpus_rows.npz``, reused on resume) go; ``None`` writes nothing.
         resume: continue from ``out_dir/checkpoint.npz``; the tokenizer, sizes, corpus and
             training settings (except epochs and the time budget) must be the same.
+        init_weights: a checkpoint or weights file (e.g. a finished run's ``encoder.npz``) to start
+            from instead of random weights, with a fresh optimizer and schedule; its architecture,
+            sizes and vocabulary must be this run's. Its SHA-256 is kept in the checkpoints, so a
+            resume must name the same file.
         progress: show a tqdm bar; ``None``: only when stderr is a terminal.
         log: called with one line per epoch (e.g. ``print``).
         metadata: extra JSON stored in the checkpoints.
@@ -435,6 +442,13 @@ def train_encoder(
     history: list[dict[str, Any]] = []
     start_epoch, start_batch, step = 0, 0, 0
     checkpoint_path = out_path / CHECKPOINT_NAME if out_path is not None else None
+    init_sha256 = None
+    if init_weights is not None:
+        start = load_initial_weights(init_weights, config, tokenizer)
+        init_sha256 = sha256_file(init_weights)
+        if not resume:
+            nnx.update(model, nnx.state(start.model))
+            say(f"starting from the weights of {init_weights}")
 
     if resume:
         if checkpoint_path is None:
@@ -443,6 +457,9 @@ def train_encoder(
         saved = checkpoint.progress
         if saved.get("corpus_sha256") != corpus_sha256:
             raise CheckpointError(f"{checkpoint_path}: trained on another corpus; cannot resume on this one")
+        if saved.get("init_weights_sha256") != init_sha256:
+            started_from = f"weights with SHA-256 {saved['init_weights_sha256']}" if saved.get("init_weights_sha256") else "random weights"
+            raise CheckpointError(f"{checkpoint_path}: the run started from {started_from}; resume with the same initial weights")
         # Settings added since a checkpoint was written had their defaults then.
         saved_config = {**TrainConfig().to_dict(), **saved.get("train_config", {})}
         differing = [
@@ -470,7 +487,7 @@ def train_encoder(
             progress={
                 "epoch": epoch, "batch": batch, "step": step, "history": history,
                 "corpus_sha256": corpus_sha256, "train_config": train_config.to_dict(),
-                "schedule_steps": schedule_steps,
+                "schedule_steps": schedule_steps, "init_weights_sha256": init_sha256,
             },
             metadata={**(metadata or {}), "counts": counts},
         )
@@ -546,11 +563,26 @@ def train_encoder(
             out_path / WEIGHTS_NAME, model, tokenizer,
             metadata={**(metadata or {}), "counts": counts, "validation": validation, "completed": completed,
                       "epochs_run": epoch, "steps": step, "train_config": train_config.to_dict(),
-                      "corpus_sha256": corpus_sha256},
+                      "corpus_sha256": corpus_sha256, "init_weights_sha256": init_sha256},
         )
         atomic_write_json(out_path / HISTORY_NAME, {"history": history, "validation": validation, "counts": counts})
     return TrainResult(model=model, tokenizer=tokenizer, history=history, validation=validation, completed=completed, counts=counts,
                        steps=step)
+
+
+def load_initial_weights(path: str | os.PathLike, config: ModelConfig, tokenizer: Tokenizer):
+    """The checkpoint at ``path`` if a run with ``config`` and ``tokenizer`` can start from it.
+
+    The tokenizers must agree in everything but ``max_length``: a finished run's weights accept
+    longer sequences than its training filter.
+    """
+    checkpoint = load_checkpoint(path, expected_config=config)
+    ours = {key: value for key, value in tokenizer.config().items() if key != "max_length"}
+    theirs = {key: value for key, value in checkpoint.tokenizer.config().items() if key != "max_length"}
+    if ours != theirs:
+        differing = sorted(key for key in set(ours) | set(theirs) if ours.get(key) != theirs.get(key))
+        raise CheckpointError(f"{path}: tokenizer differs from this run's in {differing}")
+    return checkpoint
 
 
 def _format_entry(entry: dict[str, Any]) -> str:
