@@ -26,7 +26,6 @@ that depends on the similarities is rebuilt and solved item by item.
 
 from __future__ import annotations
 
-import functools
 import sys
 import warnings
 import weakref
@@ -38,7 +37,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from sesl_jax.data import DataError
-from sesl_jax.encoders import SequenceError
+from sesl_jax.encoders import SequenceError, pretrained_sha256
 from sesl_jax.similarity import distance_scale, distances_to_similarity, euclidean_distances
 
 # A new item is "far" when its best similarity is below this quantile of the dataset items'
@@ -88,15 +87,6 @@ def _encoder_kind(side: str) -> str:
     return "smiles" if side == "drug" else "rna"
 
 
-@functools.lru_cache(maxsize=None)
-def encoder_sha256(kind: str, encoder: str = "lstm") -> str:
-    """SHA-256 of the shipped encoder weights of ``kind`` and architecture ``encoder`` (what a placement's codes depend on)."""
-    from sesl_jax._io import sha256_file
-    from sesl_jax.encoders import pretrained_path
-
-    return sha256_file(pretrained_path(kind, encoder))
-
-
 def side_placement(
     dataset, side: str, side_source: str, *, similarity_map: str, mirna_form: str, encoder: str = "lstm"
 ) -> SidePlacement:
@@ -120,7 +110,7 @@ def side_placement(
         codes, present = drug_codes(dataset, encoder) if side == "drug" else mirna_codes(dataset, mirna_form, encoder)
         fields.update(
             codes=codes, code_present=np.asarray(present, bool), encoder=encoder,
-            encoder_sha256=encoder_sha256(_encoder_kind(side), encoder),
+            encoder_sha256=pretrained_sha256(_encoder_kind(side), encoder),
             code_scale=distance_scale(euclidean_distances(codes[present]), similarity_map),
         )
     if "chemical" in names:
@@ -169,7 +159,7 @@ def similarity_rows(placement: SidePlacement, items: Sequence[str]) -> np.ndarra
             from sesl_jax.encoders import encode, load_pretrained
 
             kind = _encoder_kind(placement.side)
-            installed = encoder_sha256(kind, placement.encoder)
+            installed = pretrained_sha256(kind, placement.encoder)
             if placement.encoder_sha256 != installed:
                 from sesl_jax.encoders import CheckpointError
 

@@ -24,7 +24,18 @@ def environment() -> dict[str, Any]:
         "devices": [str(d) for d in devices],
         "device_kind": devices[0].device_kind if devices else None,
         "x64": bool(jax.config.jax_enable_x64),
+        "encoder_weights": encoder_weights(),
     }
+
+
+def encoder_weights() -> dict[str, str | None]:
+    """SHA-256 of the installed encoder weights, by file: sequence similarities depend on them."""
+    from sesl_jax.encoders import pretrained_path, pretrained_sha256
+    from sesl_jax.encoders._architectures import ARCHITECTURES
+    from sesl_jax.encoders._pretrained import KINDS
+
+    return {pretrained_path(kind, architecture).name: pretrained_sha256(kind, architecture)
+            for kind in KINDS for architecture in ARCHITECTURES}
 
 
 def data_provenance(dataset) -> dict[str, Any]:

@@ -53,6 +53,9 @@ def test_single_repeat_std_is_null_in_metrics_json_and_na_on_screen(tmp_path):
     summary = run_evaluation(dataset, folds, out_dir=tmp_path / "run", config=CONFIG, batch_size=2)
     for name in ("metrics.json", "manifest.json", "environment.json"):
         strict_loads((tmp_path / "run" / name).read_text())  # no NaN / Infinity tokens anywhere
+    recorded = strict_loads((tmp_path / "run" / "environment.json").read_text())["encoder_weights"]
+    assert set(recorded) == {"smiles.npz", "rna.npz", "smiles-transformer.npz", "rna-transformer.npz"}
+    assert all(len(digest) == 64 for digest in recorded.values())
     stored = strict_loads((tmp_path / "run" / "metrics.json").read_text())
     assert stored["metrics"]["global"]["auc"]["std"] is None and stored["metrics"]["global"]["auc"]["n"] == 1
     for shown in (summary, stored):  # the run's own summary (NaN) and the stored one (null)

@@ -162,6 +162,11 @@ def test_cli_select_on_fixture_data(small_data_dir, tmp_path, capsys):
     assert result["selected"]["label"] in labels and result["selected"]["label"] in printed
     assert sum(c["times_selected"] for c in result["candidates"]) == 2
     assert "bnnr: biological (reference)" in printed and "nested" in printed
+    # the codes behind drug=sequence come from these weights: recorded beside the choice
+    from sesl_jax._io import sha256_file
+    from sesl_jax.encoders import pretrained_path
+
+    assert result["environment"]["encoder_weights"]["smiles.npz"] == sha256_file(pretrained_path("smiles"))
     # A rerun resumes from the stores and prints the same table.
     assert main(argv) == 0
     assert capsys.readouterr().out == printed

@@ -71,6 +71,16 @@ def pretrained_path(kind: str, architecture: str = DEFAULT_ARCHITECTURE) -> Path
 
 
 @functools.lru_cache(maxsize=None)
+def pretrained_sha256(kind: str, architecture: str = DEFAULT_ARCHITECTURE) -> str | None:
+    """SHA-256 of the shipped weights of ``kind`` and ``architecture`` (what their codes depend on);
+    ``None`` if the file is missing."""
+    from sesl_jax._io import sha256_file
+
+    path = pretrained_path(kind, architecture)
+    return sha256_file(path) if path.is_file() else None
+
+
+@functools.lru_cache(maxsize=None)
 def _load_cached(kind: str, architecture: str) -> Encoder:
     path = pretrained_path(kind, architecture)
     if not path.is_file():

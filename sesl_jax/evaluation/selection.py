@@ -35,7 +35,7 @@ from sesl_jax.evaluation.store import MANIFEST_NAME, RECORDED_KEY, ResultStore
 from sesl_jax.evaluation.summary import NOT_RUN, summarize
 from sesl_jax.methods import Method
 from sesl_jax.pipeline import MethodConfig, build_method, resolve_similarities
-from sesl_jax.provenance import data_provenance
+from sesl_jax.provenance import command_line, data_provenance, environment
 from sesl_jax.similarity import split_configuration
 
 FINAL = "final selection on all known pairs"
@@ -300,6 +300,7 @@ def nested_cross_validation(
         "selected": {"label": labels[final], "config": candidates[final].to_dict(), "inner_auc": float(final_scores[final]),
                      "how": FINAL},
         "data": data_provenance(dataset),
+        "environment": {"command": command_line(), **environment()},
     }
     atomic_write_json(out_dir / "selection.json", result)
     return result
