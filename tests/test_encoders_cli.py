@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 
+from sesl_jax._io import sha256_file
 from sesl_jax.cli import _encoder
 from sesl_jax.cli._common import run_command
 
@@ -57,7 +58,7 @@ def test_train_resume_and_encode_rna(tmp_path, capsys):
     warm_args = elsewhere(warm)
     assert _run(warm_args + ["--init-weights", str(out / "encoder.npz")]) == 0
     recipe = json.loads((warm / "recipe.json").read_text())
-    assert recipe["init_weights"]["file"] == str(out / "encoder.npz") and len(recipe["init_weights"]["sha256"]) == 64
+    assert recipe["init_weights"] == {"file": str(out / "encoder.npz"), "sha256": sha256_file(out / "encoder.npz")}
     capsys.readouterr()
     for weights, message in ((tmp_path / "none.npz", "none.npz: no such file"),
                              (corpus, "not an encoder checkpoint"),
@@ -82,6 +83,32 @@ def test_train_resume_and_encode_rna(tmp_path, capsys):
     assert _run(["encoder", "encode", "--kind", "smiles", "--weights", str(out / "encoder.npz"), "--input", str(sequences),
                  "--output", str(codes_path)]) == 1
     assert "expected smiles" in capsys.readouterr().err
+
+
+def test_smiles_run_continued_from_another_runs_weights(tmp_path, capsys):
+    corpus = tmp_path / "smiles.txt"
+    corpus.write_text("\n".join(["CCO", "CCN", "c1ccccc1", "CC(=O)O", "CCCl", "OCCO", "NCCN", "CC(C)O", "c1ccncc1", "CCOC"]))
+
+    def train(out, *extra):
+        return _run(["encoder", "train", "--kind", "smiles", "--corpus", str(corpus), "--out", str(out), "--hidden-size", "8",
+                     "--num-layers", "1", "--code-dim", "4", "--batch-size", "4", "--length-multiple", "16",
+                     "--validation-fraction", "0.2", "--max-length", "12", "--min-count", "1", *extra])
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert train(first, "--epochs", "1") == 0
+    # the vocabulary comes from the weights (a larger --min-count would have dropped tokens)
+    assert train(second, "--epochs", "2", "--max-steps", "2", "--min-count", "5", "--init-weights", str(first / "encoder.npz")) == 0
+    assert json.loads((second / "vocabulary.json").read_text()) == json.loads((first / "vocabulary.json").read_text())
+    assert "--min-count unused" in capsys.readouterr().err
+    assert train(second, "--epochs", "2", "--min-count", "5", "--resume") == 0  # the checkpoint holds the start
+    recipe = json.loads((second / "recipe.json").read_text())
+    assert recipe["completed"] and len(recipe["commands"]) == 2
+    assert recipe["init_weights"]["sha256"] == sha256_file(first / "encoder.npz")
+    # continuing a run into its own directory would overwrite the weights it starts from
+    capsys.readouterr()
+    assert train(first, "--epochs", "1", "--init-weights", str(first / "encoder.npz")) == 1
+    err = capsys.readouterr().err
+    assert "this run writes its own encoder.npz there" in err and "Traceback" not in err
 
 
 def test_missing_corpus_is_a_clean_error(tmp_path, capsys):

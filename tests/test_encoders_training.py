@@ -142,31 +142,42 @@ def test_resume_is_bit_identical_with_schedule_and_augmentation(tmp_path):
         train_encoder(tokenizer, SMILES, config, TrainConfig(**{**TINY.to_dict(), "epochs": 3}), out_dir=tmp_path, resume=True)
 
 
+def _params(model) -> dict[str, np.ndarray]:
+    state = nnx.state(model, nnx.Param)
+    return {jax.tree_util.keystr(p): np.asarray(v) for p, v in jax.tree_util.tree_flatten_with_path(state)[0]}
+
+
 def test_init_weights_start_a_run_from_another_runs_weights(tmp_path):
     tokenizer = SmilesTokenizer.fit(SMILES, max_length=40)
-    config = EncoderConfig(vocab_size=tokenizer.vocab_size, hidden_size=8, num_layers=1, code_dim=4)
+    config = EncoderConfig(vocab_size=tokenizer.vocab_size, hidden_size=8, num_layers=1, code_dim=4, batch_norm=True)
     plain = TrainConfig(**{**TINY.to_dict(), "augment_smiles": False, "epochs": 1})
     first = train_encoder(tokenizer, SMILES, config, plain, out_dir=tmp_path / "first")
     weights = tmp_path / "first" / "encoder.npz"
 
     # with a vanishing step size the second run ends where the first one did, not at a fresh start
     still = TrainConfig(**{**plain.to_dict(), "learning_rate": 1e-12, "seed": 4})
-    fresh = _weights(train_encoder(tokenizer, SMILES, config, still).model)
-    started = _weights(train_encoder(tokenizer, SMILES, config, still, init_weights=weights).model)
-    for name, value in _weights(first.model).items():
+    fresh = _params(train_encoder(tokenizer, SMILES, config, still).model)
+    started = _params(train_encoder(tokenizer, SMILES, config, still, init_weights=weights).model)
+    for name, value in _params(first.model).items():
         np.testing.assert_allclose(started[name], value, atol=1e-8, err_msg=name)
-    assert any(not np.allclose(fresh[name], value) for name, value in _weights(first.model).items())
+    assert any(not np.allclose(fresh[name], value) for name, value in _params(first.model).items())
 
-    # interrupted and resumed with the same file: the same weights as straight through
+    # interrupted, then resumed with the same file or without one: the same weights as straight through
     more = TrainConfig(**{**plain.to_dict(), "epochs": 2})
-    straight = train_encoder(tokenizer, SMILES, config, more, init_weights=weights)
-    out = tmp_path / "second"
-    train_encoder(tokenizer, SMILES, config, TrainConfig(**{**more.to_dict(), "max_steps": 4}), out_dir=out, init_weights=weights)
-    resumed = train_encoder(tokenizer, SMILES, config, more, out_dir=out, init_weights=weights, resume=True)
-    for name, value in _weights(straight.model).items():
-        np.testing.assert_array_equal(_weights(resumed.model)[name], value, err_msg=name)
-    with pytest.raises(CheckpointError, match="started from weights with SHA-256"):
-        train_encoder(tokenizer, SMILES, config, more, out_dir=out, resume=True)
+    straight = _weights(train_encoder(tokenizer, SMILES, config, more, init_weights=weights).model)
+    for resume_with in (weights, None):
+        out = tmp_path / f"second-{resume_with is None}"
+        train_encoder(tokenizer, SMILES, config, TrainConfig(**{**more.to_dict(), "max_steps": 4}), out_dir=out, init_weights=weights)
+        resumed = _weights(train_encoder(tokenizer, SMILES, config, more, out_dir=out, init_weights=resume_with, resume=True).model)
+        for name, value in straight.items():
+            np.testing.assert_array_equal(resumed[name], value, err_msg=name)
+    with pytest.raises(CheckpointError, match="started from other weights"):
+        train_encoder(tokenizer, SMILES, config, more, out_dir=out, init_weights=tmp_path / "first" / "checkpoint.npz", resume=True)
+    with pytest.raises(CheckpointError, match="started from random weights; resume without initial weights"):
+        train_encoder(tokenizer, SMILES, config, plain, out_dir=tmp_path / "first", init_weights=out / "encoder.npz", resume=True)
+    # a run cannot start from the file it overwrites
+    with pytest.raises(CheckpointError, match="this run writes its own encoder.npz there"):
+        train_encoder(tokenizer, SMILES, config, plain, out_dir=tmp_path / "first", init_weights=weights)
 
     # weights of other sizes or another vocabulary are named, not loaded
     with pytest.raises(CheckpointError, match="model configuration differs"):
@@ -176,6 +187,23 @@ def test_init_weights_start_a_run_from_another_runs_weights(tmp_path):
     swapped[-1], swapped[-2] = swapped[-2], swapped[-1]  # same size, two tokens trade ids
     with pytest.raises(CheckpointError, match=r"tokenizer differs from this run's in \['vocabulary'\]"):
         train_encoder(SmilesTokenizer(swapped, max_length=40), SMILES, config, plain, init_weights=weights)
+
+
+def test_init_weights_of_a_transformer_keep_the_new_runs_masking_seed(tmp_path):
+    from sesl_jax.encoders import TransformerConfig
+
+    tokenizer = SmilesTokenizer.fit(SMILES, max_length=40)
+    config = TransformerConfig(vocab_size=tokenizer.vocab_size, d_model=16, num_heads=2, num_layers=1, ff_size=32,
+                               max_length=48, code_dim=4)
+    plain = TrainConfig(**{**TINY.to_dict(), "augment_smiles": False, "epochs": 1})
+    first = train_encoder(tokenizer, SMILES, config, plain, out_dir=tmp_path / "first")
+    still = TrainConfig(**{**plain.to_dict(), "learning_rate": 1e-12, "seed": 5})
+    started = train_encoder(tokenizer, SMILES, config, still, init_weights=tmp_path / "first" / "encoder.npz").model
+    fresh = train_encoder(tokenizer, SMILES, config, still).model
+    for name, value in _params(first.model).items():
+        np.testing.assert_allclose(_params(started)[name], value, atol=1e-8, err_msg=name)
+    np.testing.assert_array_equal(np.asarray(started.masking_key[...]), np.asarray(fresh.masking_key[...]))
+    assert not np.array_equal(np.asarray(started.masking_key[...]), np.asarray(first.model.masking_key[...]))
 
 
 def test_tokenized_corpus_cache_is_used_only_for_the_same_input(tmp_path, monkeypatch):

@@ -188,16 +188,18 @@ def _architecture_sizes(args: argparse.Namespace) -> None:
             setattr(args, name, default)
 
 
-def _previous_commands(recipe: Path) -> list:
-    """The commands a resumed run's ``recipe.json`` records (its run's own file, but a user may have edited it)."""
+def _previous_recipe(recipe: Path) -> tuple[list, dict | None]:
+    """The commands a resumed run's ``recipe.json`` records, and the initial weights it started from
+    (its run's own file, but a user may have edited it)."""
     try:
-        commands = json.loads(recipe.read_text(encoding="utf-8")).get("commands", [])
+        previous = json.loads(recipe.read_text(encoding="utf-8"))
+        commands, init_weights = previous.get("commands", []), previous.get("init_weights")
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as error:
         raise CommandError(f"{recipe}: not a readable recipe of 'sesl-jax encoder train' ({error}); restore it or "
                            "remove it (the checkpoint alone resumes)") from None
     if not isinstance(commands, list):
         raise CommandError(f"{recipe}: 'commands' must be a list (of the runs before this one)")
-    return commands
+    return commands, init_weights
 
 
 @contextlib.contextmanager
@@ -273,6 +275,7 @@ def _train(args: argparse.Namespace) -> int:
             vocabulary = _read_vocabulary(vocabulary_file)
         elif init_header is not None:
             vocabulary = init_header["tokenizer"]["vocabulary"]
+            log(f"vocabulary: the {len(vocabulary)} tokens of {args.init_weights} (not built from the corpus; --min-count unused)")
             atomic_write_json(vocabulary_file, {"vocabulary": list(vocabulary)})
         else:
             log(f"building the SMILES vocabulary from {len(sequences)} sequences")
@@ -297,13 +300,16 @@ def _train(args: argparse.Namespace) -> int:
                                code_dim=args.code_dim, batch_norm=args.batch_norm)
     # A resumed run keeps the commands of the runs before it.
     previous = out / "recipe.json"
-    commands = _previous_commands(previous) if args.resume and previous.is_file() else []
+    commands, started_from = _previous_recipe(previous) if args.resume and previous.is_file() else ([], None)
     recipe = {"kind": args.kind, "commands": commands + [command], "corpora": corpora, "limit": args.limit,
               "max_length": max_length, "train_max_length": train_max_length, "architecture": args.architecture,
               "model_config": config.to_dict(),
               "train_config": train_config.to_dict(), "seed": args.seed}
     if init_weights is not None:
-        recipe["init_weights"] = {"file": args.init_weights, "sha256": sha256_file(init_weights)}
+        started_from = {"file": args.init_weights if args.init_weights == "shipped" else str(init_weights.resolve()),
+                        "sha256": sha256_file(init_weights)}
+    if started_from is not None:  # a resume need not name the file again: the checkpoint holds the start
+        recipe["init_weights"] = started_from
     try:
         result = train_encoder(tokenizer, sequences, config, train_config, repeats=weights, out_dir=out,
                                resume=args.resume, init_weights=init_weights, progress=stdout_is_terminal(), log=log,
@@ -351,6 +357,8 @@ def _initial_weights(args: argparse.Namespace) -> tuple[Path | None, dict | None
     try:
         header = read_header(path)
         kind = header["tokenizer"]["kind"]
+        if kind == "smiles" and not isinstance(header["tokenizer"]["vocabulary"], list):
+            raise TypeError("its vocabulary is not a list")
     except (CheckpointError, KeyError, TypeError) as error:
         raise CommandError(f"--init-weights {args.init_weights}: not an encoder checkpoint ({error})") from None
     if kind != args.kind:

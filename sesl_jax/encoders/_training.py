@@ -400,10 +400,11 @@ def train_encoder(
             tokenized corpus (``corpus_rows.npz``, reused on resume) go; ``None`` writes nothing.
         resume: continue from ``out_dir/checkpoint.npz``; the tokenizer, sizes, corpus and
             training settings (except epochs and the time budget) must be the same.
-        init_weights: a checkpoint or weights file (e.g. a finished run's ``encoder.npz``) to start
-            from instead of random weights, with a fresh optimizer and schedule; its architecture,
-            sizes and vocabulary must be this run's. Its SHA-256 is kept in the checkpoints, so a
-            resume must name the same file.
+        init_weights: a checkpoint or weights file (e.g. a finished run's ``encoder.npz``, not one
+            in ``out_dir``, which this run overwrites) to start from instead of random weights, with a
+            fresh optimizer and schedule; its architecture and sizes must be this run's, its tokenizer
+            too except for ``max_length``. Its SHA-256 is kept in the checkpoints; a resume continues
+            from the checkpoint and needs it only to check a file it is given.
         progress: show a tqdm bar; ``None``: only when stderr is a terminal.
         log: called with one line per epoch (e.g. ``print``).
         metadata: extra JSON stored in the checkpoints.
@@ -421,6 +422,14 @@ def train_encoder(
         raise ValueError(f"augment_smiles needs a SMILES tokenizer, not {tokenizer.kind}")
 
     out_path = Path(out_dir) if out_dir is not None else None
+    initial, init_sha256 = None, None
+    if init_weights is not None:
+        if out_path is not None and Path(init_weights).resolve() in {(out_path / name).resolve() for name in (CHECKPOINT_NAME, WEIGHTS_NAME)}:
+            raise CheckpointError(f"{init_weights}: this run writes its own {Path(init_weights).name} there; "
+                                  "train into another directory (or copy the file elsewhere first)")
+        # checked before the corpus is tokenized, which can take minutes
+        initial = load_initial_weights(init_weights, config, tokenizer)
+        init_sha256 = sha256_file(init_weights)
     rows, sources, counts = tokenize_corpus_cached(tokenizer, sequences, out_path / TOKENS_NAME if out_path else None)
     if len(rows) < 2:
         raise CorpusError(f"need at least two distinct valid sequences to train, got {len(rows)} ({counts['read']} read, "
@@ -442,13 +451,10 @@ def train_encoder(
     history: list[dict[str, Any]] = []
     start_epoch, start_batch, step = 0, 0, 0
     checkpoint_path = out_path / CHECKPOINT_NAME if out_path is not None else None
-    init_sha256 = None
-    if init_weights is not None:
-        start = load_initial_weights(init_weights, config, tokenizer)
-        init_sha256 = sha256_file(init_weights)
-        if not resume:
-            nnx.update(model, nnx.state(start.model))
-            say(f"starting from the weights of {init_weights}")
+    if initial is not None and not resume:
+        # weights and batch statistics only: the transformer's masking key stays this run's (seeded)
+        nnx.update(model, nnx.state(initial.model, nnx.Any(nnx.Param, nnx.BatchStat)))
+        say(f"starting from the weights of {init_weights}")
 
     if resume:
         if checkpoint_path is None:
@@ -457,9 +463,13 @@ def train_encoder(
         saved = checkpoint.progress
         if saved.get("corpus_sha256") != corpus_sha256:
             raise CheckpointError(f"{checkpoint_path}: trained on another corpus; cannot resume on this one")
-        if saved.get("init_weights_sha256") != init_sha256:
-            started_from = f"weights with SHA-256 {saved['init_weights_sha256']}" if saved.get("init_weights_sha256") else "random weights"
-            raise CheckpointError(f"{checkpoint_path}: the run started from {started_from}; resume with the same initial weights")
+        # A resumed run continues from its checkpoint; initial weights, if named, must be the ones it started from.
+        saved_init = saved.get("init_weights_sha256")
+        if init_weights is not None and init_sha256 != saved_init:
+            if saved_init is None:
+                raise CheckpointError(f"{checkpoint_path}: the run started from random weights; resume without initial weights")
+            raise CheckpointError(f"{checkpoint_path}: the run started from other weights (SHA-256 {saved_init}) than {init_weights}")
+        init_sha256 = saved_init
         # Settings added since a checkpoint was written had their defaults then.
         saved_config = {**TrainConfig().to_dict(), **saved.get("train_config", {})}
         differing = [
@@ -574,7 +584,8 @@ def load_initial_weights(path: str | os.PathLike, config: ModelConfig, tokenizer
     """The checkpoint at ``path`` if a run with ``config`` and ``tokenizer`` can start from it.
 
     The tokenizers must agree in everything but ``max_length``: a finished run's weights accept
-    longer sequences than its training filter.
+    longer sequences than its training filter. (A transformer's position table is part of its
+    configuration, so it must be the same.)
     """
     checkpoint = load_checkpoint(path, expected_config=config)
     ours = {key: value for key, value in tokenizer.config().items() if key != "max_length"}
