@@ -165,7 +165,8 @@ def similarity_rows(placement: SidePlacement, items: Sequence[str]) -> np.ndarra
 
                 raise CheckpointError(
                     f"the model's {kind} codes come from other {placement.encoder} encoder weights (sha256 "
-                    f"{placement.encoder_sha256}) than the installed ones ({installed}): refit the model to place new items"
+                    f"{placement.encoder_sha256}) than those in use ({installed}): refit the model to place new items, or set "
+                    "$SESL_JAX_ENCODERS to the directory of the weights it was fitted with"
                 )
             index = np.flatnonzero(placement.code_present)
             new_codes = encode(load_pretrained(kind, placement.encoder), list(items))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 from typing import Any
@@ -25,11 +26,13 @@ def environment() -> dict[str, Any]:
         "device_kind": devices[0].device_kind if devices else None,
         "x64": bool(jax.config.jax_enable_x64),
         "encoder_weights": encoder_weights(),
+        "encoder_directory": os.environ.get("SESL_JAX_ENCODERS") or None,
     }
 
 
 def encoder_weights() -> dict[str, str | None]:
-    """SHA-256 of the installed encoder weights, by file: sequence similarities depend on them."""
+    """SHA-256 of the encoder weights in use (shipped, or from ``$SESL_JAX_ENCODERS``), by file name:
+    sequence similarities depend on them."""
     from sesl_jax.encoders import pretrained_path, pretrained_sha256
     from sesl_jax.encoders._architectures import ARCHITECTURES
     from sesl_jax.encoders._pretrained import KINDS

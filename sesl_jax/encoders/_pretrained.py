@@ -62,28 +62,51 @@ class Encoder:
         return cls(checkpoint.model, checkpoint.tokenizer, checkpoint.tokenizer.kind, checkpoint.metadata)
 
 
+ENCODERS_VARIABLE = "SESL_JAX_ENCODERS"
+
+
+def own_weights_directory() -> Path | None:
+    """``$SESL_JAX_ENCODERS``: a directory of encoder weights to use instead of the shipped ones
+    (files named as those: ``smiles.npz``, ``rna.npz``, ``smiles-transformer.npz``, ...), or ``None``."""
+    value = os.environ.get(ENCODERS_VARIABLE)
+    if not value:
+        return None
+    directory = Path(value).expanduser()
+    if not directory.is_dir():
+        raise CheckpointError(f"${ENCODERS_VARIABLE}={value}: no such directory (it should hold encoder weights named as "
+                              "the shipped ones: smiles.npz, rna.npz, smiles-transformer.npz, rna-transformer.npz)")
+    return directory
+
+
 def pretrained_path(kind: str, architecture: str = DEFAULT_ARCHITECTURE) -> Path:
-    """Path of the shipped weights of ``kind`` and ``architecture``."""
+    """Path of the weights of ``kind`` and ``architecture`` that sesl_jax uses: the file of that name
+    in ``$SESL_JAX_ENCODERS`` if there is one (e.g. a run's ``encoder.npz``, renamed), else the shipped one."""
     if kind not in KINDS:
         raise ValueError(f"unknown encoder kind {kind!r}; choose one of {KINDS}")
     name = kind if check_architecture(architecture) == DEFAULT_ARCHITECTURE else f"{kind}-{architecture}"
+    own = own_weights_directory()
+    if own is not None and (own / f"{name}.npz").is_file():
+        return own / f"{name}.npz"
     return Path(str(resources.files("sesl_jax") / "resources" / "encoders" / f"{name}.npz"))
 
 
-@functools.lru_cache(maxsize=None)
 def pretrained_sha256(kind: str, architecture: str = DEFAULT_ARCHITECTURE) -> str | None:
-    """SHA-256 of the shipped weights of ``kind`` and ``architecture`` (what their codes depend on);
-    ``None`` if the file is missing."""
+    """SHA-256 of the weights ``pretrained_path`` names (what their codes depend on); ``None`` if the
+    file is missing."""
+    path = pretrained_path(kind, architecture)
+    return _file_sha256(str(path)) if path.is_file() else None
+
+
+@functools.lru_cache(maxsize=None)
+def _file_sha256(path: str) -> str:
     from sesl_jax._io import sha256_file
 
-    path = pretrained_path(kind, architecture)
-    return sha256_file(path) if path.is_file() else None
+    return sha256_file(path)
 
 
 @functools.lru_cache(maxsize=None)
-def _load_cached(kind: str, architecture: str) -> Encoder:
-    path = pretrained_path(kind, architecture)
-    if not path.is_file():
+def _load_cached(path: str, kind: str, architecture: str) -> Encoder:
+    if not Path(path).is_file():
         raise CheckpointError(f"the shipped {kind} {architecture} encoder is missing ({path}); reinstall sesl_jax or retrain it")
     encoder = Encoder.from_checkpoint(path, kind)
     if encoder.architecture != architecture:
@@ -92,8 +115,9 @@ def _load_cached(kind: str, architecture: str) -> Encoder:
 
 
 def load_pretrained(kind: Literal["smiles", "rna"], architecture: Literal["lstm", "transformer"] = DEFAULT_ARCHITECTURE) -> Encoder:
-    """The shipped encoder of ``kind`` and ``architecture`` (loaded once per process; treat it as read-only)."""
-    return _load_cached(kind, architecture)
+    """The encoder of ``kind`` and ``architecture``: the shipped weights, or those of ``$SESL_JAX_ENCODERS``
+    (see :func:`pretrained_path`); loaded once per process per file; treat it as read-only."""
+    return _load_cached(str(pretrained_path(kind, architecture)), kind, architecture)
 
 
 @nnx.jit

@@ -4,29 +4,22 @@
         select --dataset fcd --method sesl,se --out runs/select-fcd-candidate
 
 How the comparisons of this folder's README were run (``$SMILES_WEIGHTS`` points at other weights).
-An experiment tool, not a feature: the run's manifest does not record the swap.
+It sets ``$SESL_JAX_ENCODERS`` to a temporary directory where ``smiles.npz`` links to the
+candidate, so runs record the candidate's SHA-256 as their ``smiles.npz``. (The comparisons ran
+through an earlier version of this script, which swapped the loader itself; the codes are the same.)
 """
 
-import functools
 import os
 import sys
+import tempfile
 from pathlib import Path
 
-import sesl_jax.encoders._pretrained as pretrained
+WEIGHTS = Path(os.environ.get("SMILES_WEIGHTS", Path(__file__).with_name("encoder.npz"))).resolve()
 
-WEIGHTS = os.environ.get("SMILES_WEIGHTS", str(Path(__file__).with_name("encoder.npz")))
-shipped = pretrained._load_cached
+with tempfile.TemporaryDirectory(prefix="sesl-jax-encoders-") as directory:
+    (Path(directory) / "smiles.npz").symlink_to(WEIGHTS)
+    os.environ["SESL_JAX_ENCODERS"] = directory
+    from sesl_jax.cli import main
 
-
-@functools.lru_cache(maxsize=None)
-def _load(kind: str, architecture: str):
-    if (kind, architecture) == ("smiles", "lstm"):
-        return pretrained.Encoder.from_checkpoint(WEIGHTS, kind)
-    return shipped(kind, architecture)
-
-
-pretrained._load_cached = _load  # load_pretrained looks it up at call time
-
-from sesl_jax.cli import main  # noqa: E402
-
-sys.exit(main(sys.argv[1:]))
+    code = main(sys.argv[1:])
+sys.exit(code)
