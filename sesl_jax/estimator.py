@@ -174,6 +174,10 @@ class SESL:
         self.dtype_ = dtype
         self.data_provenance_ = data_provenance(dataset) if dataset is not None else None
         self.placement_ = {}  # per side, filled on first use of a new item (or by ``load``)
+        # the encoder weights behind the fitted similarities: a placement built later must use the same
+        from sesl_jax.new_items import fitted_encoder_digests
+
+        self.fitted_encoders_ = fitted_encoder_digests(sources, config.encoder) if dataset is not None else {}
         for stage, stat in self.stats_.items():
             if stat["status"] != "converged":
                 warnings.warn(f"{self.method}: stage {stage} stopped with status {stat['status']}", stacklevel=2)
@@ -328,7 +332,7 @@ class SESL:
 
     def _placement(self, side: str):
         """What placing a new item on ``side`` needs (:class:`sesl_jax.new_items.SidePlacement`)."""
-        from sesl_jax.new_items import side_placement
+        from sesl_jax.new_items import check_encoder_weights, side_placement
 
         self._check_fitted()
         if self.placement_.get(side) is None:
@@ -339,6 +343,9 @@ class SESL:
                     f"ranking a new {what} needs a model fitted on a Dataset with named similarity sources (this one "
                     "was fitted on caller-given matrices)"
                 )
+            fitted_with = getattr(self, "fitted_encoders_", {}).get(side)
+            if fitted_with is not None:
+                check_encoder_weights("smiles" if side == "drug" else "rna", self.config_.encoder, fitted_with)
             self.placement_[side] = side_placement(
                 self.dataset_, side, source, similarity_map=self.config_.similarity_map, mirna_form=self.config_.mirna_form,
                 encoder=self.config_.encoder,

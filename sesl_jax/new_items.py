@@ -87,6 +87,32 @@ def _encoder_kind(side: str) -> str:
     return "smiles" if side == "drug" else "rna"
 
 
+def fitted_encoder_digests(sources: Sequence[str], encoder: str) -> dict[str, str | None]:
+    """Per side whose similarity (``sources``: drug, miRNA) uses sequence codes, the SHA-256 of the
+    encoder weights in use, i.e. those that made the codes of a fit that just ran."""
+    from sesl_jax.similarity import parse_side
+
+    return {
+        side: pretrained_sha256(_encoder_kind(side), encoder)
+        for side, source in zip(("drug", "mirna"), sources)
+        if source != "caller" and any(name == "sequence" for name, _ in parse_side(source, side))
+    }
+
+
+def check_encoder_weights(kind: str, encoder: str, expected: str | None) -> None:
+    """A CheckpointError unless the ``kind`` encoder weights in use are those with SHA-256 ``expected``
+    (new items must be placed with the codes of the weights that a model's similarities came from)."""
+    in_use = pretrained_sha256(kind, encoder)
+    if expected != in_use:
+        from sesl_jax.encoders import CheckpointError
+
+        raise CheckpointError(
+            f"the model's {kind} codes come from other {encoder} encoder weights (sha256 {expected}) than those in use "
+            f"({in_use}): refit the model to place new items, or set $SESL_JAX_ENCODERS to the directory of the "
+            "weights it was fitted with (unset it for the shipped ones)"
+        )
+
+
 def side_placement(
     dataset, side: str, side_source: str, *, similarity_map: str, mirna_form: str, encoder: str = "lstm"
 ) -> SidePlacement:
@@ -133,6 +159,8 @@ def check_new_items(model, side: str, items: Sequence[str]) -> list[SequenceErro
     from sesl_jax.encoders import load_pretrained
 
     placement = model._placement(side)
+    if placement.codes is not None:  # before reading items with another encoder's tokenizer
+        check_encoder_weights(_encoder_kind(placement.side), placement.encoder, placement.encoder_sha256)
     tokenizer = load_pretrained(_encoder_kind(placement.side), placement.encoder).tokenizer
     check = tokenizer.encode if placement.codes is not None else tokenizer.tokenize
     problems: list[SequenceError | None] = []
@@ -159,15 +187,7 @@ def similarity_rows(placement: SidePlacement, items: Sequence[str]) -> np.ndarra
             from sesl_jax.encoders import encode, load_pretrained
 
             kind = _encoder_kind(placement.side)
-            installed = pretrained_sha256(kind, placement.encoder)
-            if placement.encoder_sha256 != installed:
-                from sesl_jax.encoders import CheckpointError
-
-                raise CheckpointError(
-                    f"the model's {kind} codes come from other {placement.encoder} encoder weights (sha256 "
-                    f"{placement.encoder_sha256}) than those in use ({installed}): refit the model to place new items, or set "
-                    "$SESL_JAX_ENCODERS to the directory of the weights it was fitted with"
-                )
+            check_encoder_weights(kind, placement.encoder, placement.encoder_sha256)
             index = np.flatnonzero(placement.code_present)
             new_codes = encode(load_pretrained(kind, placement.encoder), list(items))
             rows = np.zeros((len(items), len(placement.codes)))

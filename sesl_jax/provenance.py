@@ -26,19 +26,29 @@ def environment() -> dict[str, Any]:
         "device_kind": devices[0].device_kind if devices else None,
         "x64": bool(jax.config.jax_enable_x64),
         "encoder_weights": encoder_weights(),
-        "encoder_directory": os.environ.get("SESL_JAX_ENCODERS") or None,
+        "encoder_directory": encoder_directory(),
     }
 
 
 def encoder_weights() -> dict[str, str | None]:
     """SHA-256 of the encoder weights in use (shipped, or from ``$SESL_JAX_ENCODERS``), by file name:
-    sequence similarities depend on them."""
-    from sesl_jax.encoders import pretrained_path, pretrained_sha256
-    from sesl_jax.encoders._architectures import ARCHITECTURES
-    from sesl_jax.encoders._pretrained import KINDS
+    sequence similarities depend on them. An unusable ``$SESL_JAX_ENCODERS`` is recorded, not raised:
+    this is written after a run, which may not have used any encoder."""
+    from sesl_jax import encoder_files
+    from sesl_jax.encoders import pretrained_sha256
 
-    return {pretrained_path(kind, architecture).name: pretrained_sha256(kind, architecture)
-            for kind in KINDS for architecture in ARCHITECTURES}
+    directory, problem = encoder_files.own_weights_directory()
+    if problem is not None:
+        return {"problem": problem}
+    return {encoder_files.file_name(kind, architecture): pretrained_sha256(kind, architecture)
+            for kind in encoder_files.KINDS for architecture in encoder_files.ARCHITECTURES}
+
+
+def encoder_directory() -> str | None:
+    from sesl_jax import encoder_files
+
+    directory, _ = encoder_files.own_weights_directory()
+    return str(directory) if directory is not None else os.environ.get(encoder_files.ENCODERS_VARIABLE) or None
 
 
 def data_provenance(dataset) -> dict[str, Any]:

@@ -269,6 +269,7 @@ def run_command(args: argparse.Namespace) -> int:
         warnings.showwarning = show_warning  # one line, not the file and source line of the warning
         try:
             check_option_values(args)
+            _check_encoder_directory()
             result = args.func(args)
         except UsageError as error:
             print(f"{prefix}: error: {_one_line(error)}", file=sys.stderr)
@@ -306,6 +307,15 @@ def _user_errors() -> tuple[type[Exception], ...]:
 
     heavy = tuple(getattr(sys.modules[module], name) for module, name in _ERRORS_OF_HEAVY_MODULES if module in sys.modules)
     return (CommandError, DataError, ResumeMismatchError, OSError, *heavy)
+
+
+def _check_encoder_directory() -> None:
+    """An unusable ``$SESL_JAX_ENCODERS`` stops any command before it runs (not after a long run)."""
+    from sesl_jax.encoder_files import own_weights_directory
+
+    _, problem = own_weights_directory()
+    if problem is not None:
+        raise CommandError(problem)
 
 
 def _one_line(message: object) -> str:

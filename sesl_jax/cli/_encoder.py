@@ -99,7 +99,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     encode.add_argument("--input", required=True,
                         help="text file, one sequence per line (its first field), no header: code row i is line i + 1")
     encode.add_argument("--output", required=True, help=".npy (float64 array) or .csv (one row per sequence)")
-    encode.add_argument("--weights", default=None, help="encoder .npz (default: the shipped weights)")
+    encode.add_argument("--weights", default=None, help="encoder .npz (default: the weights in use: shipped, or $SESL_JAX_ENCODERS's)")
     encode.add_argument("--architecture", choices=ARCHITECTURES, default="lstm",
                         help="which shipped encoder, without --weights (a weights file names its own)")
     encode.add_argument("--batch-size", type=int_at_least(1), default=256)
@@ -349,9 +349,9 @@ def _initial_weights(args: argparse.Namespace) -> tuple[Path | None, dict | None
     if args.init_weights is None:
         return None, None
     from sesl_jax.encoders._checkpoint import CheckpointError, read_header
-    from sesl_jax.encoders._pretrained import pretrained_path
+    from sesl_jax.encoders._pretrained import shipped_path
 
-    path = pretrained_path(args.kind, args.architecture) if args.init_weights == "shipped" else Path(args.init_weights)
+    path = shipped_path(args.kind, args.architecture) if args.init_weights == "shipped" else Path(args.init_weights)
     if not path.is_file():
         raise CommandError(f"--init-weights {args.init_weights}: no such file")
     try:
@@ -457,7 +457,7 @@ def _parameter_count(model) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     configure_jax()
     from sesl_jax._io import atomic_write_json
-    from sesl_jax.encoders import CheckpointError, Encoder, SequenceError, evaluate, pretrained_path
+    from sesl_jax.encoders import CheckpointError, Encoder, SequenceError, evaluate, shipped_path
 
     try:
         if args.run:
@@ -474,7 +474,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             raise CommandError("nothing to evaluate: give --weights")
         table = []
         for name in models:
-            path = pretrained_path(kind) if name == "shipped" else Path(name)
+            path = shipped_path(kind) if name == "shipped" else Path(name)
             encoder = Encoder.from_checkpoint(path, kind)
             rows, skipped = [], 0
             for sequence in sequences:

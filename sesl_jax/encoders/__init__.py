@@ -14,7 +14,7 @@ from sesl_jax.encoders._architectures import ARCHITECTURES, architecture_of, bui
 from sesl_jax.encoders._checkpoint import Checkpoint, CheckpointError, load_checkpoint, read_header, save_checkpoint
 from sesl_jax.encoders._corpora import read_corpus, read_fasta, read_rna_corpus, read_smiles_corpus
 from sesl_jax.encoders._model import EncoderConfig, SequenceAutoencoder, greedy_decode, sequence_loss
-from sesl_jax.encoders._pretrained import Encoder, encode, load_pretrained, pretrained_path, pretrained_sha256
+from sesl_jax.encoders._pretrained import Encoder, encode, load_pretrained, pretrained_path, pretrained_sha256, shipped_path
 from sesl_jax.encoders._tokenizers import (
     SPECIAL_TOKENS,
     RnaTokenizer,
@@ -51,6 +51,7 @@ __all__ = [
     "masked_token_loss",
     "pretrained_path",
     "pretrained_sha256",
+    "shipped_path",
     "read_corpus",
     "read_fasta",
     "read_header",

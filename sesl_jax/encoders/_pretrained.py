@@ -19,12 +19,13 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from sesl_jax.encoders._architectures import DEFAULT_ARCHITECTURE, Model, architecture_of, check_architecture
+from sesl_jax import encoder_files
+from sesl_jax.encoders._architectures import DEFAULT_ARCHITECTURE, Model, architecture_of
 from sesl_jax.encoders._checkpoint import CheckpointError, load_checkpoint
 from sesl_jax.encoders._config import check_integer
 from sesl_jax.encoders._tokenizers import Tokenizer, pad_rows
 
-KINDS: tuple[str, ...] = ("smiles", "rna")
+KINDS = encoder_files.KINDS
 # Codes are computed on batches padded to a fixed row count and to a multiple of this many
 # steps, so a sequence's code never depends on what else is in the call.
 _LENGTH_MULTIPLE = 16
@@ -62,53 +63,60 @@ class Encoder:
         return cls(checkpoint.model, checkpoint.tokenizer, checkpoint.tokenizer.kind, checkpoint.metadata)
 
 
-ENCODERS_VARIABLE = "SESL_JAX_ENCODERS"
-
-
 def own_weights_directory() -> Path | None:
-    """``$SESL_JAX_ENCODERS``: a directory of encoder weights to use instead of the shipped ones
-    (files named as those: ``smiles.npz``, ``rna.npz``, ``smiles-transformer.npz``, ...), or ``None``."""
-    value = os.environ.get(ENCODERS_VARIABLE)
-    if not value:
-        return None
-    directory = Path(value).expanduser()
-    if not directory.is_dir():
-        raise CheckpointError(f"${ENCODERS_VARIABLE}={value}: no such directory (it should hold encoder weights named as "
-                              "the shipped ones: smiles.npz, rna.npz, smiles-transformer.npz, rna-transformer.npz)")
+    """``$SESL_JAX_ENCODERS`` (resolved), a directory of encoder weights to use instead of the
+    shipped ones, or ``None`` when unset; a CheckpointError when unusable (see
+    :func:`sesl_jax.encoder_files.own_weights_directory`)."""
+    directory, problem = encoder_files.own_weights_directory()
+    if problem is not None:
+        raise CheckpointError(problem)
     return directory
 
 
+def shipped_path(kind: str, architecture: str = DEFAULT_ARCHITECTURE) -> Path:
+    """Path of the weights of ``kind`` and ``architecture`` shipped with sesl_jax."""
+    return Path(str(resources.files("sesl_jax") / "resources" / "encoders" / encoder_files.file_name(kind, architecture)))
+
+
 def pretrained_path(kind: str, architecture: str = DEFAULT_ARCHITECTURE) -> Path:
-    """Path of the weights of ``kind`` and ``architecture`` that sesl_jax uses: the file of that name
-    in ``$SESL_JAX_ENCODERS`` if there is one (e.g. a run's ``encoder.npz``, renamed), else the shipped one."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown encoder kind {kind!r}; choose one of {KINDS}")
-    name = kind if check_architecture(architecture) == DEFAULT_ARCHITECTURE else f"{kind}-{architecture}"
+    """Path of the weights of ``kind`` and ``architecture`` in use: the file of that name in
+    ``$SESL_JAX_ENCODERS`` if there is one (e.g. a run's ``encoder.npz``, renamed), else the shipped one."""
     own = own_weights_directory()
-    if own is not None and (own / f"{name}.npz").is_file():
-        return own / f"{name}.npz"
-    return Path(str(resources.files("sesl_jax") / "resources" / "encoders" / f"{name}.npz"))
+    name = encoder_files.file_name(kind, architecture)
+    if own is not None and (own / name).is_file():
+        return own / name
+    return shipped_path(kind, architecture)
+
+
+def _file_key(path: Path) -> tuple[str, int, int, int]:
+    """What identifies a file's current content for the caches: a file replaced in place is read again."""
+    status = path.stat()
+    return str(path.resolve()), status.st_ino, status.st_mtime_ns, status.st_size
 
 
 def pretrained_sha256(kind: str, architecture: str = DEFAULT_ARCHITECTURE) -> str | None:
     """SHA-256 of the weights ``pretrained_path`` names (what their codes depend on); ``None`` if the
     file is missing."""
     path = pretrained_path(kind, architecture)
-    return _file_sha256(str(path)) if path.is_file() else None
+    return _file_sha256(_file_key(path)) if path.is_file() else None
 
 
 @functools.lru_cache(maxsize=None)
-def _file_sha256(path: str) -> str:
+def _file_sha256(key: tuple[str, int, int, int]) -> str:
     from sesl_jax._io import sha256_file
 
-    return sha256_file(path)
+    return sha256_file(key[0])
 
 
 @functools.lru_cache(maxsize=None)
-def _load_cached(path: str, kind: str, architecture: str) -> Encoder:
-    if not Path(path).is_file():
-        raise CheckpointError(f"the shipped {kind} {architecture} encoder is missing ({path}); reinstall sesl_jax or retrain it")
-    encoder = Encoder.from_checkpoint(path, kind)
+def _load_cached(key: tuple[str, int, int, int], kind: str, architecture: str) -> Encoder:
+    path = key[0]
+    try:
+        encoder = Encoder.from_checkpoint(path, kind)
+    except CheckpointError as error:
+        own = own_weights_directory()
+        raise CheckpointError(f"{error} (from ${encoder_files.ENCODERS_VARIABLE})" if own is not None and Path(path).parent == own
+                              else error) from None
     if encoder.architecture != architecture:
         raise CheckpointError(f"{path}: a {encoder.architecture} encoder, expected {architecture}")
     return encoder
@@ -117,7 +125,10 @@ def _load_cached(path: str, kind: str, architecture: str) -> Encoder:
 def load_pretrained(kind: Literal["smiles", "rna"], architecture: Literal["lstm", "transformer"] = DEFAULT_ARCHITECTURE) -> Encoder:
     """The encoder of ``kind`` and ``architecture``: the shipped weights, or those of ``$SESL_JAX_ENCODERS``
     (see :func:`pretrained_path`); loaded once per process per file; treat it as read-only."""
-    return _load_cached(str(pretrained_path(kind, architecture)), kind, architecture)
+    path = pretrained_path(kind, architecture)
+    if not path.is_file():
+        raise CheckpointError(f"the shipped {kind} {architecture} encoder is missing ({path}); reinstall sesl_jax or retrain it")
+    return _load_cached(_file_key(path), kind, architecture)
 
 
 @nnx.jit

@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 
 WEIGHTS = Path(os.environ.get("SMILES_WEIGHTS", Path(__file__).with_name("encoder.npz"))).resolve()
+if not WEIGHTS.is_file():
+    sys.exit(f"with_candidate.py: no weights at {WEIGHTS}")
 
 with tempfile.TemporaryDirectory(prefix="sesl-jax-encoders-") as directory:
     (Path(directory) / "smiles.npz").symlink_to(WEIGHTS)

@@ -1,0 +1,50 @@
+"""Where the encoder weights in use come from: the shipped files, or ``$SESL_JAX_ENCODERS``.
+
+Free of JAX, so that the command line checks the variable before anything runs;
+``sesl_jax.encoders.pretrained_path`` resolves each file with it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sesl_jax.similarity._sources import ENCODERS as ARCHITECTURES
+
+ENCODERS_VARIABLE = "SESL_JAX_ENCODERS"
+KINDS: tuple[str, ...] = ("smiles", "rna")
+
+
+def file_name(kind: str, architecture: str) -> str:
+    """``smiles.npz``, ``rna-transformer.npz``, ...: the file of ``kind`` and ``architecture``."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown encoder kind {kind!r}; choose one of {KINDS}")
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"encoder must be one of {', '.join(ARCHITECTURES)}; got {architecture!r}")
+    return f"{kind}.npz" if architecture == ARCHITECTURES[0] else f"{kind}-{architecture}.npz"
+
+
+FILE_NAMES: tuple[str, ...] = tuple(file_name(kind, architecture) for kind in KINDS for architecture in ARCHITECTURES)
+
+
+def own_weights_directory() -> tuple[Path | None, str | None]:
+    """``($SESL_JAX_ENCODERS resolved, None)``, ``(None, None)`` when unset, or ``(None, why)`` when
+    it is unusable: not a directory, or holding an ``.npz`` file of no encoder's name (which would
+    otherwise be silently replaced by the shipped weights)."""
+    value = os.environ.get(ENCODERS_VARIABLE)
+    if not value:
+        return None, None
+    directory = Path(value).expanduser().resolve()
+    names = ", ".join(FILE_NAMES)
+    if not directory.is_dir():
+        what = "not a directory" if directory.exists() else "no such directory"
+        return None, f"${ENCODERS_VARIABLE}={value}: {what} (it should hold encoder weights named {names})"
+    unknown = sorted(path.name for path in directory.glob("*.npz") if path.name not in FILE_NAMES)
+    if unknown:
+        return None, (f"${ENCODERS_VARIABLE}={value}: {', '.join(unknown)}: not an encoder file name ({names}); "
+                      "rename or move it")
+    for name in FILE_NAMES:
+        path = directory / name
+        if (path.exists() or path.is_symlink()) and not path.is_file():
+            return None, f"${ENCODERS_VARIABLE}: {path} is not a readable file (a broken link or a directory?)"
+    return directory, None
