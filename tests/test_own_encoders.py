@@ -122,3 +122,17 @@ def test_a_model_places_new_molecules_only_with_the_weights_it_was_fitted_with(o
     for fitted_model in (model, loaded):
         with pytest.raises(CheckpointError, match=refused):
             fitted_model.rank_mirnas(smiles="CC(O)CCCCO")
+
+
+def test_a_run_is_not_resumed_with_other_encoder_weights(own_directory, small_data_dir, tmp_path, monkeypatch, capsys):
+    from sesl_jax.cli import main
+
+    argv = ["cv", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--method", "se", "--similarity",
+            "drug=sequence,mirna=biological", "--protocol", "kfold", "--k", "2", "--repeats", "1", "--dtype", "float64",
+            "--out", str(tmp_path / "run"), "--quiet"]
+    monkeypatch.setenv("SESL_JAX_ENCODERS", str(own_directory))
+    assert main(argv) == 0
+    monkeypatch.delenv("SESL_JAX_ENCODERS")
+    capsys.readouterr()
+    assert main(argv) == 1
+    assert "other encoder weights ($SESL_JAX_ENCODERS)" in capsys.readouterr().err

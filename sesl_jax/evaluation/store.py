@@ -91,9 +91,11 @@ class ResultStore:
                 raise ResumeMismatchError(f"{path} cannot be read ({error}); choose a new --out directory") from None
             if stored.get("fingerprint", manifest_fingerprint(stored)) != fingerprint:
                 differing = _differing_keys(_stable_part(stored), _stable_part(manifest))
+                inputs = any(key.startswith("inputs_digest") for key in differing)
                 raise ResumeMismatchError(
                     f"{self.out_dir} holds results of a different configuration "
-                    f"(differs in: {', '.join(differing) or 'fingerprint'}); "
+                    f"(differs in: {', '.join(differing) or 'fingerprint'}"
+                    f"{': the method inputs, e.g. similarities from other encoder weights ($SESL_JAX_ENCODERS)' if inputs else ''}); "
                     "choose a new --out directory, or rerun with the same configuration to resume"
                 )
             self.resumed = True
