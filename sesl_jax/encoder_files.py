@@ -20,7 +20,7 @@ def file_name(kind: str, architecture: str) -> str:
     if kind not in KINDS:
         raise ValueError(f"unknown encoder kind {kind!r}; choose one of {KINDS}")
     if architecture not in ARCHITECTURES:
-        raise ValueError(f"encoder must be one of {', '.join(ARCHITECTURES)}; got {architecture!r}")
+        raise ValueError(f"unknown encoder architecture {architecture!r}; choose one of {', '.join(ARCHITECTURES)}")
     return f"{kind}.npz" if architecture == ARCHITECTURES[0] else f"{kind}-{architecture}.npz"
 
 
