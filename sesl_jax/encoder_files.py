@@ -9,10 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sesl_jax.similarity._sources import ENCODERS as ARCHITECTURES
-
 ENCODERS_VARIABLE = "SESL_JAX_ENCODERS"
 KINDS: tuple[str, ...] = ("smiles", "rna")
+ARCHITECTURES: tuple[str, ...] = ("lstm", "transformer")  # sesl_jax.encoders.ARCHITECTURES, without JAX
 
 
 def file_name(kind: str, architecture: str) -> str:

@@ -28,6 +28,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 from sesl_jax.data import DataError, Dataset
+from sesl_jax.encoder_files import ARCHITECTURES
 from sesl_jax.similarity._base import Similarities
 from sesl_jax.similarity._maps import (
     SIMILARITY_MAPS, SimilarityMap, distance_scale, distances_to_similarity, euclidean_distances,
@@ -251,7 +252,7 @@ def dataset_similarities(
 
 CONFIGURATION_KEYS = ("map", "mirna_form", "encoder")
 MIRNA_FORMS = ("mature", "hairpin")
-ENCODERS = ("lstm", "transformer")  # sesl_jax.encoders.ARCHITECTURES, without importing JAX here
+ENCODERS = ARCHITECTURES  # sesl_jax.encoders.ARCHITECTURES, without importing JAX here
 
 
 def check_encoder(encoder: str) -> str:
