@@ -11,7 +11,7 @@ from pathlib import Path
 
 ENCODERS_VARIABLE = "SESL_JAX_ENCODERS"
 KINDS: tuple[str, ...] = ("smiles", "rna")
-ARCHITECTURES: tuple[str, ...] = ("lstm", "transformer")  # sesl_jax.encoders.ARCHITECTURES, without JAX
+ARCHITECTURES: tuple[str, ...] = ("lstm", "transformer")  # the first is the default; here to be read without JAX
 
 
 def file_name(kind: str, architecture: str) -> str:

@@ -25,30 +25,27 @@ def environment() -> dict[str, Any]:
         "devices": [str(d) for d in devices],
         "device_kind": devices[0].device_kind if devices else None,
         "x64": bool(jax.config.jax_enable_x64),
-        "encoder_weights": encoder_weights(),
-        "encoder_directory": encoder_directory(),
+        **encoder_provenance(),
     }
 
 
-def encoder_weights() -> dict[str, str | None]:
-    """SHA-256 of the encoder weights in use (shipped, or from ``$SESL_JAX_ENCODERS``), by file name:
-    sequence similarities depend on them. An unusable ``$SESL_JAX_ENCODERS`` is recorded, not raised:
-    this is written after a run, which may not have used any encoder."""
+def encoder_provenance() -> dict[str, Any]:
+    """``encoder_weights``: SHA-256 of the encoder weights in use (shipped, or from
+    ``$SESL_JAX_ENCODERS``), by file name, since sequence similarities depend on them; and
+    ``encoder_directory``: that variable. An unusable directory is recorded, not raised: this is
+    written after a run, which may not have used any encoder."""
     from sesl_jax import encoder_files
     from sesl_jax.encoders import pretrained_sha256
 
     directory, problem = encoder_files.own_weights_directory()
     if problem is not None:
-        return {"problem": problem}
-    return {encoder_files.file_name(kind, architecture): pretrained_sha256(kind, architecture)
-            for kind in encoder_files.KINDS for architecture in encoder_files.ARCHITECTURES}
-
-
-def encoder_directory() -> str | None:
-    from sesl_jax import encoder_files
-
-    directory, _ = encoder_files.own_weights_directory()
-    return str(directory) if directory is not None else os.environ.get(encoder_files.ENCODERS_VARIABLE) or None
+        return {"encoder_weights": {"problem": problem},
+                "encoder_directory": os.environ.get(encoder_files.ENCODERS_VARIABLE)}
+    return {
+        "encoder_weights": {encoder_files.file_name(kind, architecture): pretrained_sha256(kind, architecture)
+                            for kind in encoder_files.KINDS for architecture in encoder_files.ARCHITECTURES},
+        "encoder_directory": str(directory) if directory is not None else None,
+    }
 
 
 def data_provenance(dataset) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from sesl_jax._io import sha256_file, stderr_log
 from sesl_jax.cli._common import (
     CommandError, UsageError, configure_jax, float_in_range, int_at_least, stdout_is_terminal,
 )
-from sesl_jax.similarity._sources import ENCODERS as ARCHITECTURES
+from sesl_jax.encoder_files import ARCHITECTURES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -11,11 +11,11 @@ from typing import Any
 
 from flax import nnx
 
+from sesl_jax.encoder_files import ARCHITECTURES
 from sesl_jax.encoders._model import EncoderConfig, SequenceAutoencoder
 from sesl_jax.encoders._transformer import SequenceTransformer, TransformerConfig
 
-ARCHITECTURES: tuple[str, ...] = ("lstm", "transformer")
-DEFAULT_ARCHITECTURE = "lstm"
+DEFAULT_ARCHITECTURE = ARCHITECTURES[0]
 _CONFIGS = {"lstm": EncoderConfig, "transformer": TransformerConfig}
 _MODELS = {"lstm": SequenceAutoencoder, "transformer": SequenceTransformer}
 

@@ -252,7 +252,7 @@ def dataset_similarities(
 
 CONFIGURATION_KEYS = ("map", "mirna_form", "encoder")
 MIRNA_FORMS = ("mature", "hairpin")
-ENCODERS = ARCHITECTURES  # sesl_jax.encoders.ARCHITECTURES, without importing JAX here
+ENCODERS = ARCHITECTURES  # the encoder names a similarity configuration accepts
 
 
 def check_encoder(encoder: str) -> str:
