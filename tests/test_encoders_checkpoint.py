@@ -117,7 +117,7 @@ def test_version_kind_and_configuration_mismatch(tmp_path):
     tokenizer = RnaTokenizer()
     model = SequenceAutoencoder(_config(tokenizer), rngs=nnx.Rngs(0))
     path = save_checkpoint(tmp_path / "m.npz", model, tokenizer)
-    with pytest.raises(CheckpointError, match="a rna encoder, expected smiles"):
+    with pytest.raises(CheckpointError, match="an RNA encoder, expected a SMILES encoder"):
         load_checkpoint(path, expected_kind="smiles")
     with pytest.raises(CheckpointError, match="hidden_size"):
         load_checkpoint(path, expected_config=_config(tokenizer, hidden_size=16))

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import io
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -12,6 +15,7 @@ import pytest
 from sesl_jax._io import sha256_file
 from sesl_jax.cli import _encoder
 from sesl_jax.cli._common import run_command
+from sesl_jax.encoders._pretrained import shipped_path
 
 RNA = ["ACGUACGU", "GGGAAAUUUCCC", "UGAGGUAGUAGGUUGUAUAGUU", "CUAUACAAUCUACUGUCUUUC", "AAAAACCCCC", "GUGUGUGAC",
        "UUUUGGA", "CAGUCAGUCAGU"]
@@ -28,7 +32,7 @@ def _no_real_data_lookup(monkeypatch):
     monkeypatch.delenv("SESL_JAX_DATA", raising=False)
 
 
-def test_train_resume_and_encode_rna(tmp_path, capsys):
+def test_train_resume_and_encode_rna(tmp_path, capsys, monkeypatch):
     corpus = tmp_path / "rna.fa.gz"
     with gzip.open(corpus, "wt") as handle:
         handle.write("".join(f">s{i} x\n{s[:5]}\n{s[5:]}\n" for i, s in enumerate(RNA)))
@@ -62,6 +66,7 @@ def test_train_resume_and_encode_rna(tmp_path, capsys):
     capsys.readouterr()
     for weights, message in ((tmp_path / "none.npz", "none.npz: no such file"),
                              (corpus, "not an encoder checkpoint"),
+                             (shipped_path("smiles"), "a SMILES encoder, this run trains --kind rna"),
                              ("shipped", None)):
         code = _run(elsewhere(tmp_path / "other") + ["--init-weights", str(weights)])
         err = capsys.readouterr().err
@@ -82,7 +87,26 @@ def test_train_resume_and_encode_rna(tmp_path, capsys):
     assert "'ACXU' at position 2" in capsys.readouterr().err
     assert _run(["encoder", "encode", "--kind", "smiles", "--weights", str(out / "encoder.npz"), "--input", str(sequences),
                  "--output", str(codes_path)]) == 1
-    assert "expected smiles" in capsys.readouterr().err
+    assert "an RNA encoder, expected a SMILES encoder" in capsys.readouterr().err
+
+    # standard input ("-") and a pipe give the rows a file gives; its mistakes are named as standard input's
+    stdin = tmp_path / "stdin.txt"
+    stdin.write_bytes(b"\xef\xbb\xbfACGU\r\nGGGAAAUUUCCC\r\n")  # a byte-order mark and CRLF, as files may have
+    encode_rna = ["encoder", "encode", "--kind", "rna", "--weights", str(out / "encoder.npz")]
+    with open(stdin, "rb") as handle:
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(handle))
+        assert _run(encode_rna + ["--input", "-", "--output", str(tmp_path / "piped.npy")]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "piped.npy"), codes)
+    with open(stdin, "rb") as handle:  # /dev/stdin is the process's own: a command of its own
+        subprocess.run([sys.executable, "-m", "sesl_jax", *encode_rna, "--input", "/dev/stdin",
+                        "--output", str(tmp_path / "dev.npy")], stdin=handle, check=True, capture_output=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "dev.npy"), codes)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"ACGU\n\nGGCC\n")))
+    capsys.readouterr()
+    assert _run(encode_rna + ["--input", "-", "--output", str(tmp_path / "blank.npy")]) == 1
+    assert "standard input line 2: blank" in capsys.readouterr().err and not (tmp_path / "blank.npy").exists()
+    assert _run(encode_rna + ["--input", str(tmp_path), "--output", str(tmp_path / "dir.npy")]) == 1
+    assert "a directory; give a text file" in capsys.readouterr().err
 
 
 def test_smiles_run_continued_from_another_runs_weights(tmp_path, capsys):

@@ -174,7 +174,7 @@ def test_checkpoint_round_trip(tmp_path):
     model.eval()
     before = encode(Encoder(model, tokenizer, "rna"), SEQUENCES)
     assert np.array_equal(before, encode(Encoder.from_checkpoint(path, "rna"), SEQUENCES))
-    with pytest.raises(CheckpointError, match="a transformer encoder, expected lstm"):
+    with pytest.raises(CheckpointError, match="an RNA transformer encoder, expected an RNA LSTM encoder"):
         load_checkpoint(path, expected_config=EncoderConfig(vocab_size=8))
     header["architecture"] = "gru"
     with pytest.raises(ValueError, match="unknown encoder architecture 'gru'"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import platform
 import shlex
@@ -23,7 +24,7 @@ from sesl_jax._io import sha256_file, stderr_log
 from sesl_jax.cli._common import (
     CommandError, UsageError, configure_jax, float_in_range, int_at_least, stdout_is_terminal,
 )
-from sesl_jax.encoder_files import ARCHITECTURES
+from sesl_jax.encoder_files import ARCHITECTURES, an_encoder
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -97,7 +98,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     encode = actions.add_parser("encode", help="write the codes of sequences (one per line) as .npy or .csv")
     encode.add_argument("--kind", choices=("smiles", "rna"), required=True)
     encode.add_argument("--input", required=True,
-                        help="text file, one sequence per line (its first field), no header: code row i is line i + 1")
+                        help="text file (or - for standard input), one sequence per line (its first field), no header: "
+                             "code row i is line i + 1")
     encode.add_argument("--output", required=True, help=".npy (float64 array) or .csv (one row per sequence)")
     encode.add_argument("--weights", default=None, help="encoder .npz (default: the weights in use: shipped, or $SESL_JAX_ENCODERS's)")
     encode.add_argument("--architecture", choices=ARCHITECTURES, default="lstm",
@@ -362,21 +364,36 @@ def _initial_weights(args: argparse.Namespace) -> tuple[Path | None, dict | None
     except (CheckpointError, KeyError, TypeError) as error:
         raise CommandError(f"--init-weights {args.init_weights}: not an encoder checkpoint ({error})") from None
     if kind != args.kind:
-        raise CommandError(f"--init-weights {args.init_weights}: a {kind} encoder, this run trains --kind {args.kind}")
+        raise CommandError(f"--init-weights {args.init_weights}: {an_encoder(kind)}, this run trains --kind {args.kind}")
     return path, header
 
 
-def _read_input(path: Path) -> list[str]:
-    """The first field of each line of ``--input``. Code row i is line i + 1, so a blank line (but at the
-    end) is an error, not skipped, and so is a file without sequences."""
+def _read_input(name: str) -> tuple[str, list[str]]:
+    """How to name ``--input`` in messages, and the first field of each of its lines. Code row i is line
+    i + 1, so a blank line (but at the end) is an error, not skipped, and so is an input without sequences.
+    ``-`` is standard input; a pipe (``/dev/stdin``, ``<(...)``) is read like a file."""
     from sesl_jax.encoders._corpora import read_lines
 
-    if not path.is_file():
-        raise CommandError(f"no input file {path}")
-    try:
-        lines = read_lines(path)
-    except ValueError as error:
-        raise CommandError(str(error)) from None
+    if name == "-":
+        path = "standard input"
+        stream = getattr(sys.stdin, "buffer", None)  # bytes, decoded as input files are, whatever the locale
+        try:
+            text = stream.read().decode("utf-8-sig") if stream is not None else sys.stdin.read()
+            lines = [line.rstrip("\n") for line in io.StringIO(text, newline=None)]  # line ends as in files
+        except UnicodeDecodeError as error:
+            raise CommandError(f"standard input: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    else:
+        path = Path(name)
+        if path.is_dir():
+            raise CommandError(f"--input {path}: a directory; give a text file, one sequence per line")
+        if not path.exists():
+            raise CommandError(f"no input file {path}")
+        try:
+            lines = read_lines(path)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        except OSError as error:
+            raise CommandError(f"--input {path}: cannot be read ({error.strerror or error})") from None
     while lines and not lines[-1].strip():
         lines.pop()
     if not lines:
@@ -384,7 +401,7 @@ def _read_input(path: Path) -> list[str]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             raise CommandError(f"{path} line {number}: blank; give one sequence per line (code row i is line i + 1)")
-    return [line.split()[0] for line in lines]
+    return str(path), [line.split()[0] for line in lines]
 
 
 def run_encode(args: argparse.Namespace) -> int:
@@ -396,8 +413,7 @@ def run_encode(args: argparse.Namespace) -> int:
 
     from sesl_jax.encoders import CheckpointError, Encoder, SequenceError, encode, load_pretrained
 
-    path = Path(args.input)
-    sequences = _read_input(path)
+    path, sequences = _read_input(args.input)
     try:
         encoder = (Encoder.from_checkpoint(args.weights, args.kind) if args.weights
                    else load_pretrained(args.kind, args.architecture))

@@ -31,6 +31,7 @@ import numpy as np
 from flax import nnx
 
 from sesl_jax._io import atomic_write_bytes
+from sesl_jax.encoder_files import an_encoder
 from sesl_jax.encoders._architectures import (
     DEFAULT_ARCHITECTURE,
     Model,
@@ -213,9 +214,10 @@ def load_checkpoint(
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{path}: invalid model or tokenizer description: {error}") from error
     if expected_kind is not None and tokenizer.kind != expected_kind:
-        raise CheckpointError(f"{path}: a {tokenizer.kind} encoder, expected {expected_kind}")
+        raise CheckpointError(f"{path}: {an_encoder(tokenizer.kind)}, expected {an_encoder(expected_kind)}")
     if expected_config is not None and architecture != architecture_of(expected_config):
-        raise CheckpointError(f"{path}: a {architecture} encoder, expected {architecture_of(expected_config)}")
+        raise CheckpointError(f"{path}: {an_encoder(tokenizer.kind, architecture)}, "
+                              f"expected {an_encoder(tokenizer.kind, architecture_of(expected_config))}")
     if expected_config is not None and config != expected_config:
         differing = {
             key: (value, expected_config.to_dict()[key])

@@ -118,7 +118,11 @@ def _load_cached(key: tuple[str, int, int, int], kind: str, architecture: str) -
         raise CheckpointError(f"{error} (from ${encoder_files.ENCODERS_VARIABLE})" if own is not None and Path(path).parent == own
                               else error) from None
     if encoder.architecture != architecture:
-        raise CheckpointError(f"{path}: a {encoder.architecture} encoder, expected {architecture}")
+        own = own_weights_directory()
+        hint = (f"; as {encoder_files.ENCODERS_VARIABLE}'s weights it would be named "
+                f"{encoder_files.file_name(kind, encoder.architecture)}" if own is not None and Path(path).parent == own else "")
+        raise CheckpointError(f"{path}: {encoder_files.an_encoder(kind, encoder.architecture)}, "
+                              f"expected {encoder_files.an_encoder(kind, architecture)}{hint}")
     return encoder
 
 

@@ -1,0 +1,5 @@
+"""``python -m sesl_jax ...``: the ``sesl-jax`` command, for environments without the script on PATH."""
+
+from sesl_jax.cli import main
+
+raise SystemExit(main())
