@@ -130,8 +130,15 @@ def test_resume_is_bit_identical_with_schedule_and_augmentation(tmp_path):
     # 11 training rows, 3 steps per epoch: stop inside the first epoch
     stopped = train_encoder(tokenizer, SMILES, config, TrainConfig(**{**TINY.to_dict(), "max_steps": 2}), out_dir=tmp_path)
     assert not stopped.completed and stopped.steps == 2 and stopped.history[-1]["partial"]
-    resumed = train_encoder(tokenizer, SMILES, config, TINY, out_dir=tmp_path, resume=True)
+    lines: list[str] = []
+    resumed = train_encoder(tokenizer, SMILES, config, TINY, out_dir=tmp_path, resume=True, progress=False,
+                            log=lines.append)
     assert resumed.completed and resumed.steps == straight.steps
+    # without a bar (a log file), each checkpoint inside an epoch says where the run is: step 4 is
+    # the second epoch's first batch of 3 (step 2 ended the resumed epoch's batch 2, written already)
+    at_checkpoints = [line for line in lines if "checkpoint written" in line]
+    assert len(at_checkpoints) == 1 and at_checkpoints[0].startswith("epoch 2/2, batch 1/3, step 4: train loss ")
+    assert "steps/s" in at_checkpoints[0] and "min to the epoch's end" in at_checkpoints[0]
     a, b = _weights(straight.model), _weights(resumed.model)
     assert a.keys() == b.keys()
     for name in a:
