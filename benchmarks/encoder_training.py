@@ -74,10 +74,10 @@ def _corpus(kind: str, data_dir: str | None, count: int, seed: int) -> tuple[obj
     return tokenizer, [tokenizer.decode(row) for row in rows], rows
 
 
-def _parse_size(text: str) -> tuple[int, int, bool]:
-    """'256x3bn' -> (hidden 256, layers 3, batch norm)."""
-    batch_norm = text.endswith("bn")
-    hidden, layers = text.removesuffix("bn").split("x")
+def _parse_size(text: str) -> tuple[int, int, str]:
+    """'256x3bn' -> (hidden 256, layers 3, batch norm in the encoder); '256x3bn2': in the decoder too."""
+    batch_norm = "both" if text.endswith("bn2") else "encoder" if text.endswith("bn") else "none"
+    hidden, layers = text.removesuffix("bn2").removesuffix("bn").split("x")
     return int(hidden), int(layers), batch_norm
 
 
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kinds", nargs="+", default=["smiles", "rna"], choices=["smiles", "rna"])
     parser.add_argument("--sizes", nargs="+", default=["128x2", "256x3bn"],
-                        help="HIDDENxLAYERS, 'bn' suffix for batch norm (default: shipped and paper sizes)")
+                        help="HIDDENxLAYERS, 'bn' suffix for batch norm in the encoder, 'bn2' in the decoder too (default: shipped and paper sizes)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--encode-count", type=int, default=2048)

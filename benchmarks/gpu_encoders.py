@@ -1,6 +1,8 @@
 """The paper-size LSTM auto-encoders trained on a lent GPU, in one command of at most ten minutes.
 
-The paper's encoder (3 LSTM layers of 256 units, batch normalisation, a 64-d code) trains at about
+The paper's encoder (3 LSTM layers of 256 units, batch normalisation, a 64-d code; here batch norm
+between the encoder's layers only, ``--batch-norm``: in the decoder it leaks the targets, see
+``sesl_jax/encoders/_model.py``) trains at about
 23 SMILES/s on the 2-core CPU here (``benchmarks/results/encoder_training.json``), so it never
 reaches a useful size there. This script trains it for each kind (``rna``, then ``smiles``), each in
 a child process under its own time limit, with ``sesl-jax encoder train`` (run as
@@ -160,7 +162,7 @@ def run_session(args) -> None:
     out.mkdir(parents=True, exist_ok=True)
     minutes = args.minutes * len(args.kinds) if len(args.minutes) == 1 else args.minutes
     payload = {"benchmark": "gpu_encoders", "command": sys.argv, "smoke": args.smoke, "inputs": args.inputs,
-               "sizes": {"hidden_size": args.hidden_size, "num_layers": args.num_layers, "batch_norm": True,
+               "sizes": {"hidden_size": args.hidden_size, "num_layers": args.num_layers, "batch_norm": "encoder",
                          "code_dim": 64, "batch_size": args.batch_size, "learning_rate": args.learning_rate},
                "steps": []}
     for kind, budget in zip(args.kinds, minutes):

@@ -12,6 +12,7 @@ from pathlib import Path
 ENCODERS_VARIABLE = "SESL_JAX_ENCODERS"
 KINDS: tuple[str, ...] = ("smiles", "rna")
 ARCHITECTURES: tuple[str, ...] = ("lstm", "transformer")  # the first is the default; here to be read without JAX
+BATCH_NORM_MODES: tuple[str, ...] = ("none", "encoder", "both")  # where an LSTM's outputs are batch-normalised
 
 
 def file_name(kind: str, architecture: str) -> str:

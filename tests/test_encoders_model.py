@@ -14,7 +14,7 @@ from sesl_jax.encoders._training import make_optimizer, train_step
 SEQUENCES = ["ACGUACGU", "GGGAAAUUUCCC", "UGAGGUAGUAGGUUGUAUAGUU", "CUAUACAAUCUACUGUCUUUC", "AAAAACCCCC", "GUGUGUGAC"]
 
 
-def _model(batch_norm: bool = False, seed: int = 0, reverse_input: bool = True) -> SequenceAutoencoder:
+def _model(batch_norm: bool | str = False, seed: int = 0, reverse_input: bool = True) -> SequenceAutoencoder:
     config = EncoderConfig(vocab_size=8, hidden_size=16, num_layers=2, code_dim=6, batch_norm=batch_norm,
                            reverse_input=reverse_input)
     return SequenceAutoencoder(config, rngs=nnx.Rngs(seed))
@@ -42,7 +42,32 @@ def test_shapes_and_float32_even_with_x64():
     assert len(model.code_to_state) == 4  # one fully connected layer per decoder (cell, hidden) state
 
 
-@pytest.mark.parametrize("batch_norm, reverse_input", [(False, True), (True, True), (False, False)])
+def test_batch_norm_modes_and_the_teacher_forced_decoder_sees_no_later_token():
+    assert EncoderConfig(vocab_size=8, batch_norm=True).batch_norm == "both"  # a checkpoint's bool, before the modes
+    assert EncoderConfig.from_dict({"vocab_size": 8, "batch_norm": False}).batch_norm == "none"
+    with pytest.raises(ValueError, match="batch_norm must be one of none, encoder, both, got 'decoder'"):
+        EncoderConfig(vocab_size=8, batch_norm="decoder")
+    assert [(len(_model(mode).encoder_norms), len(_model(mode).decoder_norms)) for mode in ("none", "encoder", "both")] \
+        == [(0, 0), (1, 0), (1, 2)]
+
+    # In training, a teacher-forced logit at step t may depend on the tokens up to t of its own row
+    # only. Batch statistics in the decoder ("both") pool every step of every row: a later token,
+    # even of another row, moves it. That is the leak that keeps "both" from decoding free-running.
+    ids, lengths = RnaTokenizer().encode_batch(SEQUENCES)
+    changed = ids.copy()
+    changed[0, 6] = 4 + (ids[0, 6] - 3) % 4  # the sixth base of the first row, another base
+    for mode, leaks in (("encoder", False), ("both", True)):
+        model = _model(mode)
+        model.train()
+        code = jnp.ones((len(SEQUENCES), 6), jnp.float32)  # one code for both batches: the decoder alone
+        before = np.asarray(model.decode(code, jnp.asarray(ids), jnp.asarray(lengths)))
+        after = np.asarray(model.decode(code, jnp.asarray(changed), jnp.asarray(lengths)))
+        earlier_same = np.array_equal(before[0, :6], after[0, :6]) and np.array_equal(before[1:], after[1:])
+        assert earlier_same != leaks, mode
+        assert not np.array_equal(before[0, 6:], after[0, 6:])  # the changed token itself is read
+
+
+@pytest.mark.parametrize("batch_norm, reverse_input", [(False, True), ("encoder", True), ("both", True), (False, False)])
 def test_padding_does_not_change_the_code(batch_norm, reverse_input):
     tokenizer = RnaTokenizer()
     model = _model(batch_norm, reverse_input=reverse_input)

@@ -33,7 +33,7 @@ def test_smoke_session_trains_both_kinds_without_rdkit_and_returns_weights(tmp_p
         step = next(s for s in payload["steps"] if s["kind"] == kind)
         assert step["steps"] >= 1 and 0.0 <= step["validation"]["greedy_token_accuracy"] <= 1.0
         recipe = json.loads((out / f"{kind}-lstm-3x256.json").read_text())
-        assert recipe["model_config"]["batch_norm"] and recipe["corpora"][0]["sha256"]
+        assert recipe["model_config"]["batch_norm"] == "encoder" and recipe["corpora"][0]["sha256"]
         assert recipe["commands"][0].startswith("sesl-jax encoder train --kind " + kind)
         checkpoint = load_checkpoint(out / f"{kind}-lstm-3x256.npz")
         assert checkpoint.tokenizer.max_length == shipped_length  # the shipped length, not the training filter

@@ -24,7 +24,7 @@ from sesl_jax._io import sha256_file, stderr_log
 from sesl_jax.cli._common import (
     CommandError, UsageError, configure_jax, float_in_range, int_at_least, stdout_is_terminal,
 )
-from sesl_jax.encoder_files import ARCHITECTURES, an_encoder
+from sesl_jax.encoder_files import ARCHITECTURES, BATCH_NORM_MODES, an_encoder
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,7 +64,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="lstm: hidden units per layer (default 128)")
     train.add_argument("--num-layers", type=int_at_least(1), default=2)
     train.add_argument("--code-dim", type=int_at_least(1), default=64)
-    train.add_argument("--batch-norm", action="store_true", help="batch normalisation of LSTM outputs (as in the paper)")
+    train.add_argument("--batch-norm", nargs="?", choices=BATCH_NORM_MODES[1:], const="encoder", default=None,
+                       help="batch normalisation of the LSTM outputs (the paper uses it): 'encoder' (alone, the "
+                            "default) between the encoder's layers; 'both' also in the decoder, which leaks the "
+                            "targets in teacher-forced training and decodes poorly free-running")
     train.add_argument("--architecture", choices=ARCHITECTURES, default="lstm",
                        help="lstm: auto-encoder (--hidden-size, --num-layers); transformer: BERT-style masked-token "
                             "encoder (--d-model, --num-heads, --num-layers, --ff-size)")
@@ -299,7 +302,7 @@ def _train(args: argparse.Namespace) -> int:
             raise CommandError(str(error)) from error
     else:
         config = EncoderConfig(vocab_size=tokenizer.vocab_size, hidden_size=args.hidden_size, num_layers=args.num_layers,
-                               code_dim=args.code_dim, batch_norm=args.batch_norm)
+                               code_dim=args.code_dim, batch_norm=args.batch_norm or "none")
     # A resumed run keeps the commands of the runs before it.
     previous = out / "recipe.json"
     commands, started_from = _previous_recipe(previous) if args.resume and previous.is_file() else ([], None)
@@ -507,13 +510,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from error
 
     print(f"{kind}: {len(sequences)} validation sequences; free-running on the first {args.greedy}")
-    print(f"{'model':<44}{'size':>10}{'params':>10}{'loss':>8}{'tf tok':>8}{'tf seq':>8}{'fr tok':>8}{'fr seq':>8}{'skipped':>8}")
+    print(f"{'model':<44}{'size':>14}{'params':>10}{'loss':>8}{'tf tok':>8}{'tf seq':>8}{'fr tok':>8}{'fr seq':>8}{'skipped':>8}")
     for entry in table:
-        size = f"{entry['num_layers']}x{entry['hidden_size']}{'+bn' if entry['batch_norm'] else ''}"
+        size = f"{entry['num_layers']}x{entry['hidden_size']}" + {"none": "", "encoder": "+bn", "both": "+bn+dec"}[entry["batch_norm"]]
         shown = entry["model"] if len(entry["model"]) <= 43 else "..." + entry["model"][-40:]
         cells = [entry.get(key, float("nan")) for key in
                  ("loss", "token_accuracy", "sequence_accuracy", "greedy_token_accuracy", "greedy_sequence_accuracy")]
-        print(f"{shown:<44}{size:>10}{entry['parameters']:>10}" + "".join(f"{value:>8.4f}" for value in cells)
+        print(f"{shown:<44}{size:>14}{entry['parameters']:>10}" + "".join(f"{value:>8.4f}" for value in cells)
               + f"{entry['skipped']:>8}")
     if args.output:
         atomic_write_json(args.output, {"kind": kind, "validation": split, "sequences": len(sequences),

@@ -15,9 +15,16 @@ Shapes: ``B`` sequences, ``T`` padded length (ids include ``<bos>`` and ``<eos>`
 - Decoder: 2K fully connected ReLU layers map the code to the initial cell and hidden state of
   each of the K decoder LSTM layers; the decoder reads ``<bos> t_1 ... t_n`` (teacher forcing) and
   predicts ``t_1 ... t_n <eos>`` through a linear layer and a softmax over the vocabulary.
-- Optional batch normalisation of the LSTM outputs between layers and before the output layer
-  (the paper uses it). It is off by default: the shipped models are small and train well
-  without it, and with it a code depends on the batch-norm running averages, which are part
+- Optional batch normalisation of the LSTM outputs (the paper uses it), ``batch_norm``:
+  ``"encoder"`` between the encoder's layers; ``"both"`` also after each decoder layer, the
+  paper's words taken literally. ``"both"`` leaks the targets in training: a decoder batch's
+  statistics pool every step of every row, so a teacher-forced prediction sees a summary of the
+  tokens it is to predict, most of all in length-bucketed batches of near-identical sequences.
+  Measured on a 3 x 256 RNA model after 1,600 steps: validation loss 0.29 with the statistics of
+  length-sorted batches, 0.76 of random batches, 0.98 with the running averages that encoding and
+  free-running decoding use (``benchmarks/batch_norm_leak.py``). The encoder reads a whole sequence before its code exists, so its
+  statistics leak nothing a code could use. Off (``"none"``) by default: the shipped models train
+  well without it, and with it a code depends on the batch-norm running averages, which are part
   of the weights. Statistics ignore padded steps, so padding invariance holds either way.
 
 All parameters and computations are float32, whatever ``jax_enable_x64`` says.
@@ -31,6 +38,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from sesl_jax.encoder_files import BATCH_NORM_MODES
 from sesl_jax.encoders._config import ConfigRecord
 
 DTYPE = jnp.float32
@@ -44,13 +52,19 @@ class EncoderConfig(ConfigRecord):
     hidden_size: int = 256
     num_layers: int = 3
     code_dim: int = 64
-    batch_norm: bool = False
+    batch_norm: str = "none"
     reverse_input: bool = True
 
     def __post_init__(self):
         for name in ("vocab_size", "hidden_size", "num_layers", "code_dim"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"EncoderConfig.{name} must be positive, got {getattr(self, name)}")
+        mode = self.batch_norm
+        if isinstance(mode, bool):  # checkpoints before the modes stored a bool: True normalised both sides
+            mode = "both" if mode else "none"
+        if mode not in BATCH_NORM_MODES:
+            raise ValueError(f"EncoderConfig.batch_norm must be one of {', '.join(BATCH_NORM_MODES)}, got {self.batch_norm!r}")
+        object.__setattr__(self, "batch_norm", mode)
 
 
 def _lstm_stack(config: EncoderConfig, input_size: int, rngs: nnx.Rngs, reverse: bool = False) -> nnx.List:
@@ -70,8 +84,8 @@ def _lstm_stack(config: EncoderConfig, input_size: int, rngs: nnx.Rngs, reverse:
     return nnx.List(layers)
 
 
-def _norms(config: EncoderConfig, count: int, rngs: nnx.Rngs) -> nnx.List:
-    if not config.batch_norm:
+def _norms(config: EncoderConfig, count: int, rngs: nnx.Rngs, *, decoder: bool) -> nnx.List:
+    if config.batch_norm == "none" or (decoder and config.batch_norm != "both"):
         return nnx.List([])
     return nnx.List(
         [nnx.BatchNorm(config.hidden_size, dtype=DTYPE, param_dtype=DTYPE, rngs=rngs) for _ in range(count)]
@@ -90,14 +104,14 @@ class SequenceAutoencoder(nnx.Module):
         self.config = config
         hidden, layers = config.hidden_size, config.num_layers
         self.encoder_layers = _lstm_stack(config, config.vocab_size, rngs, reverse=config.reverse_input)
-        self.encoder_norms = _norms(config, layers - 1, rngs)
+        self.encoder_norms = _norms(config, layers - 1, rngs, decoder=False)
         self.to_code = nnx.Linear(2 * layers * hidden, config.code_dim, dtype=DTYPE, param_dtype=DTYPE, rngs=rngs)
         # One fully connected layer per decoder state: (cell, hidden) of each layer.
         self.code_to_state = nnx.List(
             [nnx.Linear(config.code_dim, hidden, dtype=DTYPE, param_dtype=DTYPE, rngs=rngs) for _ in range(2 * layers)]
         )
         self.decoder_layers = _lstm_stack(config, config.vocab_size, rngs)
-        self.decoder_norms = _norms(config, layers, rngs)
+        self.decoder_norms = _norms(config, layers, rngs, decoder=True)
         self.to_logits = nnx.Linear(hidden, config.vocab_size, dtype=DTYPE, param_dtype=DTYPE, rngs=rngs)
 
     def _one_hot(self, ids: jax.Array) -> jax.Array:
@@ -108,7 +122,7 @@ class SequenceAutoencoder(nnx.Module):
         return zeros, zeros
 
     def _norm(self, norms: nnx.List, index: int, outputs: jax.Array, mask: jax.Array) -> jax.Array:
-        if not self.config.batch_norm:
+        if index >= len(norms):
             return outputs
         return norms[index](outputs, mask=mask[..., None])
 
@@ -120,7 +134,7 @@ class SequenceAutoencoder(nnx.Module):
         for index, layer in enumerate(self.encoder_layers):
             (cell, hidden), outputs = layer(inputs, initial_carry=self._zero_carry(ids.shape[0]), seq_lengths=lengths)
             finals.extend([cell, hidden])
-            inputs = self._norm(self.encoder_norms, index, outputs, mask) if index < len(self.encoder_norms) else outputs
+            inputs = self._norm(self.encoder_norms, index, outputs, mask)
         return self.to_code(jnp.concatenate(finals, axis=-1))
 
     def initial_states(self, code: jax.Array) -> list[tuple[jax.Array, jax.Array]]:
@@ -157,7 +171,7 @@ class SequenceAutoencoder(nnx.Module):
         for index, (layer, carry) in enumerate(zip(self.decoder_layers, carries)):
             carry, inputs = layer.cell(carry, inputs)
             new_carries.append(carry)
-            if self.config.batch_norm:
+            if index < len(self.decoder_norms):
                 inputs = self.decoder_norms[index](inputs)
         return new_carries, self.to_logits(inputs)
 
