@@ -7,7 +7,7 @@ that encoding and free-running decoding use). With batch norm in the decoder (``
 both``) a batch's statistics pool every step of every row, so the first two are low and the third
 is not: the loss was learnt partly from a leak, the targets' summary.
 
-    python benchmarks/batch_norm_leak.py RUN_DIR [--limit 1024] [--out JSON]
+    python benchmarks/batch_norm_leak.py RUN_DIR [--limit 1024]   # writes benchmarks/results/batch_norm_leak_MODE.json
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def main() -> None:
     parser.add_argument("run", help="an 'encoder train' output directory (its checkpoint.npz, or encoder.npz)")
     parser.add_argument("--limit", type=int, default=1024)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "batch_norm_leak.json"))
+    parser.add_argument("--out", default=None, help="JSON (default benchmarks/results/batch_norm_leak_MODE.json)")
     args = parser.parse_args()
     setup(x64=False)
     import jax.numpy as jnp
@@ -37,15 +37,17 @@ def main() -> None:
     run = Path(args.run)
     kind, sequences, split = _run_validation_split(run)
     checkpoint = load_checkpoint(run / CHECKPOINT_NAME if (run / CHECKPOINT_NAME).is_file() else run / WEIGHTS_NAME)
+    if checkpoint.architecture != "lstm":
+        raise SystemExit(f"{args.run}: a {checkpoint.architecture} run; batch norm is the LSTM auto-encoder's")
     rows = [checkpoint.tokenizer.encode(sequence) for sequence in sequences[: args.limit]]
     lengths = np.array([len(row) for row in rows])
 
     def loss(training: bool, order: np.ndarray) -> dict[str, float]:
         totals: dict[str, float] = {}
+        model = nnx.clone(checkpoint.model)  # training mode updates running averages, which it does not read
+        model.train() if training else model.eval()
         for start in range(0, len(order), args.batch_size):
             ids, batch_lengths = make_batch(rows, order[start:start + args.batch_size], args.batch_size, 16)
-            model = nnx.clone(checkpoint.model)  # training mode would update the running averages
-            model.train() if training else model.eval()
             _, counts = model.loss(jnp.asarray(ids), jnp.asarray(batch_lengths))
             for key, value in counts.items():
                 totals[key] = totals.get(key, 0.0) + float(value)
@@ -58,7 +60,8 @@ def main() -> None:
     print(f"{split['checkpoint']}: step {checkpoint.progress.get('step')}, batch norm "
           f"{checkpoint.model.config.batch_norm!r}, {len(rows)} validation sequences")
     print_table(table, ["statistics", "loss", "token_accuracy"])
-    write_json(args.out, {"benchmark": "batch_norm_leak", "environment": device_facts(), "run": split,
+    out = args.out or ROOT / "benchmarks" / "results" / f"batch_norm_leak_{checkpoint.model.config.batch_norm}.json"
+    write_json(out, {"benchmark": "batch_norm_leak", "environment": device_facts(), "run": split,
                           "step": checkpoint.progress.get("step"), "batch_norm": checkpoint.model.config.batch_norm,
                           "sequences": len(rows), "batch_size": args.batch_size, "rows": table})
 

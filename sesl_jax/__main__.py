@@ -1,5 +1,6 @@
 """``python -m sesl_jax ...``: the ``sesl-jax`` command, for environments without the script on PATH."""
 
-from sesl_jax.cli import main
+if __name__ == "__main__":
+    from sesl_jax.cli import main
 
-raise SystemExit(main())
+    raise SystemExit(main())

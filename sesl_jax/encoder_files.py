@@ -24,11 +24,15 @@ def file_name(kind: str, architecture: str) -> str:
     return f"{kind}.npz" if architecture == ARCHITECTURES[0] else f"{kind}-{architecture}.npz"
 
 
-def an_encoder(kind: str, architecture: str | None = None) -> str:
-    """``a SMILES encoder``, ``an RNA transformer encoder``: a kind (and architecture) in a message."""
+def encoder_label(kind: str, architecture: str | None = None) -> str:
+    """``SMILES encoder``, ``RNA transformer encoder``: a kind (and architecture) in a message."""
     label = {"smiles": "SMILES", "rna": "RNA"}.get(kind, kind)
-    words = f"{label} {'LSTM' if architecture == 'lstm' else architecture} encoder" if architecture else f"{label} encoder"
-    return ("an " if label == "RNA" else "a ") + words  # "an R(NA)", as it is read aloud
+    return f"{label} {'LSTM' if architecture == 'lstm' else architecture} encoder" if architecture else f"{label} encoder"
+
+
+def an_encoder(kind: str, architecture: str | None = None) -> str:
+    """``a SMILES encoder``, ``an RNA transformer encoder``."""
+    return ("an " if kind == "rna" else "a ") + encoder_label(kind, architecture)  # "an R(NA)", as it is read aloud
 
 
 FILE_NAMES: tuple[str, ...] = tuple(file_name(kind, architecture) for kind in KINDS for architecture in ARCHITECTURES)

@@ -47,7 +47,7 @@ def _assert_same_weights(first, second):
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
 
 
-@pytest.mark.parametrize("batch_norm", [False, True])
+@pytest.mark.parametrize("batch_norm", ["none", "encoder", "both"])
 def test_round_trip_is_bit_exact(tmp_path, batch_norm):
     tokenizer = SmilesTokenizer.fit(["CCO", "c1ccccc1", "CC(=O)N"])
     model = SequenceAutoencoder(_config(tokenizer, batch_norm=batch_norm, num_layers=2), rngs=nnx.Rngs(7))

@@ -98,13 +98,17 @@ def test_train_resume_and_encode_rna(tmp_path, capsys, monkeypatch):
         assert _run(encode_rna + ["--input", "-", "--output", str(tmp_path / "piped.npy")]) == 0
     np.testing.assert_array_equal(np.load(tmp_path / "piped.npy"), codes)
     with open(stdin, "rb") as handle:  # /dev/stdin is the process's own: a command of its own
-        subprocess.run([sys.executable, "-m", "sesl_jax", *encode_rna, "--input", "/dev/stdin",
-                        "--output", str(tmp_path / "dev.npy")], stdin=handle, check=True, capture_output=True)
+        child = subprocess.run([sys.executable, "-m", "sesl_jax", *encode_rna, "--input", "/dev/stdin",
+                                "--output", str(tmp_path / "dev.npy")], stdin=handle, capture_output=True, text=True)
+    assert child.returncode == 0, child.stderr
     np.testing.assert_array_equal(np.load(tmp_path / "dev.npy"), codes)
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"ACGU\n\nGGCC\n")))
     capsys.readouterr()
     assert _run(encode_rna + ["--input", "-", "--output", str(tmp_path / "blank.npy")]) == 1
     assert "standard input line 2: blank" in capsys.readouterr().err and not (tmp_path / "blank.npy").exists()
+    monkeypatch.setattr("sys.stdin", None)  # closed (<&-)
+    assert _run(encode_rna + ["--input", "-", "--output", str(tmp_path / "closed.npy")]) == 1
+    assert "standard input is closed" in capsys.readouterr().err
     assert _run(encode_rna + ["--input", str(tmp_path), "--output", str(tmp_path / "dir.npy")]) == 1
     assert "a directory; give a text file" in capsys.readouterr().err
 
@@ -170,6 +174,35 @@ def test_evaluate_prints_the_reconstruction_table_of_a_run(tmp_path, capsys):
     assert capsys.readouterr().out.startswith(f"rna: {len(RNA)} validation sequences")
     assert _run(["encoder", "evaluate", "--corpus", str(corpus), "--weights", str(out / "encoder.npz")]) == 1
     assert "--corpus needs --kind" in capsys.readouterr().err
+
+
+def test_batch_norm_modes_on_the_command_line(tmp_path, capsys):
+    corpus = tmp_path / "rna.txt"
+    corpus.write_text("\n".join(RNA) + "\n")
+    base = ["encoder", "train", "--kind", "rna", "--corpus", str(corpus), "--hidden-size", "8", "--num-layers", "2",
+            "--code-dim", "4", "--batch-size", "4", "--length-multiple", "32", "--validation-fraction", "0.25",
+            "--max-length", "30", "--epochs", "1"]
+    for given, mode in ((["--batch-norm"], "encoder"), (["--batch-norm", "both"], "both"), (["--batch-norm", "none"], "none")):
+        out = tmp_path / mode
+        assert _run(base + ["--out", str(out)] + given) == 0
+        assert json.loads((out / "recipe.json").read_text())["model_config"]["batch_norm"] == mode
+    capsys.readouterr()
+    assert _run(["encoder", "evaluate", "--run", str(tmp_path / "both"), "--weights", str(tmp_path / "encoder" / "encoder.npz"),
+                 "--greedy", "0"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[1] == "size: +bn batch norm in the encoder, +bn2 in the decoder too"
+    assert [line.split()[1] for line in printed[3:]] == ["2x8+bn2", "2x8+bn"]
+
+    # a run begun when a bare --batch-norm meant both sides, resumed with its recorded command
+    assert _run(base + ["--out", str(tmp_path / "both"), "--batch-norm", "--epochs", "2", "--resume"]) == 1
+    err = capsys.readouterr().err
+    assert "{'batch_norm': ('both', 'encoder')}" in err and "resume with --batch-norm both" in err
+
+    # a transformer's weights are refused before any model is evaluated
+    transformer = shipped_path("rna", "transformer")
+    assert _run(["encoder", "evaluate", "--run", str(tmp_path / "none"), "--weights", str(transformer)]) == 1
+    captured = capsys.readouterr()
+    assert "an RNA transformer encoder; 'encoder evaluate' measures an LSTM" in captured.err and not captured.out
 
 
 def test_augmentation_is_for_smiles(tmp_path, capsys):

@@ -83,9 +83,10 @@ def test_own_weights_replace_the_shipped_ones_of_their_name(own_directory, monke
     transformer = SequenceTransformer(TransformerConfig(vocab_size=RnaTokenizer().vocab_size, d_model=8, num_heads=2,
                                                         num_layers=1, ff_size=16, max_length=32, code_dim=4),
                                       rngs=nnx.Rngs(0))
-    save_checkpoint(own_directory / "rna.npz", transformer, RnaTokenizer())  # a transformer under the LSTM's name
-    with pytest.raises(CheckpointError, match="an RNA transformer encoder, expected an RNA LSTM encoder; as "
-                                              "SESL_JAX_ENCODERS's weights it would be named rna-transformer.npz"):
+    save_checkpoint(own_directory.parent / "run.npz", transformer, RnaTokenizer())
+    (own_directory / "rna.npz").symlink_to(own_directory.parent / "run.npz")  # a transformer under the LSTM's name
+    with pytest.raises(CheckpointError, match=r"an RNA transformer encoder, expected an RNA LSTM encoder; in "
+                                              r"\$SESL_JAX_ENCODERS it would be named rna-transformer.npz"):
         load_pretrained("rna")
     (own_directory / "rna.npz").unlink()
     (own_directory / "rna.npz").symlink_to(own_directory / "nowhere")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import platform
 import shlex
@@ -64,10 +63,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="lstm: hidden units per layer (default 128)")
     train.add_argument("--num-layers", type=int_at_least(1), default=2)
     train.add_argument("--code-dim", type=int_at_least(1), default=64)
-    train.add_argument("--batch-norm", nargs="?", choices=BATCH_NORM_MODES[1:], const="encoder", default=None,
-                       help="batch normalisation of the LSTM outputs (the paper uses it): 'encoder' (alone, the "
-                            "default) between the encoder's layers; 'both' also in the decoder, which leaks the "
-                            "targets in teacher-forced training and decodes poorly free-running")
+    train.add_argument("--batch-norm", nargs="?", choices=BATCH_NORM_MODES, const="encoder", default=None,
+                       help="batch normalisation of the LSTM outputs (the paper uses it): 'encoder' (what a bare "
+                            "--batch-norm means) between the encoder's layers; 'both' also in the decoder, which "
+                            "leaks the targets in teacher-forced training and decodes poorly free-running; "
+                            "without the option, or 'none': no batch norm")
     train.add_argument("--architecture", choices=ARCHITECTURES, default="lstm",
                        help="lstm: auto-encoder (--hidden-size, --num-layers); transformer: BERT-style masked-token "
                             "encoder (--d-model, --num-heads, --num-layers, --ff-size)")
@@ -375,28 +375,19 @@ def _read_input(name: str) -> tuple[str, list[str]]:
     """How to name ``--input`` in messages, and the first field of each of its lines. Code row i is line
     i + 1, so a blank line (but at the end) is an error, not skipped, and so is an input without sequences.
     ``-`` is standard input; a pipe (``/dev/stdin``, ``<(...)``) is read like a file."""
-    from sesl_jax.encoders._corpora import read_lines
+    from sesl_jax.encoders._corpora import STDIN, read_lines
 
-    if name == "-":
-        path = "standard input"
-        stream = getattr(sys.stdin, "buffer", None)  # bytes, decoded as input files are, whatever the locale
-        try:
-            text = stream.read().decode("utf-8-sig") if stream is not None else sys.stdin.read()
-            lines = [line.rstrip("\n") for line in io.StringIO(text, newline=None)]  # line ends as in files
-        except UnicodeDecodeError as error:
-            raise CommandError(f"standard input: not UTF-8 text ({error.reason} at byte {error.start})") from None
-    else:
-        path = Path(name)
-        if path.is_dir():
-            raise CommandError(f"--input {path}: a directory; give a text file, one sequence per line")
-        if not path.exists():
-            raise CommandError(f"no input file {path}")
-        try:
-            lines = read_lines(path)
-        except ValueError as error:
-            raise CommandError(str(error)) from None
-        except OSError as error:
-            raise CommandError(f"--input {path}: cannot be read ({error.strerror or error})") from None
+    path = "standard input" if name == STDIN else Path(name)
+    if name != STDIN and path.is_dir():
+        raise CommandError(f"--input {path}: a directory; give a text file, one sequence per line")
+    if name != STDIN and not path.exists():
+        raise CommandError(f"no input file {path}")
+    try:
+        lines = read_lines(name)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    except OSError as error:
+        raise CommandError(f"--input {path}: cannot be read ({error.strerror or error})") from None
     while lines and not lines[-1].strip():
         lines.pop()
     if not lines:
@@ -492,9 +483,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
         if not models:
             raise CommandError("nothing to evaluate: give --weights")
         table = []
-        for name in models:
+        encoders = []
+        for name in models:  # every file checked before the first is evaluated
             path = shipped_path(kind) if name == "shipped" else Path(name)
-            encoder = Encoder.from_checkpoint(path, kind)
+            encoders.append((name, path, Encoder.from_checkpoint(path, kind)))
+            if encoders[-1][2].architecture != "lstm":
+                raise CommandError(f"{path}: {an_encoder(kind, encoders[-1][2].architecture)}; 'encoder evaluate' "
+                                   "measures an LSTM auto-encoder's reconstruction (a transformer's masked-token "
+                                   "accuracy is in its recipe)")
+        for name, path, encoder in encoders:
             rows, skipped = [], 0
             for sequence in sequences:
                 try:
@@ -510,9 +507,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from error
 
     print(f"{kind}: {len(sequences)} validation sequences; free-running on the first {args.greedy}")
+    if any(entry["batch_norm"] != "none" for entry in table):
+        print("size: +bn batch norm in the encoder, +bn2 in the decoder too")
     print(f"{'model':<44}{'size':>14}{'params':>10}{'loss':>8}{'tf tok':>8}{'tf seq':>8}{'fr tok':>8}{'fr seq':>8}{'skipped':>8}")
     for entry in table:
-        size = f"{entry['num_layers']}x{entry['hidden_size']}" + {"none": "", "encoder": "+bn", "both": "+bn+dec"}[entry["batch_norm"]]
+        size = f"{entry['num_layers']}x{entry['hidden_size']}" + {"none": "", "encoder": "+bn", "both": "+bn2"}[entry["batch_norm"]]
         shown = entry["model"] if len(entry["model"]) <= 43 else "..." + entry["model"][-40:]
         cells = [entry.get(key, float("nan")) for key in
                  ("loss", "token_accuracy", "sequence_accuracy", "greedy_token_accuracy", "greedy_sequence_accuracy")]

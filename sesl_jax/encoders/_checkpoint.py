@@ -224,7 +224,9 @@ def load_checkpoint(
             for key, value in config.to_dict().items()
             if expected_config.to_dict()[key] != value
         }
-        raise CheckpointError(f"{path}: model configuration differs (checkpoint, expected): {differing}")
+        hint = ("; until 2026-12-04 a bare --batch-norm meant 'both' (the decoder too): resume with --batch-norm both"
+                if differing.get("batch_norm") == ("both", "encoder") else "")
+        raise CheckpointError(f"{path}: model configuration differs (checkpoint, expected): {differing}{hint}")
     if expected_tokenizer is not None and tokenizer != expected_tokenizer:
         differing = sorted(
             key for key in set(tokenizer.config()) | set(expected_tokenizer.config())

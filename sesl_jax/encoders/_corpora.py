@@ -15,17 +15,29 @@ import csv
 import gzip
 import io
 import os
+import sys
 import zlib
 from pathlib import Path
 from typing import Iterator
 
 
+STDIN = "-"  # the name that reads standard input, where a file name is asked for
+
+
 @contextlib.contextmanager
 def _open_text(path: Path) -> Iterator[io.TextIOBase]:
     """The file as UTF-8 text (a byte-order mark is dropped); a binary, non-UTF-8 or broken gzip
-    file is a ``ValueError`` naming it, not a decoder's error that names nothing."""
+    file is a ``ValueError`` naming it, not a decoder's error that names nothing. ``-``: standard
+    input, read as bytes whatever the locale says (a closed one is a ``ValueError``)."""
     try:
-        if path.suffix == ".gz":
+        if str(path) == STDIN:
+            if sys.stdin is None:
+                raise ValueError("standard input is closed; give --input a file")
+            stream = getattr(sys.stdin, "buffer", None)
+            data = stream.read() if stream is not None else sys.stdin.read().encode("utf-8")
+            handle = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig")
+            path = "standard input"
+        elif path.suffix == ".gz":
             handle = io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig")
         else:
             handle = open(path, encoding="utf-8-sig")
@@ -38,7 +50,8 @@ def _open_text(path: Path) -> Iterator[io.TextIOBase]:
 
 
 def read_lines(path: str | os.PathLike) -> list[str]:
-    """The lines of a UTF-8 text file (gzip-compressed with a ``.gz`` suffix), without line ends."""
+    """The lines of a UTF-8 text file (gzip-compressed with a ``.gz`` suffix; ``-``: standard input),
+    without line ends."""
     with _open_text(Path(path)) as handle:
         return [line.rstrip("\n") for line in handle]  # not splitlines(): it also splits at \f, \x1c, ...
 

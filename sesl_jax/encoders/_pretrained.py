@@ -109,19 +109,19 @@ def _file_sha256(key: tuple[str, int, int, int]) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def _load_cached(key: tuple[str, int, int, int], kind: str, architecture: str) -> Encoder:
-    path = key[0]
+def _load_cached(key: tuple[str, int, int, int], kind: str, architecture: str, named: Path) -> Encoder:
+    """The encoder of the file ``key`` identifies; ``named``: the path it was asked for (a link in
+    ``$SESL_JAX_ENCODERS`` is named, not what it points to)."""
+    own = own_weights_directory()
+    own_file = own is not None and named.parent == own
     try:
-        encoder = Encoder.from_checkpoint(path, kind)
+        encoder = Encoder.from_checkpoint(key[0], kind)
     except CheckpointError as error:
-        own = own_weights_directory()
-        raise CheckpointError(f"{error} (from ${encoder_files.ENCODERS_VARIABLE})" if own is not None and Path(path).parent == own
-                              else error) from None
+        raise CheckpointError(f"{error} (from ${encoder_files.ENCODERS_VARIABLE})" if own_file else error) from None
     if encoder.architecture != architecture:
-        own = own_weights_directory()
-        hint = (f"; as {encoder_files.ENCODERS_VARIABLE}'s weights it would be named "
-                f"{encoder_files.file_name(kind, encoder.architecture)}" if own is not None and Path(path).parent == own else "")
-        raise CheckpointError(f"{path}: {encoder_files.an_encoder(kind, encoder.architecture)}, "
+        hint = (f"; in ${encoder_files.ENCODERS_VARIABLE} it would be named "
+                f"{encoder_files.file_name(kind, encoder.architecture)}" if own_file else "")
+        raise CheckpointError(f"{named}: {encoder_files.an_encoder(kind, encoder.architecture)}, "
                               f"expected {encoder_files.an_encoder(kind, architecture)}{hint}")
     return encoder
 
@@ -131,8 +131,9 @@ def load_pretrained(kind: Literal["smiles", "rna"], architecture: Literal["lstm"
     (see :func:`pretrained_path`); loaded once per process per file; treat it as read-only."""
     path = pretrained_path(kind, architecture)
     if not path.is_file():
-        raise CheckpointError(f"the shipped {kind} {architecture} encoder is missing ({path}); reinstall sesl_jax or retrain it")
-    return _load_cached(_file_key(path), kind, architecture)
+        raise CheckpointError(f"the shipped {encoder_files.encoder_label(kind, architecture)} is missing ({path}); "
+                              "reinstall sesl_jax or retrain it")
+    return _load_cached(_file_key(path), kind, architecture, path)
 
 
 @nnx.jit

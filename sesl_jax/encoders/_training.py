@@ -406,7 +406,8 @@ def train_encoder(
             too except for ``max_length``. Its SHA-256 is kept in the checkpoints; a resume continues
             from the checkpoint and needs it only to check a file it is given.
         progress: show a tqdm bar; ``None``: only when stderr is a terminal.
-        log: called with one line per epoch (e.g. ``print``).
+        log: called with one line per epoch (e.g. ``print``) and, without a bar, one per checkpoint
+            written inside an epoch.
         metadata: extra JSON stored in the checkpoints.
     """
     started = time.monotonic()
@@ -544,7 +545,8 @@ def train_encoder(
                     break
                 if train_config.checkpoint_every and step % train_config.checkpoint_every == 0:
                     write_checkpoint(epoch, batch_number + 1)
-                    if not show and batch_number + 1 < len(batches):  # a log has no bar; an epoch's end has its own line
+                    if checkpoint_path is not None and not show and batch_number + 1 < len(batches):
+                        # a log has no bar; an epoch's end has its own line
                         say(_format_progress(epoch, train_config.epochs, batch_number + 1, len(batches), batch_number + 1 - first,
                                              step, totals, time.monotonic() - epoch_started, train_config.max_steps))
         seconds = time.monotonic() - epoch_started
@@ -601,18 +603,20 @@ def load_initial_weights(path: str | os.PathLike, config: ModelConfig, tokenizer
 
 def _format_progress(epoch: int, epochs: int, batch: int, batches: int, done: int, step: int,
                      totals: dict[str, float], seconds: float, max_steps: int | None) -> str:
-    """One line at a checkpoint within an epoch: where the run is, the epoch's training figures so far,
-    its speed since this process started the epoch (``done`` batches), and the time left to the end
-    of the epoch or of ``max_steps``, whichever comes first."""
+    """One line at a checkpoint within an epoch: where the run is; the training figures and speed of
+    the ``done`` batches this process has run of the epoch (since a resume, after one; the speed
+    includes the first step's compilation); the time left to the epoch's end or to ``max_steps``,
+    whichever comes first."""
     summary = _summarise(totals, "train_")
     rate = done / max(seconds, 1e-9)
     left, end = batches - batch, "the epoch's end"
     if max_steps is not None and max_steps - step < left:
         left, end = max(max_steps - step, 0), f"step {max_steps}"
+    minutes = left / max(rate, 1e-9) / 60
     return (f"epoch {epoch + 1}/{epochs}, batch {batch}/{batches}, step {step}: train loss {summary['train_loss']:.4f} "
             f"tok {summary['train_token_accuracy']:.4f} seq {summary['train_sequence_accuracy']:.4f} | "
             f"{rate:.2f} steps/s, {totals.get('sequences', 0.0) / max(seconds, 1e-9):.0f} seq/s, "
-            f"about {left / max(rate, 1e-9) / 60:.0f} min to {end}; checkpoint written")
+            f"{'under a minute' if minutes < 1 else f'about {minutes:.0f} min'} to {end}; checkpoint written")
 
 
 def _format_entry(entry: dict[str, Any]) -> str:
