@@ -47,8 +47,8 @@ def test_batch_norm_modes_and_the_teacher_forced_decoder_sees_no_later_token():
     assert EncoderConfig.from_dict({"vocab_size": 8, "batch_norm": False}).batch_norm == "none"
     with pytest.raises(ValueError, match="batch_norm must be one of none, encoder, both, got 'decoder'"):
         EncoderConfig(vocab_size=8, batch_norm="decoder")
-    assert [(len(_model(mode).encoder_norms), len(_model(mode).decoder_norms)) for mode in ("none", "encoder", "both")] \
-        == [(0, 0), (1, 0), (1, 2)]
+    models = [_model(mode) for mode in ("none", "encoder", "both")]
+    assert [(len(model.encoder_norms), len(model.decoder_norms)) for model in models] == [(0, 0), (1, 0), (1, 2)]
 
     # In training, a teacher-forced logit at step t may depend on the tokens up to t of its own row
     # only. Batch statistics in the decoder ("both") pool every step of every row: a later token,

@@ -377,11 +377,14 @@ def _read_input(name: str) -> tuple[str, list[str]]:
     ``-`` is standard input; a pipe (``/dev/stdin``, ``<(...)``) is read like a file."""
     from sesl_jax.encoders._corpora import STDIN, read_lines
 
-    path = "standard input" if name == STDIN else Path(name)
-    if name != STDIN and path.is_dir():
-        raise CommandError(f"--input {path}: a directory; give a text file, one sequence per line")
-    if name != STDIN and not path.exists():
-        raise CommandError(f"no input file {path}")
+    if name == STDIN:
+        path = "standard input"
+    else:
+        path = Path(name)
+        if path.is_dir():
+            raise CommandError(f"--input {path}: a directory; give a text file, one sequence per line")
+        if not path.exists():
+            raise CommandError(f"no input file {path}")
     try:
         lines = read_lines(name)
     except ValueError as error:
@@ -486,9 +489,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
         encoders = []
         for name in models:  # every file checked before the first is evaluated
             path = shipped_path(kind) if name == "shipped" else Path(name)
-            encoders.append((name, path, Encoder.from_checkpoint(path, kind)))
-            if encoders[-1][2].architecture != "lstm":
-                raise CommandError(f"{path}: {an_encoder(kind, encoders[-1][2].architecture)}; 'encoder evaluate' "
+            encoder = Encoder.from_checkpoint(path, kind)
+            encoders.append((name, path, encoder))
+            if encoder.architecture != "lstm":
+                raise CommandError(f"{path}: {an_encoder(kind, encoder.architecture)}; 'encoder evaluate' "
                                    "measures an LSTM auto-encoder's reconstruction (a transformer's masked-token "
                                    "accuracy is in its recipe)")
         for name, path, encoder in encoders:
