@@ -13,7 +13,7 @@ from rdkit import Chem
 from sesl_jax.encoders import CheckpointError, EncoderConfig, SmilesTokenizer, TrainConfig, train_encoder
 from sesl_jax.encoders._augmentation import augmentation_seeds, randomize_rows, randomized_smiles
 from sesl_jax.encoders._tokenizers import UNK_ID
-from sesl_jax.encoders._training import learning_rate_schedule
+from sesl_jax.encoders._training import _format_progress, learning_rate_schedule
 
 SMILES = [
     "CC(=O)Oc1ccccc1C(=O)O", "c1ccc2[nH]ccc2c1", "CCN(CC)CC", "O=C(O)c1ccccc1", "CC(C)Cc1ccc(C(C)C(=O)O)cc1",
@@ -147,6 +147,19 @@ def test_resume_is_bit_identical_with_schedule_and_augmentation(tmp_path):
     # more epochs would stretch the cosine that the first steps already followed
     with pytest.raises(CheckpointError, match="cosine schedule ran over"):
         train_encoder(tokenizer, SMILES, config, TrainConfig(**{**TINY.to_dict(), "epochs": 3}), out_dir=tmp_path, resume=True)
+
+
+def test_progress_line_speed_is_over_its_interval():
+    totals = {"loss_sum": 50.0, "tokens": 100.0, "correct_tokens": 90.0, "correct_sequences": 8.0, "sequences": 64.0 * 400}
+    # 200 steps of 64 in 100 s since the previous line: 2 steps/s, whatever the epoch's first step cost
+    line = _format_progress(0, 3, 400, 1000, 400, totals, (200, 12800.0, 100.0), None)
+    assert "2.00 steps/s, 128 seq/s, about 5 min to the epoch's end" in line
+    assert "train loss 0.5000 tok 0.9000 seq 0.0003" in line
+    # max_steps before the epoch's end: the time to it instead
+    assert "under a minute to step 450" in _format_progress(0, 3, 400, 1000, 440, totals, (200, 12800.0, 100.0), 450)
+    # no step timed yet: no speed and no estimate, rather than one that includes compilation
+    bare = _format_progress(0, 3, 1, 1000, 1, totals, (0, 0.0, 0.0), None)
+    assert "steps/s" not in bare and "min" not in bare and bare.endswith("| checkpoint written")
 
 
 def _params(model) -> dict[str, np.ndarray]:

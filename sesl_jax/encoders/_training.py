@@ -509,6 +509,7 @@ def train_encoder(
     deadline = started + 60.0 * train_config.max_minutes if train_config.max_minutes is not None else math.inf
     completed = True
     epoch = start_epoch
+    since = None  # (time, step, epoch's sequences) after this process's first step: speeds leave compilation out
     say(
         f"{tokenizer.kind}: {counts['training']} training ({counts['training_with_repeats']} with repeats), "
         f"{counts['validation']} validation sequences; {counts['skipped']} skipped, {counts['duplicates']} duplicates; "
@@ -523,6 +524,8 @@ def train_encoder(
             fallbacks = 0
         model.train()
         epoch_started = time.monotonic()
+        if since is not None:  # a new epoch: its validation is not training time, its totals start at zero
+            since = (time.monotonic(), step, 0.0)
         stopped_at = None
         with tqdm(total=len(batches), initial=first, desc=f"epoch {epoch + 1}/{train_config.epochs}", disable=not show, leave=False) as bar:
             for batch_number in range(first, len(batches)):
@@ -536,6 +539,8 @@ def train_encoder(
                 batch_counts = train_step(model, optimizer, jnp.asarray(ids), jnp.asarray(lengths))
                 _add(totals, batch_counts)
                 step += 1
+                if since is None:
+                    since = (time.monotonic(), step, totals["sequences"])
                 bar.update(1)
                 if step % 20 == 0:
                     bar.set_postfix(loss=f"{totals['loss_sum'] / max(totals['tokens'], 1):.3f}")
@@ -547,8 +552,11 @@ def train_encoder(
                     write_checkpoint(epoch, batch_number + 1)
                     if checkpoint_path is not None and not show and batch_number + 1 < len(batches):
                         # a log has no bar; an epoch's end has its own line
-                        say(_format_progress(epoch, train_config.epochs, batch_number + 1, len(batches), batch_number + 1 - first,
-                                             step, totals, time.monotonic() - epoch_started, train_config.max_steps))
+                        now = time.monotonic()
+                        say(_format_progress(epoch, train_config.epochs, batch_number + 1, len(batches), step, totals,
+                                             (step - since[1], totals["sequences"] - since[2], now - since[0]),
+                                             train_config.max_steps))
+                        since = (now, step, totals["sequences"])
         seconds = time.monotonic() - epoch_started
         entry = {"epoch": epoch + 1, "steps": step, "seconds": seconds,
                  "sequences_per_second": totals.get("sequences", 0.0) / max(seconds, 1e-9),
@@ -601,22 +609,26 @@ def load_initial_weights(path: str | os.PathLike, config: ModelConfig, tokenizer
     return checkpoint
 
 
-def _format_progress(epoch: int, epochs: int, batch: int, batches: int, done: int, step: int,
-                     totals: dict[str, float], seconds: float, max_steps: int | None) -> str:
-    """One line at a checkpoint within an epoch: where the run is; the training figures and speed of
-    the ``done`` batches this process has run of the epoch (since a resume, after one; the speed
-    includes the first step's compilation); the time left to the epoch's end or to ``max_steps``,
-    whichever comes first."""
+def _format_progress(epoch: int, epochs: int, batch: int, batches: int, step: int, totals: dict[str, float],
+                     interval: tuple[int, float, float], max_steps: int | None) -> str:
+    """One line at a checkpoint within an epoch: where the run is; the training figures of the
+    batches this process has run of the epoch (since a resume, after one); the speed over
+    ``interval`` (steps, sequences, seconds since the previous line, or since this process's first
+    step, so that compilation is left out); the time left at that speed to the epoch's end or to
+    ``max_steps``, whichever comes first."""
     summary = _summarise(totals, "train_")
-    rate = done / max(seconds, 1e-9)
+    steps, sequences, seconds = interval
+    rate = steps / max(seconds, 1e-9)
     left, end = batches - batch, "the epoch's end"
     if max_steps is not None and max_steps - step < left:
         left, end = max(max_steps - step, 0), f"step {max_steps}"
-    minutes = left / max(rate, 1e-9) / 60
+    speed = f"{rate:.2f} steps/s, {sequences / max(seconds, 1e-9):.0f} seq/s, " if steps > 0 else ""
+    minutes = left / rate / 60 if steps > 0 and rate > 0 else math.nan
+    eta = ("" if math.isnan(minutes) else
+           f"{'under a minute' if minutes < 1 else f'about {minutes:.0f} min'} to {end}; ")
     return (f"epoch {epoch + 1}/{epochs}, batch {batch}/{batches}, step {step}: train loss {summary['train_loss']:.4f} "
             f"tok {summary['train_token_accuracy']:.4f} seq {summary['train_sequence_accuracy']:.4f} | "
-            f"{rate:.2f} steps/s, {totals.get('sequences', 0.0) / max(seconds, 1e-9):.0f} seq/s, "
-            f"{'under a minute' if minutes < 1 else f'about {minutes:.0f} min'} to {end}; checkpoint written")
+            f"{speed}{eta}checkpoint written")
 
 
 def _format_entry(entry: dict[str, Any]) -> str:
