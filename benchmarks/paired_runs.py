@@ -27,12 +27,9 @@ def runs(directory: Path) -> dict[str, Path]:
     return {path.parent.name: path for path in sorted((directory / "runs").glob("*/metrics.json"))}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("reference", type=Path)
-    parser.add_argument("others", type=Path, nargs="+")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "paired_runs.json"))
-    args = parser.parse_args()
+def compare(reference_dir: Path, other_dirs: list[Path]) -> list[dict]:
+    """One row per run both hold and per scope of ``SCOPES``: means over the repeats, the mean
+    difference (other - reference), the paired t-test's p and how many repeats the other wins."""
     import numpy as np
 
     from sesl_jax.evaluation.metrics import paired_ttest
@@ -40,9 +37,9 @@ def main() -> None:
     def per_repeat(path: Path, scope: str, metric: str) -> np.ndarray:
         return np.array([entry[scope][metric] for entry in json.loads(path.read_text())["per_repeat"]])
 
-    reference = runs(args.reference)
+    reference = runs(reference_dir)
     rows = []
-    for other in args.others:
+    for other in other_dirs:
         for name, path in runs(other).items():
             if name not in reference:
                 continue
@@ -53,7 +50,20 @@ def main() -> None:
                              "other_mean": float(a.mean()), "reference_mean": float(b.mean()),
                              "difference": test["mean_difference"], "p": test["p"], "repeats": int(a.size),
                              "other_better": int(np.sum(a > b))})
-    print_table(rows, ["run", "other", "scope", "metric", "other_mean", "reference_mean", "difference", "p", "other_better"])
+    return rows
+
+
+COLUMNS = ["run", "other", "scope", "metric", "other_mean", "reference_mean", "difference", "p", "other_better"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("reference", type=Path)
+    parser.add_argument("others", type=Path, nargs="+")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "paired_runs.json"))
+    args = parser.parse_args()
+    rows = compare(args.reference, args.others)
+    print_table(rows, COLUMNS)
     write_json(args.out, {"benchmark": "paired_runs", "reference": str(args.reference),
                           "others": [str(other) for other in args.others], "rows": rows})
 
