@@ -19,8 +19,8 @@ from sesl_jax.methods import METHODS, Method, with_shared_starts
 from sesl_jax.similarity import (
     ENCODERS,
     MIRNA_FORMS,
-    SIMILARITY_MAPS,
     Similarities,
+    check_map,
     dataset_similarities,
     split_configuration,
     split_source,
@@ -49,8 +49,10 @@ class MethodConfig:
             "drug=SOURCE,mirna=SOURCE", fused sides such as "0.5*chemical+0.5*sequence", see
             ``sesl_jax.similarity``), optionally with ",map=MAP" / ",mirna_form=FORM" / ",encoder=NAME" parts;
             ``None`` = the method's default configuration. Stored without those parts.
-        similarity_map: distance-to-similarity map of sequence codes; ``None`` = the map part of
-            the similarity string (given or the method's default), else "gaussian".
+        similarity_map: distance-to-similarity map of sequence codes ("gaussian", "inverse",
+            "linear", the first two optionally with a width relative to the median distance, e.g.
+            "inverse:0.1"; ``sesl_jax.similarity.parse_map``); ``None`` = the map part of the
+            similarity string (given or the method's default), else "gaussian".
         mirna_form: which miRNA sequence the RNA encoder reads; ``None`` = the string's part,
             else "mature".
         encoder: which shipped sequence encoders give the ``sequence`` codes, "lstm" or
@@ -88,11 +90,10 @@ class MethodConfig:
         split_source(source)  # raises ValueError naming a bad source
         if self.similarity is not None:
             object.__setattr__(self, "similarity", source)
-        object.__setattr__(self, "similarity_map", self.similarity_map or extras.get("map", "gaussian"))
+        object.__setattr__(self, "similarity_map", check_map(self.similarity_map or extras.get("map", "gaussian")))
         object.__setattr__(self, "mirna_form", self.mirna_form or extras.get("mirna_form", "mature"))
         object.__setattr__(self, "encoder", self.encoder or extras.get("encoder", "lstm"))
         for name, value, choices in (
-            ("similarity_map", self.similarity_map, SIMILARITY_MAPS),
             ("mirna_form", self.mirna_form, MIRNA_FORMS),
             ("encoder", self.encoder, ENCODERS),
             ("dtype", self.dtype, ("float32", "float64")),

@@ -88,7 +88,10 @@ CASES = [
      2, "(unknown part 'foo'; the parts are drug=, mirna=, map=, mirna_form=, encoder=)"),
     ("unknown map in the similarity", [*CV[:-2], "--similarity", "drug=sequence,mirna=sequence,map=foo", "--out",
                                        "{out}"], 2, "argument --similarity: similarity 'drug=sequence,mirna=sequence,map=foo': "
-     "map must be one of gaussian, inverse, linear; got 'foo'"),
+     "unknown similarity map 'foo'; choose one of gaussian, inverse, linear, optionally with a relative width "
+     "(gaussian:W, inverse:W)"),
+    ("width on the linear map", [*CV[:-2], "--similarity-map", "linear:2", "--out", "{out}"], 2,
+     "argument --similarity-map: similarity map 'linear:2': only gaussian and inverse take a width"),
     ("infinite weight", [*CV[:-2], "--similarity", "drug=1e400*chemical,mirna=biological", "--out", "{out}"], 2,
      "weight of chemical must be a positive finite number, got 1e400"),
     ("select into a directory of other files", ["select", *FCD, "--method", "sesl,se", "--out", "{tmp}"], 1,

@@ -67,3 +67,21 @@ def test_cli_rank_smiles(small_data_dir, capsys):
     code = main(["rank", "--dataset", "fcd", "--data-dir", str(small_data_dir), "--smiles", "C1CC"])
     assert code == 2  # a bad option value (checked with RDKit before any fit), not a data error
     assert "C1CC" in capsys.readouterr().err
+
+
+def test_a_new_molecule_is_placed_with_the_fitted_width(small_data_dir):
+    """A relative width (``map=inverse:0.1``) scales a new molecule's distances by the fitted drugs'
+    median distance: a dataset drug's own SMILES, placed as new, gets that drug's similarity row."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the small dataset has a drug without SMILES, on purpose
+        model = SESL("se", similarity="drug=sequence,mirna=biological,map=inverse:0.1", dtype="float64").fit(
+            load_dataset("fcd", small_data_dir))
+    placement = model._placement("drug")
+    assert placement.similarity_map == "inverse:0.1"
+    index = int(np.flatnonzero(placement.code_present)[0])
+    row = new_items.similarity_rows(placement, [model.dataset_.drug_smiles[index]])[0]
+    present = placement.code_present
+    np.testing.assert_allclose(row[present], model.similarities_.drug[index][present], atol=1e-9)
+    # the same codes under plain inverse would be another row: the width is what placed it
+    assert not np.allclose(row[present], 1 / (1 + np.linalg.norm(
+        placement.codes[present] - placement.codes[index], axis=1)), atol=1e-3)

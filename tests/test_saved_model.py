@@ -218,3 +218,13 @@ def test_model_fitted_on_matrices_round_trips_with_its_builder_options(tmp_path)
     assert loaded.config()["method_config"] == model.config()["method_config"]
     with pytest.raises(ValueError, match="caller-given matrices"):
         loaded.rank_mirnas(smiles="CCO")
+
+
+def test_a_width_map_survives_saving(data_dir, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = SESL("se", similarity="drug=sequence,mirna=biological,map=inverse:0.1", dtype="float64").fit(
+            load_dataset("fcd", data_dir))
+        loaded = SESL.load(fitted.save(tmp_path / "model"))
+    assert loaded.config()["similarity_map"] == "inverse:0.1"
+    pd.testing.assert_frame_equal(_quiet(loaded.rank_mirnas, smiles=NEW_SMILES), _quiet(fitted.rank_mirnas, smiles=NEW_SMILES))

@@ -206,9 +206,12 @@ def add_method_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--similarity-map",
         default=None,
-        choices=("gaussian", "inverse", "linear"),
+        type=_similarity_map,
+        metavar="MAP",
         help="distance-to-similarity map for sequence codes: gaussian (scale = median distance), inverse "
-        "1/(1+d) or linear (default: the map of the default configuration, else gaussian)",
+        "1/(1+d) or linear; gaussian:W and inverse:W put the scale at W times the median distance "
+        "(inverse:W is 1/(1+d/(W*median))), so that the codes' arrangement counts, not their scale "
+        "(default: the map of the default configuration, else gaussian)",
     )
     parser.add_argument(
         "--mirna-form",
@@ -298,6 +301,16 @@ def run_command(args: argparse.Namespace) -> int:
 # --model DIR --drug ID`` does not): an exception of one of these classes exists only if its module does.
 _ERRORS_OF_HEAVY_MODULES = (("sesl_jax.encoders._checkpoint", "CheckpointError"),
                             ("sesl_jax.encoders._tokenizers", "SequenceError"))
+
+
+def _similarity_map(text: str) -> str:
+    """``--similarity-map``'s value in its canonical text; argparse reports a bad one as a usage error."""
+    from sesl_jax.similarity._maps import check_map
+
+    try:
+        return check_map(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _user_errors() -> tuple[type[Exception], ...]:

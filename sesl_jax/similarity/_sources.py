@@ -31,7 +31,7 @@ from sesl_jax.data import DataError, Dataset
 from sesl_jax.encoder_files import ARCHITECTURES
 from sesl_jax.similarity._base import Similarities
 from sesl_jax.similarity._maps import (
-    SIMILARITY_MAPS, SimilarityMap, distance_scale, distances_to_similarity, euclidean_distances,
+    SimilarityMap, check_map, distance_scale, distances_to_similarity, euclidean_distances,
 )
 
 DRUG_SOURCES = ("biological", "sequence", "chemical")
@@ -231,7 +231,7 @@ def dataset_similarities(
     are those written before the transformer existed).
     """
     source, extras = split_configuration(source)
-    similarity_map = similarity_map or extras.get("map", "gaussian")
+    similarity_map = check_map(similarity_map or extras.get("map", "gaussian"))
     mirna_form = mirna_form or extras.get("mirna_form", "mature")
     encoder = check_encoder(encoder or extras.get("encoder", DEFAULT_ENCODER))
     drug_text, mirna_text = split_source(source)
@@ -275,9 +275,14 @@ def split_configuration(text: str) -> tuple[str, dict[str, str]]:
             if key.strip() in extras:
                 raise ValueError(f"similarity {text!r}: {key.strip()} appears twice")
             extras[key.strip()] = value.strip()
-    for key, choices in (("map", SIMILARITY_MAPS), ("mirna_form", MIRNA_FORMS)):
-        if key in extras and extras[key] not in choices:
-            raise ValueError(f"similarity {text!r}: {key} must be one of {', '.join(choices)}; got {extras[key]!r}")
+    if "map" in extras:
+        try:
+            extras["map"] = check_map(extras["map"])
+        except ValueError as error:
+            raise ValueError(f"similarity {text!r}: {error}") from None
+    if "mirna_form" in extras and extras["mirna_form"] not in MIRNA_FORMS:
+        raise ValueError(f"similarity {text!r}: mirna_form must be one of {', '.join(MIRNA_FORMS)}; "
+                         f"got {extras['mirna_form']!r}")
     source = ",".join(part for part in parts if part.partition("=")[0].strip() not in CONFIGURATION_KEYS)
     return source, extras
 
