@@ -190,6 +190,9 @@ def test_cli_select_crosses_methods_with_candidates(small_data_dir, tmp_path, ca
     (["--candidate", "foo"], "argument --candidate: 'foo'"),
     (["--reference", "nope"], "argument --reference: 'nope'"),
     (["--inner-k", "1"], "argument --inner-k: must be an integer >= 2, got 1"),
+    (["--grid", "widths", "--candidate", "biological"], "argument --grid: not allowed with --candidate"),
+    (["--grid", "wide"], "argument --grid: invalid choice: 'wide'"),
+    (["--candidate", "drug=sequence,mirna=biological,map=inverse:0"], "the width after ':' must be a positive number"),
 ])
 def test_cli_select_bad_options(small_data_dir, tmp_path, capsys, extra, message):
     from sesl_jax.cli import main
@@ -218,6 +221,16 @@ def test_parse_candidate():
         selection.parse_candidate(text)
     with pytest.raises(ValueError):
         selection.parse_candidate("drug=sequence,mirna=biological,map=sharp")
+
+
+def test_the_widths_grid_adds_each_width_to_each_inverse_candidate():
+    from sesl_jax.evaluation.choices import GRIDS, WIDTHS
+
+    grid = GRIDS["widths"]
+    assert grid[:4] == selection.SIMILARITY_GRID and len(grid) == 4 + 3 * len(WIDTHS) == len(set(grid))
+    labels = [selection.candidate_label(selection.parse_candidate(text, "se")) for text in grid]
+    assert "se: drug=sequence,mirna=0.5*biological+0.5*alignment, map=inverse:0.1" in labels
+    assert not any("gaussian:" in label for label in labels)  # the gaussian one has its own scale already
 
 
 def test_default_reference_takes_chemical_and_sequence_where_biological_is_missing(problem, capsys):

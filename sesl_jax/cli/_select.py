@@ -15,7 +15,7 @@ from sesl_jax.cli._common import (
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from sesl_jax.evaluation.choices import CRITERIA, SIMILARITY_GRID
+    from sesl_jax.evaluation.choices import CRITERIA, GRIDS, SIMILARITY_GRID
 
     parser = subparsers.add_parser(
         "select",
@@ -36,8 +36,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--candidate", action="append", default=None, metavar="SIMILARITY",
         help="a configuration to choose from: a --similarity source, optionally followed by ',map=MAP' "
-        "(gaussian, inverse, linear), ',mirna_form=FORM' and ',encoder=NAME' (repeat the option); default grid: "
-        + "; ".join(SIMILARITY_GRID),
+        "(gaussian, inverse, linear; gaussian:W, inverse:W), ',mirna_form=FORM' and ',encoder=NAME' (repeat the "
+        "option); default: the --grid",
+    )
+    parser.add_argument(
+        "--grid", default=None, choices=tuple(GRIDS),
+        help="a named set of candidates instead of --candidate: 'default' (" + "; ".join(SIMILARITY_GRID) + ") or "
+        "'widths' (the same, and each inverse one with the relative widths inverse:0.03, 0.1, 0.3 and 1: "
+        f"{len(GRIDS['widths'])} in all)",
     )
     parser.add_argument(
         "--reference", action="append", default=None, metavar="METHOD[:CONFIGURATION]",
@@ -76,7 +82,7 @@ def select_methods(text: str) -> tuple[str, ...]:
 
 def parse_configs(args: argparse.Namespace):
     """Candidate and reference :class:`MethodConfig` objects; a bad value is a usage error."""
-    from sesl_jax.evaluation.choices import SIMILARITY_GRID
+    from sesl_jax.evaluation.choices import GRIDS
     from sesl_jax.evaluation.selection import parse_candidate
     from sesl_jax.pipeline import MethodConfig
 
@@ -88,7 +94,10 @@ def parse_configs(args: argparse.Namespace):
         except ValueError as error:
             raise UsageError(f"argument {option}: {text or method!r}: {error}") from None
 
-    candidates = [config(method, text, "--candidate") for method in args.method for text in (args.candidate or SIMILARITY_GRID)]
+    if args.candidate and args.grid:
+        raise UsageError("argument --grid: not allowed with --candidate (a grid is a set of candidates)")
+    texts = args.candidate or GRIDS[args.grid or "default"]
+    candidates = [config(method, text, "--candidate") for method in args.method for text in texts]
     references = []
     for text in args.reference if args.reference is not None else ["bnnr"]:
         method, _, similarity = text.partition(":")
