@@ -47,7 +47,8 @@ class SESL:
         similarity: similarity source ("biological", "sequence", "chemical" or
             "drug=X,mirna=Y", each side possibly fused, e.g. "0.5*biological+0.5*sequence");
             default: the method's own default.
-        similarity_map: distance-to-similarity map for sequence codes.
+        similarity_map: distance-to-similarity map for sequence codes: "gaussian", "inverse", "linear",
+            or "inverse:W" / "gaussian:W" with a width relative to the median distance (``parse_map``).
         mirna_form: "mature" or "hairpin" sequences for the RNA encoder.
         encoder: "lstm" (default) or "transformer": the shipped encoders giving the sequence codes.
         dtype: "float32" or "float64" (default: float64 when x64 is enabled).

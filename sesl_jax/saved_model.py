@@ -399,6 +399,7 @@ def _check_shapes(
 
 def _placement(side: str, fields: dict[str, Any] | None, arrays: dict[str, np.ndarray], size: int):
     from sesl_jax.new_items import SidePlacement
+    from sesl_jax.similarity import check_map
 
     if fields is None:
         return None
@@ -420,7 +421,7 @@ def _placement(side: str, fields: dict[str, Any] | None, arrays: dict[str, np.nd
         side=side,
         terms=tuple((str(name), float(weight)) for name, weight in fields["terms"]),
         dropped_biological=bool(fields["dropped_biological"]),
-        similarity_map=str(fields["similarity_map"]),
+        similarity_map=check_map(str(fields["similarity_map"])),  # a ValueError here is the file's, named by the caller
         codes=codes,
         code_present=arrays.get(f"{side}_code_present"),
         code_scale=None if fields.get("code_scale") is None else float(fields["code_scale"]),

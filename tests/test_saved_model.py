@@ -181,6 +181,17 @@ def test_broken_model_directory_is_a_named_error(saved, tmp_path, capsys, corrup
     assert err.startswith("sesl-jax rank: error:") and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+def test_a_bad_placement_map_is_a_named_error(saved, tmp_path, capsys):
+    broken = tmp_path / "broken"
+    shutil.copytree(saved, broken)
+    _rewrite_manifest(broken, lambda m: m["placement"]["drug"].update(similarity_map="inverse:-1"))
+    with pytest.raises(SavedModelError, match="does not rebuild: similarity map 'inverse:-1'"):
+        SESL.load(broken)
+    assert main(["rank", "--model", str(broken), "--smiles", NEW_SMILES]) == 1
+    err = capsys.readouterr().err
+    assert "similarity map 'inverse:-1'" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
 def test_save_is_atomic(fitted, tmp_path, monkeypatch):
     import sesl_jax.saved_model as saved_model
 

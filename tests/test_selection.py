@@ -192,7 +192,7 @@ def test_cli_select_crosses_methods_with_candidates(small_data_dir, tmp_path, ca
     (["--inner-k", "1"], "argument --inner-k: must be an integer >= 2, got 1"),
     (["--grid", "widths", "--candidate", "biological"], "argument --grid: not allowed with --candidate"),
     (["--grid", "wide"], "argument --grid: invalid choice: 'wide'"),
-    (["--candidate", "drug=sequence,mirna=biological,map=inverse:0"], "the width after ':' must be a positive number"),
+    (["--candidate", "drug=sequence,mirna=biological,map=inverse:0"], "the width after ':' must be a number from 1e-09 to 1e+09"),
 ])
 def test_cli_select_bad_options(small_data_dir, tmp_path, capsys, extra, message):
     from sesl_jax.cli import main

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -52,6 +54,10 @@ def test_new_items_use_the_reference_sets_scale():
     ("inverse", ("inverse", None), "inverse"),
     ("inverse:0.10", ("inverse", 0.1), "inverse:0.1"),
     (" gaussian:3 ", ("gaussian", 3.0), "gaussian:3"),
+    ("gaussian:1", ("gaussian", 1.0), "gaussian"),  # the same map as plain gaussian: one name
+    ("inverse:1", ("inverse", 1.0), "inverse:1"),  # not plain inverse, which reads raw distances
+    ("inverse:0.1234567", ("inverse", 0.1234567), "inverse:0.1234567"),  # never rounded
+    ("inverse:1e-06", ("inverse", 1e-6), "inverse:1e-06"),
 ])
 def test_map_texts(text, parsed, canonical):
     assert parse_map(text) == parsed and check_map(text) == canonical
@@ -60,13 +66,14 @@ def test_map_texts(text, parsed, canonical):
 @pytest.mark.parametrize("text, message", [
     ("cosine", "unknown similarity map 'cosine'; choose one of gaussian, inverse, linear"),
     ("linear:2", "only gaussian and inverse take a width"),
-    ("inverse:", "the width after ':' must be a positive number"),
-    ("inverse:0", "the width after ':' must be a positive number"),
-    ("inverse:nan", "the width after ':' must be a positive number"),
-    ("gaussian:abc", "the width after ':' must be a positive number"),
+    ("inverse:", "the width after ':' must be a number from 1e-09 to 1e+09"),
+    ("inverse:0", "the width after ':' must be a number from 1e-09 to 1e+09"),
+    ("inverse:nan", "the width after ':' must be a number from 1e-09 to 1e+09"),
+    ("inverse:1e-12", "the width after ':' must be a number from 1e-09 to 1e+09"),
+    ("gaussian:abc", "the width after ':' must be a number from 1e-09 to 1e+09"),
 ])
 def test_bad_map_texts_are_named(text, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=re.escape(message)):
         check_map(text)
 
 

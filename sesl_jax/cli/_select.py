@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--grid", default=None, choices=tuple(GRIDS),
         help="a named set of candidates instead of --candidate: 'default' (" + "; ".join(SIMILARITY_GRID) + ") or "
         "'widths' (the same, and each inverse one with the relative widths inverse:0.03, 0.1, 0.3 and 1: "
-        f"{len(GRIDS['widths'])} in all)",
+        f"{len(GRIDS['widths'])} per method)",
     )
     parser.add_argument(
         "--reference", action="append", default=None, metavar="METHOD[:CONFIGURATION]",

@@ -19,8 +19,10 @@ import math
 import numpy as np
 
 SimilarityMap = str  # one of SIMILARITY_MAPS, optionally with a width: "inverse:0.1" (parse_map)
-SIMILARITY_MAPS: tuple[str, ...] = ("gaussian", "inverse", "linear")
+SIMILARITY_MAPS: tuple[str, ...] = ("gaussian", "inverse", "linear")  # the kinds; check_map reads a whole map text
 WIDTH_MAPS: tuple[str, ...] = ("gaussian", "inverse")  # the maps a relative width applies to
+# Widths outside these bounds would let the scale underflow or overflow; 1e-6 is an identity matrix already.
+MIN_WIDTH, MAX_WIDTH = 1e-9, 1e9
 
 
 def parse_map(text: str) -> tuple[str, float | None]:
@@ -43,16 +45,20 @@ def parse_map(text: str) -> tuple[str, float | None]:
         width = float(width_text)
     except ValueError:
         width = math.nan
-    if not (math.isfinite(width) and width > 0):
-        raise ValueError(f"similarity map {text!r}: the width after ':' must be a positive number "
-                         "(a fraction of the median distance)")
+    if not (math.isfinite(width) and MIN_WIDTH <= width <= MAX_WIDTH):
+        raise ValueError(f"similarity map {text!r}: the width after ':' must be a number from {MIN_WIDTH:g} to "
+                         f"{MAX_WIDTH:g} (a multiple of the median distance)")
     return kind, width
 
 
 def check_map(text: str) -> str:
-    """The canonical text of a map (``"inverse:0.10"`` -> ``"inverse:0.1"``), or a ValueError."""
+    """The canonical text of a map (``"inverse:0.10"`` -> ``"inverse:0.1"``; ``"gaussian:1"`` ->
+    ``"gaussian"``, the same map), or a ValueError."""
     kind, width = parse_map(text)
-    return kind if width is None else f"{kind}:{width:g}"
+    if width is None or (kind == "gaussian" and width == 1.0):
+        return kind
+    short = f"{width:g}"
+    return f"{kind}:{short if float(short) == width else repr(width)}"  # the width exactly, shortest text
 
 
 def euclidean_distances(codes: np.ndarray, others: np.ndarray | None = None) -> np.ndarray:
