@@ -20,8 +20,8 @@ step is not run again, so rerunning the same command picks up where it stopped.
     SESL_JAX_DATA=../shared/data python benchmarks/encoder_candidate.py --kind rna \\
         --weights runs/rna/encoder.npz --held-out-run runs/rna --out runs/candidate-rna
 
-Costs on the 2-core CPU: FCD selection about 10 minutes a side, PCD's about 35, experiment 3
-a few minutes a side. ``--quick`` shrinks every protocol (2 repeats, 2 x 2-fold selections, 100
+Costs on the 2-core CPU: FCD selection about 30 minutes a side, PCD's about an hour, experiment
+3 a few minutes a side. ``--quick`` shrinks every protocol (2 repeats, 2 x 2-fold selections, 100
 sequences): to check the pipeline, never to decide.
 """
 
@@ -40,10 +40,11 @@ from _common import ROOT, print_table, write_json
 from paired_runs import COLUMNS as PAIRED_COLUMNS
 from paired_runs import compare
 
-# The commands that made the shipped defaults (sesl_jax/resources/defaults/*.json: their protocols
-# are recorded there): PCD's single outer repeat keeps it under an hour on two cores.
+# The commands that made the shipped defaults (sesl_jax/resources/defaults/*.json record them, and
+# their protocols): PCD's single outer repeat keeps it near an hour on two cores.
 SELECTIONS = {
-    "fcd": ["select", "--dataset", "fcd", "--method", "sesl,se"],
+    "fcd": ["select", "--dataset", "fcd", "--method", "se", "--grid", "widths", "--reference", "bnnr", "--reference",
+            "sesl"],
     "pcd": ["select", "--dataset", "pcd", "--method", "sesl,se", "--reference", "bnnr:drug=chemical,mirna=biological",
             "--outer-repeats", "1"],
 }
