@@ -51,24 +51,24 @@ SELECTIONS = {
 QUICK_SELECTION = ["--outer-repeats", "1", "--outer-k", "2", "--inner-k", "2"]
 EXPERIMENT_3 = ["reproduce", "--dataset", "fcd", "--experiments", "3", "--dtype", "float32", "--quiet"]
 UNSEEN = {"corpus": "pretrain/chembl_pretrain_smiles_canonical_dedup.txt.gz", "training_rows": 200000,
-          "training_seed": [0, 0], "pick": 2000, "pick_seed": 1, "max_characters": 90}
+          "training_seed": 0, "pick": 2000, "pick_seed": 1, "max_characters": 90}
 
 
 def unseen_smiles(data_dir: Path) -> list[str]:
     """ChEMBL molecules outside the 200,000 that the SMILES LSTMs trained on since 2026-12-04 (the
-    ``--limit 200000 --seed 0`` subset of ``encoder train``): 2,000 drawn, those of at most 90
-    characters kept (1,988). The shipped model trained on another 40,000 of the same file; these
-    are outside those too only by chance (0.2 % of the file)."""
+    ``--limit 200000 --seed 0`` subset of ``encoder train``, drawn by the same function): 2,000
+    drawn, those of at most 90 characters kept (1,988). The shipped model trained on another 40,000
+    of the same file; these are outside those too only by chance (0.2 % of the file)."""
     import numpy as np
 
+    from sesl_jax.cli._encoder import _read_corpora
     from sesl_jax.encoders import read_corpus
 
-    items = read_corpus("smiles", data_dir / UNSEEN["corpus"])
-    used = set(np.random.default_rng(UNSEEN["training_seed"]).choice(len(items), size=UNSEEN["training_rows"],
-                                                                      replace=False).tolist())
-    unseen = sorted(set(range(len(items))) - used)
+    path = data_dir / UNSEEN["corpus"]
+    trained = set(_read_corpora("smiles", [str(path)], None, UNSEEN["training_rows"], UNSEEN["training_seed"])[0])
+    unseen = [item for item in read_corpus("smiles", path) if item not in trained]  # the file has no duplicates
     pick = np.random.default_rng(UNSEEN["pick_seed"]).choice(len(unseen), size=UNSEEN["pick"], replace=False)
-    return [items[unseen[i]] for i in sorted(pick.tolist()) if len(items[unseen[i]]) <= UNSEEN["max_characters"]]
+    return [unseen[i] for i in sorted(pick.tolist()) if len(unseen[i]) <= UNSEEN["max_characters"]]
 
 
 def verdict(reconstruction: dict[str, Any], selections: dict[str, dict[str, float]]) -> dict[str, Any]:

@@ -28,13 +28,22 @@ def test_ships_only_when_higher_on_every_measure():
     assert verdict(BETTER, {}) == {"ship": False, "why_not": ["no nested selection was run"]}
 
 
-def test_unseen_molecules_are_outside_the_training_subset(real_data_dir):
+def test_unseen_molecules_are_the_ones_the_candidates_were_measured_on(real_data_dir):
+    """The 1,988 molecules of the candidates' reconstruction_unseen.json, drawn as their README says
+    (a plain NumPy draw of the trainer's subset), and outside what `encoder train --limit 200000
+    --seed 0` trains on."""
+    import numpy as np
     from encoder_candidate import UNSEEN, unseen_smiles
 
     from sesl_jax.cli._encoder import _read_corpora
+    from sesl_jax.encoders import read_corpus
 
     molecules = unseen_smiles(real_data_dir)
-    assert len(molecules) == 1988 and len(set(molecules)) == 1988
-    # the subset `encoder train --limit 200000 --seed 0` draws from the same file
-    trained, _, _ = _read_corpora("smiles", [str(real_data_dir / UNSEEN["corpus"])], None, UNSEEN["training_rows"], 0)
-    assert len(trained) == UNSEEN["training_rows"] and not set(molecules) & set(trained)
+    items = read_corpus("smiles", real_data_dir / UNSEEN["corpus"])
+    used = set(np.random.default_rng([0, 0]).choice(len(items), size=200000, replace=False).tolist())
+    unseen = sorted(set(range(len(items))) - used)
+    pick = sorted(np.random.default_rng(1).choice(len(unseen), size=2000, replace=False).tolist())
+    assert molecules == [items[unseen[i]] for i in pick if len(items[unseen[i]]) <= 90]
+    assert len(molecules) == 1988
+    trained, _, _ = _read_corpora("smiles", [str(real_data_dir / UNSEEN["corpus"])], None, 200000, 0)
+    assert not set(molecules) & set(trained)

@@ -16,6 +16,7 @@ compared (``docs/results.md``).
 from __future__ import annotations
 
 import math
+
 import numpy as np
 
 SimilarityMap = str  # one of SIMILARITY_MAPS, optionally with a width: "inverse:0.1" (parse_map)
