@@ -323,3 +323,26 @@ def test_the_identity_of_a_screen_covers_what_places_new_items(model, monkeypatc
     monkeypatch.setitem(model.placement_, "drug", placement)
     assert _identity(model, items) == base
     assert _identity(model, items[::-1])["items_sha256"] != base["items_sha256"]
+
+
+def test_screening_files_read_as_pair_files_do(tmp_path):
+    """A TSV saved as .csv reads as written; a value past the header's columns is a named problem, not
+    dropped; a value past csv's field limit is a named error, not a traceback."""
+    from sesl_jax.cli._common import CommandError
+    from sesl_jax.cli._rank import read_queries
+
+    tabs = tmp_path / "tabs.csv"
+    tabs.write_text("id\tsmiles\na\tCCO\nb\tCCN\n")
+    queries, problems = read_queries(str(tabs), "smiles")
+    assert [(q.line, q.query_id, q.text) for q in queries] == [(2, "a", "CCO"), (3, "b", "CCN")] and not problems
+
+    extra = tmp_path / "extra.csv"
+    extra.write_text("id,smiles,\na,CCO,\nb,CCN,oops\n")  # an empty trailing field, as spreadsheets export, is fine
+    queries, problems = read_queries(str(extra), "smiles")
+    assert [q.query_id for q in queries] == ["a"]
+    assert problems == [(3, "more fields than the header (3 vs 2): extra value 'oops' (a value holding ',' must be quoted)")]
+
+    huge = tmp_path / "huge.csv"
+    huge.write_text("id,smiles\na," + "C" * 200_000 + "\n")
+    with pytest.raises(CommandError, match=r"huge\.csv: not a readable CSV/TSV file \(field larger"):
+        read_queries(str(huge), "smiles")

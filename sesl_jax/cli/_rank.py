@@ -204,9 +204,13 @@ def read_queries(path: str, column: str) -> tuple[list[Query], list[tuple[int, s
     except UnicodeDecodeError as error:
         raise CommandError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); a screening file is "
                            "CSV, TSV or .smi text") from None
+    except csv.Error as error:  # e.g. a value past csv's field size limit
+        raise CommandError(f"{path}: not a readable CSV/TSV file ({error})") from None
 
 
 def _read_queries(file: Path, path: str, column: str) -> tuple[list[Query], list[tuple[int, str]]]:
+    from sesl_jax.data._tables import delimiter_of
+
     queries: list[Query] = []
     problems: list[tuple[int, str]] = []
     first_line: dict[str, int] = {}
@@ -233,8 +237,12 @@ def _read_queries(file: Path, path: str, column: str) -> tuple[list[Query], list
                     continue
                 add(line, parts[1].strip(), parts[0])
             return queries, problems
-        reader = csv.reader(handle, delimiter="," if file.suffix.lower() == ".csv" else "\t")
+        delimiter = delimiter_of(file, handle.readline())  # as pair files: a TSV saved as .csv reads as written
+        handle.seek(0)
+        reader = csv.reader(handle, delimiter=delimiter)
         header = [cell.strip().lower() for cell in next(reader, [])]
+        while header and not header[-1]:  # a trailing delimiter names no column
+            header.pop()
         if "id" not in header or column not in header:
             raise CommandError(f"{path}: the header must name columns 'id' and '{column}'; it has {header}")
         id_index, text_index = header.index("id"), header.index(column)
@@ -244,6 +252,11 @@ def _read_queries(file: Path, path: str, column: str) -> tuple[list[Query], list
                 continue
             if len(row) <= max(id_index, text_index):
                 problems.append((line, f"{len(row)} columns, the header has {len(header)}"))
+                continue
+            extra = next((value.strip() for value in row[len(header):] if value.strip()), None)
+            if extra is not None:  # never dropped unread: a value holding the delimiter splits in two
+                problems.append((line, f"more fields than the header ({len(row)} vs {len(header)}): extra value "
+                                       f"{extra!r} (a value holding {delimiter!r} must be quoted)"))
                 continue
             add(line, row[id_index].strip(), row[text_index].strip())
     return queries, problems

@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--outer-repeats", type=int_at_least(1), default=10, help="outer repeats (default 10, the paper's protocol)")
     parser.add_argument("--inner-k", type=int_at_least(2), default=5, help="inner folds (default 5)")
     parser.add_argument("--inner-repeats", type=int_at_least(1), default=1, help="inner repeats (default 1)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the outer split; inner splits derive from it")
+    parser.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the outer split; inner splits derive from it")
     parser.add_argument(
         "--criterion", default="global", choices=CRITERIA,
         help="the inner CV's score: global AUC (default; every candidate pair pooled), drug-fixed (ranking "
@@ -153,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
     configure_cpu_devices(args.cpu_devices)  # before anything starts JAX's backend
     configure_jax(args.dtype)
     from sesl_jax.evaluation import kfold_folds
+    from sesl_jax.evaluation.folds import known_pairs
     from sesl_jax.evaluation.selection import check_selection_directory, nested_cross_validation
 
     check_selection_directory(out)  # before the data is read
@@ -161,7 +162,15 @@ def run(args: argparse.Namespace) -> int:
     print(data_source_message(dataset, benchmark=args.dataset is not None), file=sys.stderr)
     if args.reference is None:
         references = [substitute_missing_similarities(config, dataset) for config in references]
-    folds = kfold_folds(dataset.associations, k=args.outer_k, repeats=args.outer_repeats, seed=args.seed)
+    try:
+        folds = kfold_folds(dataset.associations, k=args.outer_k, repeats=args.outer_repeats, seed=args.seed)
+    except ValueError as error:  # more folds than known pairs
+        raise UsageError(f"argument --outer-k: {error}") from None
+    # The smallest outer training matrix must still split into --inner-k folds: said before anything is written.
+    smallest_training = len(known_pairs(dataset.associations)) - int(folds.n_hidden.max())
+    if args.inner_k > smallest_training:
+        raise UsageError(f"argument --inner-k: cannot split an outer training matrix's {smallest_training} known "
+                         f"pairs into k={args.inner_k} non-empty folds")
     try:
         result = nested_cross_validation(
             dataset, candidates, folds, out_dir=out, inner_k=args.inner_k, inner_repeats=args.inner_repeats,

@@ -124,7 +124,7 @@ def read_records(
         with open(path, encoding="utf-8-sig", newline="") as handle:
             header_line = handle.readline()
             handle.seek(0)
-            delimiter = _delimiter(path, header_line)
+            delimiter = delimiter_of(path, header_line)
             reader = csv.reader(handle, delimiter=delimiter)
             header = [column.strip() for column in next(reader, [])]
             while header and not header[-1]:  # a trailing delimiter names no column
@@ -176,7 +176,7 @@ def _check_header(header: list[str], required: tuple[str, ...], *, label: str, e
                         f"found {', '.join(map(repr, header))}")
 
 
-def _delimiter(path: Path, header_line: str) -> str:
+def delimiter_of(path: Path, header_line: str) -> str:
     """Whichever of tab and comma the header holds: the suffix misleads (spreadsheets save TSV as .csv)."""
     tab, comma = "\t" in header_line, "," in header_line
     if tab and comma:
