@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import importlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -308,6 +309,8 @@ def load_model(directory: str | os.PathLike, estimator: type):
             raise TypeError("builder_options must be a mapping")
         similarity = manifest["similarity"]
         placement_fields = manifest["placement"]
+        if not isinstance(placement_fields, dict):
+            raise TypeError("placement must be a mapping")
         stats = manifest["solver"]
     except (KeyError, TypeError, ValueError, AttributeError, ImportError) as error:
         raise SavedModelError(f"{directory / MANIFEST}: unreadable entry: {error}") from None
@@ -398,6 +401,7 @@ def _check_shapes(
 
 
 def _placement(side: str, fields: dict[str, Any] | None, arrays: dict[str, np.ndarray], size: int):
+    from sesl_jax.encoder_files import ARCHITECTURES
     from sesl_jax.new_items import SidePlacement
     from sesl_jax.similarity import check_map
 
@@ -415,6 +419,13 @@ def _placement(side: str, fields: dict[str, Any] | None, arrays: dict[str, np.nd
             raise ValueError(f"{side} placement uses {name} similarity but {', '.join(missing)} is missing")
     if "sequence" in names and fields.get("code_scale") is None:
         raise ValueError(f"{side} placement uses sequence similarity but has no code_scale")
+    scale = fields.get("code_scale")
+    if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float))
+                              or not math.isfinite(scale) or scale <= 0):
+        raise ValueError(f"{side} placement's code_scale must be a positive finite number, got {scale!r}")
+    encoder = fields.get("encoder", ARCHITECTURES[0])  # models saved before the transformer: the LSTM
+    if encoder not in ARCHITECTURES:
+        raise ValueError(f"{side} placement's encoder must be one of {', '.join(ARCHITECTURES)}, got {encoder!r}")
     if "alignment" in names and sequences is None:
         raise ValueError(f"{side} placement uses alignment similarity but has no sequences")
     return SidePlacement(
@@ -424,9 +435,9 @@ def _placement(side: str, fields: dict[str, Any] | None, arrays: dict[str, np.nd
         similarity_map=check_map(str(fields["similarity_map"])),  # a ValueError here is the file's, named by the caller
         codes=codes,
         code_present=arrays.get(f"{side}_code_present"),
-        code_scale=None if fields.get("code_scale") is None else float(fields["code_scale"]),
+        code_scale=None if scale is None else float(scale),
         encoder_sha256=fields.get("encoder_sha256"),
-        encoder=str(fields.get("encoder", "lstm")),  # models saved before the transformer: the LSTM
+        encoder=encoder,
         fingerprints=arrays.get(f"{side}_fingerprints"),
         sequences=None if sequences is None else tuple(sequences),
     )

@@ -4,6 +4,7 @@ named error for every way a model directory can be broken."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -181,15 +182,31 @@ def test_broken_model_directory_is_a_named_error(saved, tmp_path, capsys, corrup
     assert err.startswith("sesl-jax rank: error:") and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-def test_a_bad_placement_map_is_a_named_error(saved, tmp_path, capsys):
+PLACEMENT_DAMAGE = {  # model.json has no checksum: an edit by hand must be named on load, not found later
+    "map": (lambda m: m["placement"]["drug"].update(similarity_map="inverse:-1"),
+            "does not rebuild: similarity map 'inverse:-1'"),
+    "no placement": (lambda m: m.update(placement=None), "unreadable entry: placement must be a mapping"),
+    "zero code scale": (lambda m: m["placement"]["drug"].update(code_scale=0),
+                        "drug placement's code_scale must be a positive finite number, got 0"),
+    "negative code scale": (lambda m: m["placement"]["drug"].update(code_scale=-5.0), "got -5.0"),
+    "text code scale": (lambda m: m["placement"]["drug"].update(code_scale="1"), "got '1'"),
+    "unknown encoder": (lambda m: m["placement"]["drug"].update(encoder="gru"),
+                        "drug placement's encoder must be one of lstm, transformer, got 'gru'"),
+}
+
+
+@pytest.mark.parametrize("damage", list(PLACEMENT_DAMAGE))
+def test_a_damaged_placement_is_a_named_error(saved, tmp_path, capsys, damage):
+    change, message = PLACEMENT_DAMAGE[damage]
     broken = tmp_path / "broken"
     shutil.copytree(saved, broken)
-    _rewrite_manifest(broken, lambda m: m["placement"]["drug"].update(similarity_map="inverse:-1"))
-    with pytest.raises(SavedModelError, match="does not rebuild: similarity map 'inverse:-1'"):
+    assert json.loads((saved / MANIFEST).read_text())["placement"]["drug"]["code_scale"] > 0  # codes place drugs
+    _rewrite_manifest(broken, change)
+    with pytest.raises(SavedModelError, match=re.escape(message)):
         SESL.load(broken)
     assert main(["rank", "--model", str(broken), "--smiles", NEW_SMILES]) == 1
     err = capsys.readouterr().err
-    assert "similarity map 'inverse:-1'" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
 def test_save_is_atomic(fitted, tmp_path, monkeypatch):
