@@ -83,6 +83,12 @@ class MethodConfig:
     shared_start: int = 0
 
     def __post_init__(self) -> None:
+        for name in ("method", "similarity", "similarity_map", "mirna_form", "encoder"):  # e.g. read from JSON
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{name} must be text; got {value!r}")
+        if not isinstance(self.transductive, bool):
+            raise TypeError(f"transductive must be true or false; got {self.transductive!r}")
         if self.method not in METHODS:
             raise ValueError(f"unknown method {self.method!r}; choose one of {', '.join(sorted(METHODS))}")
         text = self.similarity if self.similarity is not None else METHODS[self.method].default_similarity

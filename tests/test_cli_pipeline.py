@@ -137,7 +137,11 @@ def test_fit_and_rank_use_the_configuration_select_chose(small_data_dir, tmp_pat
     binary = bytes(range(256)) * 400  # not UTF-8: the message names that, not the file's bytes
     for text, message in [(None, "no such file"), ("{}", "no 'selected' configuration in it"),
                           ("{nope", "not readable JSON"), (binary, "not UTF-8 text: invalid start byte at byte 128"),
-                          (json.dumps({"selected": {"config": {**chosen, "method": "nope"}}}), "not usable")]:
+                          (json.dumps({"selected": {"config": {**chosen, "method": "nope"}}}), "not usable"),
+                          (json.dumps({"selected": {"config": {**chosen, "similarity": 5}}}),
+                           "not usable: similarity must be text; got 5"),
+                          (json.dumps({"selected": {"config": {**chosen, "transductive": "no"}}}),
+                           "not usable: transductive must be true or false; got 'no'")]:
         bad = tmp_path / "bad.json"
         bad.unlink(missing_ok=True)
         if isinstance(text, bytes):
