@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import pandas as pd
 import pytest
@@ -91,3 +92,29 @@ def test_own_data_keeps_the_method_default(tmp_path, capsys, fcd_default):
     assert main(["fit", "--pairs", str(pairs), "--out", str(out)]) == 0
     assert json.loads((out / "config.json").read_text())["config"]["method"] == "sesl"
     assert "default on" not in capsys.readouterr().err
+
+
+def test_code_options_alone_modify_the_default_and_must_apply(small_data_dir, tmp_path, capsys, fcd_default):
+    """--similarity-map, --encoder, --mirna-form given alone keep the benchmark's default and change
+    how its codes become similarities; one that the similarity never uses is a usage error, not a
+    silent no-op (nor a silent switch to another method)."""
+    data = ["--dataset", "fcd", "--data-dir", str(small_data_dir)]
+    assert main(["fit", *data, "--similarity-map", "inverse:0.3", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "argument --similarity-map: map=inverse:0.3 only applies to sequence codes; the similarity " \
+           "'drug=biological,mirna=biological' uses none" in err, err
+    assert not (tmp_path / "x").exists()
+
+    coded = json.loads((defaults.DEFAULTS_DIR / "fcd.json").read_text())
+    coded["selected"]["config"].update(similarity="drug=sequence,mirna=biological", similarity_map="inverse")
+    (defaults.DEFAULTS_DIR / "fcd.json").write_text(json.dumps(coded))
+    out = tmp_path / "wider"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a drug of the small fixture has no SMILES, on purpose
+        assert main(["fit", *data, "--similarity-map", "inverse:0.3", "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert (config["method"], config["similarity"], config["similarity_map"]) == \
+        ("se", "drug=sequence,mirna=biological,map=inverse:0.3", "inverse:0.3")
+    assert "with --similarity-map inverse:0.3; give --method to choose another" in capsys.readouterr().err
+    assert main(["fit", *data, "--mirna-form", "hairpin", "--out", str(tmp_path / "y")]) == 2
+    assert "argument --mirna-form: mirna_form=hairpin only applies to miRNA sequences" in capsys.readouterr().err

@@ -191,7 +191,7 @@ def add_method_options(parser: argparse.ArgumentParser) -> None:
     descriptions = "; ".join(f"{name}: {info.description}" for name, info in CATALOGUE.items())
     parser.add_argument(
         "--method", default=None, choices=sorted(CATALOGUE),
-        help=f"{descriptions}. Default: on a benchmark without other method options, what nested CV chose "
+        help=f"{descriptions}. Default: on a benchmark without --similarity, what nested CV chose "
         "there (sesl_jax/resources/defaults/, announced on stderr); otherwise sesl",
     )
     parser.add_argument(
@@ -452,9 +452,12 @@ def apply_selection(args: argparse.Namespace) -> None:
                       UserWarning, stacklevel=2)
 
 
-# The options that say which method and similarity; without any of them (and without --selection),
-# a benchmark uses its shipped default (sesl_jax.defaults), anything else FALLBACK_METHOD.
+# The options that say which method and similarity (--selection sets them all). Without --method and
+# --similarity a benchmark uses its shipped default (sesl_jax.defaults), anything else FALLBACK_METHOD.
 METHOD_OPTIONS = ("method", "similarity", "similarity_map", "mirna_form", "encoder")
+# Those that say how sequences become similarities (their key in a similarity string: the option):
+# given alone on a benchmark, they modify its default.
+CODE_OPTIONS = {"map": "similarity_map", "mirna_form": "mirna_form", "encoder": "encoder"}
 FALLBACK_METHOD = "sesl"
 
 
@@ -465,24 +468,28 @@ def _use_config(args: argparse.Namespace, config) -> None:
 
 
 def apply_dataset_default(args: argparse.Namespace, *, transductive: bool = False) -> None:
-    """Without method options, a benchmark (``--dataset``) uses what nested CV chose on it (the
-    shipped selection, announced on stderr); own data, and transductive reproduction runs, use
-    SESL with its default similarity."""
+    """Without ``--method`` and ``--similarity``, a benchmark (``--dataset``) uses what nested CV chose
+    on it (the shipped selection, announced on stderr), with the code options given (``CODE_OPTIONS``)
+    in place of its own; own data, and transductive reproduction runs, use SESL with its default
+    similarity."""
     if args.method is not None:
         return
     from sesl_jax.defaults import dataset_default
 
     dataset = getattr(args, "dataset", None)
-    given = any(getattr(args, name, None) is not None for name in METHOD_OPTIONS)
-    eligible = dataset is not None and not (given or transductive or uses_own_data(args))
+    eligible = dataset is not None and not (args.similarity is not None or transductive or uses_own_data(args))
     selection = dataset_default(dataset) if eligible else None
     if selection is None:
         args.method = FALLBACK_METHOD
         return
-    observed, variant = args.observed, args.variant
+    kept = {name: getattr(args, name, None) for name in (*CODE_OPTIONS.values(), "observed", "variant")}
     _use_config(args, selection.config)
-    args.observed, args.variant = observed, variant  # solver settings the user gave stay theirs
-    print(f"default on {dataset.upper()}: {selection.describe()}; give --method to choose another",
+    for name, value in kept.items():  # what the user gave stays theirs: the default with another map, say
+        if value is not None:
+            setattr(args, name, value)
+    changed = "".join(f", with --{name.replace('_', '-')} {value}" for name, value in kept.items()
+                      if name in CODE_OPTIONS.values() and value is not None)
+    print(f"default on {dataset.upper()}: {selection.describe()}{changed}; give --method to choose another",
           file=sys.stderr)
 
 
@@ -490,8 +497,20 @@ def method_config(args: argparse.Namespace, *, transductive: bool = False):
     """The :class:`~sesl_jax.pipeline.MethodConfig` of the method options; a bad value is a usage error."""
     from sesl_jax.methods import CATALOGUE
     from sesl_jax.pipeline import MethodConfig, builder_options
-    from sesl_jax.similarity import check_encoder, parse_side, split_configuration, split_source
+    from sesl_jax.similarity import (
+        check_code_options, check_encoder, parse_side, split_configuration, split_source,
+    )
 
+    # How sequences become similarities, as the user gave it: (option, key, value). Kept on ``args`` at
+    # the first call, as later calls see the options a selection or default filled in.
+    if not hasattr(args, "given_code_options"):
+        args.given_code_options = [(f"--{option.replace('_', '-')}", key, getattr(args, option))
+                                   for key, option in CODE_OPTIONS.items() if getattr(args, option, None) is not None]
+        try:
+            args.given_code_options += [("--similarity", key, value)
+                                        for key, value in split_configuration(args.similarity or "")[1].items()]
+        except ValueError:
+            pass  # said below, as --similarity's error
     apply_selection(args)
     apply_dataset_default(args, transductive=transductive)
     if args.similarity is not None:
@@ -518,6 +537,11 @@ def method_config(args: argparse.Namespace, *, transductive: bool = False):
         builder_options(config)  # combinations the method refuses, e.g. --observed known for a rival
     except ValueError as error:
         raise UsageError(f"argument --method {args.method}: {error}") from None
+    for option, key, value in args.given_code_options:
+        try:
+            check_code_options(config.resolved_similarity, {key: value})
+        except ValueError as error:
+            raise UsageError(f"argument {option}: {error}") from None
     if uses_own_data(args):
         sides = split_source(config.resolved_similarity)
         uses_biological = any(name == "biological" for side, text in zip(("drug", "mirna"), sides)

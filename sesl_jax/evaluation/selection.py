@@ -36,7 +36,7 @@ from sesl_jax.evaluation.summary import NOT_RUN, summarize
 from sesl_jax.methods import Method
 from sesl_jax.pipeline import MethodConfig, build_method, resolve_similarities
 from sesl_jax.provenance import command_line, data_provenance, environment
-from sesl_jax.similarity import split_configuration
+from sesl_jax.similarity import check_code_options, split_configuration
 
 FINAL = "final selection on all known pairs"
 
@@ -55,9 +55,12 @@ def parse_candidate(text: str, method: str = "sesl", dtype: str = "float32", enc
     """``"drug=sequence,mirna=biological,map=inverse"`` -> a :class:`MethodConfig` (the source as
     for ``--similarity``, optional ``map=`` / ``mirna_form=`` / ``encoder=`` parts; ``encoder``
     applies when the text has no ``encoder=`` part). Raises ValueError."""
-    if "encoder" in split_configuration(text)[1]:
+    parts = split_configuration(text)[1]
+    if "encoder" in parts:
         encoder = None
-    return MethodConfig(method=method, similarity=text, dtype=dtype, encoder=encoder)
+    config = MethodConfig(method=method, similarity=text, dtype=dtype, encoder=encoder)
+    check_code_options(config.resolved_similarity, parts)  # a part the source never uses would be a twin
+    return config
 
 
 def candidate_label(config: MethodConfig) -> str:

@@ -314,12 +314,34 @@ def without_biological(configuration: str, *, drug: bool = True, mirna: bool = T
     return configuration
 
 
+def check_code_options(source: str, given: dict[str, str | None]) -> None:
+    """A ValueError for an option of ``given`` (``map``, ``encoder``, ``mirna_form``: its value, or
+    ``None`` when not given) that ``source`` never uses, which would run as if it were not given: the
+    map and the encoder make sequence codes' similarities; ``mirna_form`` picks the miRNA sequences of
+    codes and alignments."""
+    drug, mirna = split_source(source)
+    drug_names = {name for name, _ in parse_side(drug, "drug")}
+    mirna_names = {name for name, _ in parse_side(mirna, "mirna")}
+    uses = {"map": ("sequence codes", "sequence" in drug_names | mirna_names),
+            "encoder": ("sequence codes", "sequence" in drug_names | mirna_names),
+            "mirna_form": ("miRNA sequences (sequence or alignment)", bool({"sequence", "alignment"} & mirna_names))}
+    for key, value in given.items():
+        what, used = uses[key]
+        if value is not None and not used:
+            raise ValueError(f"{key}={value} only applies to {what}; the similarity "
+                             f"'drug={drug},mirna={mirna}' uses none")
+
+
 def split_source(source: str) -> tuple[str, str]:
     """``"biological"`` -> both sides; ``"chemical"`` -> chemical drugs + sequence miRNAs;
     ``"drug=X,mirna=Y"`` -> explicit. Each side is checked with ``parse_side`` and returned in its
     canonical text."""
     source = source.strip()
     if "=" in source:
+        keys = [part.split("=", 1)[0].strip() for part in source.split(",") if "=" in part]
+        repeated = next((key for key in keys if keys.count(key) > 1), None)
+        if repeated:
+            raise ValueError(f"similarity {source!r}: {repeated}= appears twice")
         parts = {key.strip(): value for key, value in (part.split("=", 1) for part in source.split(",") if "=" in part)}
         if set(parts) != {"drug", "mirna"} or len(source.split(",")) != 2:
             unknown = [key for key in parts if key not in ("drug", "mirna")]
