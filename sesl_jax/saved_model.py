@@ -78,7 +78,11 @@ def atomic_directory(path: str | os.PathLike, *, replaceable: Collection[str] = 
         staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would hide the model from the user's group
         if path.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-            os.replace(path, retired / path.name)
+            try:
+                os.replace(path, retired / path.name)
+            except BaseException:
+                retired.rmdir()  # still empty: path could not be moved aside
+                raise
             os.replace(staging, path)
             shutil.rmtree(retired, ignore_errors=True)
         else:

@@ -4,6 +4,7 @@ named error for every way a model directory can be broken."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import warnings
@@ -207,6 +208,26 @@ def test_a_damaged_placement_is_a_named_error(saved, tmp_path, capsys, damage):
     assert main(["rank", "--model", str(broken), "--smiles", NEW_SMILES]) == 1
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_model_that_cannot_be_moved_aside_is_kept_and_nothing_is_left(fitted, tmp_path, monkeypatch):
+    import sesl_jax.saved_model as saved_model
+
+    target = tmp_path / "model"
+    _quiet(fitted.save, target)
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    real_replace = os.replace
+
+    def busy(source, destination):
+        if Path(source) == target:
+            raise OSError(16, "Device or resource busy")
+        return real_replace(source, destination)
+
+    monkeypatch.setattr(saved_model.os, "replace", busy)
+    with pytest.raises(OSError, match="busy"):
+        fitted.save(target)
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]  # neither the staging nor the retired directory
 
 
 def test_save_is_atomic(fitted, tmp_path, monkeypatch):

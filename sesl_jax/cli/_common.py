@@ -346,9 +346,9 @@ def check_option_values(args: argparse.Namespace) -> None:
     values = vars(args)
     if values.get("out") is not None:
         table = values.get("command") == "rank"
-        _check_writable(Path(values["out"]), "--out/--output" if table else "--out", directory=not table)
+        _check_writable(values["out"], "--out/--output" if table else "--out", directory=not table)
     if values.get("output") is not None:
-        _check_writable(Path(values["output"]), "--output", directory=False)
+        _check_writable(values["output"], "--output", directory=False)
     for option, kind, example in (("drug", "drug", "CID:3229"), ("mirna", "miRNA", "hsa-mir-21")):
         if values.get(option) is not None and not values[option].strip():
             raise UsageError(f"argument --{option}: empty {kind} ID; give an ID of the data, e.g. --{option} {example}")
@@ -364,7 +364,14 @@ def check_option_values(args: argparse.Namespace) -> None:
         _check_data_options(args)
 
 
-def _check_writable(path: Path, option: str, *, directory: bool) -> None:
+def _check_writable(text: str, option: str, *, directory: bool) -> None:
+    if not text.strip():
+        raise UsageError(f"argument {option}: empty; give a {'directory' if directory else 'file'} name")
+    path = Path(text)
+    if directory and Path.cwd().resolve().is_relative_to(path.resolve()):
+        # A run's directory is made or replaced whole: never the one the command runs in, or above it.
+        raise UsageError(f"argument {option}: {text!r} is the current directory or holds it; give a directory "
+                         "of its own, e.g. runs/NAME")
     if directory and path.exists() and not path.is_dir():
         raise UsageError(f"argument {option}: {str(path)!r} is a file, not a directory")
     if not directory and path.is_dir():
