@@ -85,6 +85,10 @@ def test_corrupted_truncated_and_foreign_files(tmp_path):
     path = save_checkpoint(tmp_path / "m.npz", model, tokenizer)
     data = path.read_bytes()
 
+    (tmp_path / "text.npz").write_text("id,smiles\n")  # not the pickle hint np.load gives, which invites unpickling
+    with pytest.raises(CheckpointError, match=r"text\.npz: not an \.npz archive \(no zip signature\)"):
+        load_checkpoint(tmp_path / "text.npz")
+
     (tmp_path / "truncated.npz").write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="corrupted or truncated"):
         load_checkpoint(tmp_path / "truncated.npz")

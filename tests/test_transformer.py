@@ -322,6 +322,11 @@ def test_encoder_train_and_encode_commands_take_the_transformer(tmp_path, capsys
     assert run(["encoder", "encode", "--kind", "rna", "--weights", str(out / "encoder.npz"), "--input", str(inputs),
                 "--output", str(codes)]) == 0
     assert np.load(codes).shape == (2, 4)
+    capsys.readouterr()
+    assert run(["encoder", "encode", "--kind", "rna", "--weights", str(out / "encoder.npz"), "--architecture", "lstm",
+                "--input", str(inputs), "--output", str(tmp_path / "other.npy")]) == 2  # not ignored
+    assert f"argument --architecture: {out / 'encoder.npz'} holds an RNA transformer encoder, not lstm" in \
+        capsys.readouterr().err and not (tmp_path / "other.npy").exists()
     assert run(["encoder", "encode", "--kind", "rna", "--architecture", "transformer", "--input", str(inputs),
                 "--output", str(codes)]) == 0
     assert np.array_equal(np.load(codes), encode(load_pretrained("rna", "transformer"), ["ACGU", "GGGAAAUUUCCC"]))

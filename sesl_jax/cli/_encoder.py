@@ -105,8 +105,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "code row i is line i + 1")
     encode.add_argument("--output", required=True, help=".npy (float64 array) or .csv (one row per sequence)")
     encode.add_argument("--weights", default=None, help="encoder .npz (default: the weights in use: shipped, or $SESL_JAX_ENCODERS's)")
-    encode.add_argument("--architecture", choices=ARCHITECTURES, default="lstm",
-                        help="which shipped encoder, without --weights (a weights file names its own)")
+    encode.add_argument("--architecture", choices=ARCHITECTURES, default=None,
+                        help="which shipped encoder (default lstm); a --weights file names its own, which must agree")
     encode.add_argument("--batch-size", type=int_at_least(1), default=256)
     encode.set_defaults(func=run_encode)
 
@@ -413,9 +413,12 @@ def run_encode(args: argparse.Namespace) -> int:
     path, sequences = _read_input(args.input)
     try:
         encoder = (Encoder.from_checkpoint(args.weights, args.kind) if args.weights
-                   else load_pretrained(args.kind, args.architecture))
+                   else load_pretrained(args.kind, args.architecture or ARCHITECTURES[0]))
     except CheckpointError as error:
         raise CommandError(str(error)) from error
+    if args.architecture is not None and encoder.architecture != args.architecture:
+        raise UsageError(f"argument --architecture: {args.weights} holds "
+                         f"{an_encoder(args.kind, encoder.architecture)}, not {args.architecture}")
     try:
         codes = encode(encoder, sequences, batch_size=args.batch_size)
     except SequenceError as error:

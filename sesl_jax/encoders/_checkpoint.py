@@ -163,6 +163,10 @@ def _read(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}")
+    with open(path, "rb") as handle:
+        if handle.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):  # else np.load reads it as a pickle, and says so
+            raise CheckpointError(f"{path}: not an .npz archive (no zip signature); a checkpoint is the .npz that "
+                                  "'sesl-jax encoder train' writes")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
