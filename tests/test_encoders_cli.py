@@ -174,6 +174,17 @@ def test_evaluate_prints_the_reconstruction_table_of_a_run(tmp_path, capsys):
     assert capsys.readouterr().out.startswith(f"rna: {len(RNA)} validation sequences")
     assert _run(["encoder", "evaluate", "--corpus", str(corpus), "--weights", str(out / "encoder.npz")]) == 1
     assert "--corpus needs --kind" in capsys.readouterr().err
+    # sequences a model cannot read are named, and none at all is an error, not a row of NaN
+    mixed = tmp_path / "mixed.txt"
+    mixed.write_text(f"{RNA[0]}\nCCO\n")
+    assert _run(["encoder", "evaluate", "--corpus", str(mixed), "--kind", "rna", "--weights", str(out / "encoder.npz"),
+                 "--greedy", "0"]) == 0
+    assert "1 of 2 sequences skipped, which its tokenizer cannot read (the first: " in capsys.readouterr().err
+    smiles = tmp_path / "smiles.txt"
+    smiles.write_text("CCO\nc1ccccc1\n")
+    assert _run(["encoder", "evaluate", "--corpus", str(smiles), "--kind", "rna", "--weights", str(out / "encoder.npz")]) == 1
+    err = capsys.readouterr().err
+    assert "none of the 2 rna sequences can be encoded (the first: " in err and "'CCO'" in err, err
 
 
 def test_batch_norm_modes_on_the_command_line(tmp_path, capsys):

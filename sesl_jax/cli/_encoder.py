@@ -499,13 +499,20 @@ def run_evaluate(args: argparse.Namespace) -> int:
                                    "measures an LSTM auto-encoder's reconstruction (a transformer's masked-token "
                                    "accuracy is in its recipe)")
         for name, path, encoder in encoders:
-            rows, skipped = [], 0
+            rows, skipped, first_problem = [], 0, None
             for sequence in sequences:
                 try:
                     rows.append(encoder.tokenizer.encode(sequence))
-                except SequenceError:
+                except SequenceError as error:
                     skipped += 1
-            metrics = evaluate(encoder.model, rows, batch_size=args.batch_size, greedy=args.greedy) if rows else {}
+                    first_problem = first_problem or str(error)
+            if not rows:  # e.g. a SMILES file read as --kind rna: no table of NaN
+                raise CommandError(f"{name}: none of the {len(sequences)} {kind} sequences can be encoded "
+                                   f"(the first: {first_problem})")
+            if skipped:  # skipped, not dropped unseen: each model's table row counts them too
+                print(f"{name}: {skipped} of {len(sequences)} sequences skipped, which its tokenizer cannot "
+                      f"read (the first: {first_problem})", file=sys.stderr)
+            metrics = evaluate(encoder.model, rows, batch_size=args.batch_size, greedy=args.greedy)
             config = encoder.model.config
             table.append({"model": name, "path": str(path), "hidden_size": config.hidden_size, "num_layers": config.num_layers,
                           "batch_norm": config.batch_norm, "parameters": _parameter_count(encoder.model),
