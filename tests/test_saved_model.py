@@ -90,8 +90,13 @@ def test_fit_out_then_rank_model_equals_a_fresh_fit(data_dir, tmp_path, capsys):
 def test_rank_model_keeps_its_options_and_checks_the_data(saved, data_dir, tmp_path, capsys):
     assert main(["rank", "--model", str(saved), "--method", "bnnr", "--drug", "CID:22"]) == 1
     assert "--method" in capsys.readouterr().err
+    assert main(["rank", "--model", str(saved), "--bnnr-svt", "svd", "--smiles", NEW_SMILES]) == 1  # not ignored
+    assert "--bnnr-svt: a saved model keeps the options it was fitted with" in capsys.readouterr().err
+    for option in (["--skip-invalid"], ["--batch-size", "4"]):
+        assert main(["rank", "--model", str(saved), *option, "--drug", "CID:22"]) == 2
+        assert f"argument {option[0]}: only applies to screening" in capsys.readouterr().err
     assert main(["rank", "--model", str(saved), "--dataset", "fcd", "--data-dir", str(data_dir), "--drug", "CID:22"]) == 0
-    capsys.readouterr()
+    assert "default on" not in capsys.readouterr().err  # the model ranks, not the benchmark's default
     other = tmp_path / "data"
     shutil.copytree(data_dir, other)
     similarity = other / "amcsmma" / "dataset2" / "miRNA similarity matrix 2.txt"

@@ -575,37 +575,33 @@ def method_config(args: argparse.Namespace, *, transductive: bool = False):
     return config
 
 
-def load_dataset_for(args: argparse.Namespace):
+def load_dataset_for(args: argparse.Namespace, config=None):
     """The dataset the data options name, checked for what the command needs before any fit.
 
     The IDs of ``--drug``/``--mirna`` must be in it (``DataError`` with close matches). With your own
     data, the SMILES and sequences that the similarity needs are checked: none at all is an error
     saying how to add them; items without them are named in a warning (the similarity layer isolates
-    them: similarity 0 to every other item).
+    them: similarity 0 to every other item). ``config``: the :class:`MethodConfig` the data is for
+    (a saved model's); default: the method options' (commands without them: none).
     """
     from sesl_jax.data import load_dataset, load_pairs, load_sm2mir
     from sesl_jax.data._user_pairs import with_input_tables
 
-    mirna_form = _mirna_form(args)
+    if getattr(args, "pairs", None) is None and getattr(args, "sm2mir", None) is None:
+        return _check_ids(args, load_dataset(args.dataset, args.data_dir))
+    if config is None and hasattr(args, "similarity"):  # commands that compute similarities (not ``data check``)
+        config = method_config(args)
+    mirna_form = config.mirna_form if config is not None else getattr(args, "mirna_form", None) or "mature"
     if getattr(args, "pairs", None) is not None:
         dataset = load_pairs(args.pairs, sequence_kind=mirna_form)
-    elif getattr(args, "sm2mir", None) is not None:
+    else:
         species = args.species or "Homo sapiens"
         dataset = load_sm2mir(args.sm2mir, species=None if species.strip().lower() == "all" else species)
-    else:
-        return _check_ids(args, load_dataset(args.dataset, args.data_dir))
     dataset = with_input_tables(dataset, smiles_table=args.smiles_table, sequence_table=args.sequence_table,
                                 sequence_kind=mirna_form)
-    if hasattr(args, "similarity"):  # commands that compute similarities (not ``data check``)
-        _check_similarity_inputs(args, dataset)
+    if config is not None:
+        _check_similarity_inputs(args, dataset, config)
     return _check_ids(args, dataset)
-
-
-def _mirna_form(args: argparse.Namespace) -> str:
-    """The miRNA form the method options resolve to (``data check`` has no method: mature)."""
-    if hasattr(args, "similarity"):
-        return method_config(args).mirna_form
-    return getattr(args, "mirna_form", None) or "mature"
 
 
 def _check_ids(args: argparse.Namespace, dataset):
@@ -616,20 +612,20 @@ def _check_ids(args: argparse.Namespace, dataset):
     return dataset
 
 
-def _check_similarity_inputs(args: argparse.Namespace, dataset) -> None:
+def _check_similarity_inputs(args: argparse.Namespace, dataset, config) -> None:
     """Own data: the SMILES / sequences each side's similarity reads (see :func:`load_dataset_for`)."""
     import numpy as np
 
     from sesl_jax.data import DataError
     from sesl_jax.similarity import parse_side, split_source
 
-    source = method_config(args).resolved_similarity
+    source, mirna_form = config.resolved_similarity, config.mirna_form
     file = Path(args.pairs if args.pairs is not None else args.sm2mir).name
     sides = (
         ("drug", ("sequence", "chemical"), "SMILES", dataset.has_smiles, dataset.drug_ids,
          "--smiles-table", "drug_id", "smiles"),
-        ("miRNA", ("sequence", "alignment"), f"{_mirna_form(args)} sequence",
-         dataset.has_mature if _mirna_form(args) == "mature" else dataset.has_hairpin, dataset.mirna_ids,
+        ("miRNA", ("sequence", "alignment"), f"{mirna_form} sequence",
+         dataset.has_mature if mirna_form == "mature" else dataset.has_hairpin, dataset.mirna_ids,
          "--sequence-table", "mirna_id", "sequence"),
     )
     lacking, remedies = [], []

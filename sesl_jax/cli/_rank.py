@@ -11,15 +11,16 @@ import argparse
 import csv
 import sys
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from sesl_jax.cli._common import (
-    CommandError, add_cpu_devices_option, add_data_options, add_method_options, add_precision_option, configure_cpu_devices,
-    configure_jax, stdout_is_terminal,
+    CommandError, UsageError, add_cpu_devices_option, add_data_options, add_method_options, add_precision_option,
+    configure_cpu_devices, configure_jax, int_at_least, stdout_is_terminal,
 )
 
 # Options that describe the fit; a saved model brings its own, so they must stay at their defaults.
-FIT_OPTIONS = ("method", "similarity", "similarity_map", "mirna_form", "encoder", "observed", "variant", "dtype")
+FIT_OPTIONS = ("method", "similarity", "similarity_map", "mirna_form", "encoder", "observed", "variant", "dtype",
+               "bnnr_svt")
 _fit_option_defaults: dict[str, object] = {}
 TABLE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -67,7 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="screening: skip invalid rows (each is reported with its line number) instead of stopping at the first",
     )
     parser.add_argument(
-        "--batch-size", type=int, default=None, help="screening: new items per compiled call (default: sized to the device)"
+        "--batch-size", type=int_at_least(1), default=None,
+        help="screening: new items per compiled call (default: sized to the device)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_cpu_devices_option(parser, "new molecules or sequences")
@@ -75,10 +77,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.top is not None and args.top < 1:
-        raise CommandError(f"--top must be at least 1, got {args.top}")
-    if args.batch_size is not None and args.batch_size < 1:
-        raise CommandError(f"--batch-size must be at least 1, got {args.batch_size}")
+    for option, given in (("--skip-invalid", args.skip_invalid), ("--batch-size", args.batch_size is not None)):
+        if given and _screening_file(args) is None:  # said, not ignored
+            raise UsageError(f"argument {option}: only applies to screening (--smiles-file, --sequence-file)")
     if args.out is not None and Path(args.out).suffix.lower() not in TABLE_FORMATS:
         raise CommandError(f"--out {args.out}: the extension must be one of {', '.join(TABLE_FORMATS)}")
     if args.model is not None and (args.drug or args.mirna):
@@ -129,7 +130,8 @@ def _load_or_fit(args: argparse.Namespace):
     manifest = read_manifest(args.model)
     configure_jax(str((manifest.get("method_config") or {}).get("dtype")))
     model = SESL.load(args.model)
-    _announce_saved_model(args, model.method, model.similarities_.source, model.scores_.shape, model.data_provenance_)
+    _announce_saved_model(args, model.method, model.similarities_.source, model.scores_.shape, model.data_provenance_,
+                          lambda: model.config_)
     return model
 
 
@@ -141,7 +143,8 @@ def _rank_saved(args: argparse.Namespace):
     _check_fit_options_unchanged(args)
     saved = read_scores(args.model)
     scores = saved.arrays["scores"]
-    _announce_saved_model(args, saved.method, saved.similarity_source, scores.shape, saved.manifest.get("data"))
+    _announce_saved_model(args, saved.method, saved.similarity_source, scores.shape, saved.manifest.get("data"),
+                          lambda: _saved_config(args.model, saved.manifest))
     return rank_known(scores, saved.arrays["associations"], saved.drug_ids, saved.mirna_ids,
                       drug=args.drug, mirna=args.mirna, top=args.top, novel_only=args.novel_only)
 
@@ -156,20 +159,33 @@ def _check_fit_options_unchanged(args: argparse.Namespace) -> None:
         )
 
 
-def _announce_saved_model(args: argparse.Namespace, method: str, source: str, shape, provenance) -> None:
+def _saved_config(directory: str, manifest: dict):
+    """The :class:`MethodConfig` a saved model was fitted with."""
+    from sesl_jax.pipeline import MethodConfig
+    from sesl_jax.saved_model import MANIFEST, SavedModelError
+
+    try:
+        return MethodConfig(**manifest["method_config"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise SavedModelError(f"{Path(directory) / MANIFEST}: unreadable entry: {error}") from None
+
+
+def _announce_saved_model(args: argparse.Namespace, method: str, source: str, shape, provenance,
+                          config: Callable[[], Any]) -> None:
     """The stderr line that names the model, and, given data options, a check that they name the
-    data it was fitted on (file checksums)."""
+    data it was fitted on (file checksums), read as the model's configuration (``config()``, which
+    needs JAX: own data only) reads data, with no default or method option of this command announced."""
+    from sesl_jax.cli._common import load_dataset_for, uses_own_data
     from sesl_jax.saved_model import SavedModelError
 
     fitted_on = (provenance or {}).get("dataset", "caller-given matrices")
     print(f"model: {args.model} ({method}, {source}; {shape[0]} drugs x {shape[1]} miRNAs, fitted on {fitted_on})",
           file=sys.stderr)
     if _gives_data(args):
-        from sesl_jax.cli._common import load_dataset_for
         from sesl_jax.provenance import data_provenance
 
         saved = provenance or {}
-        given = data_provenance(load_dataset_for(args))
+        given = data_provenance(load_dataset_for(args, config() if uses_own_data(args) else None))
         differing = sorted(
             name for name in set(saved.get("checksums", {})) | set(given["checksums"])
             if saved.get("checksums", {}).get(name) != given["checksums"].get(name)
