@@ -170,6 +170,10 @@ def test_sm2mir_rejects_other_formats_and_bad_cids(tmp_path):
     path = write(tmp_path / "other.txt", "a\tb\n1\t2\n")
     with pytest.raises(DataError, match="other.txt: no 'mirna' column"):
         load_sm2mir(path)
+    for text in ("", "\n\n"):
+        path = write(tmp_path / "empty.txt", text)
+        with pytest.raises(DataError, match="empty.txt: the file is empty or its first line"):
+            load_sm2mir(path)
     path = write(tmp_path / "bad.txt", SM2MIR_HEADER + sm2mir_record("miR-21", "X", "12a", "Homo sapiens"))
     with pytest.raises(DataError, match=r"bad.txt: line 2: CID '12a' is not a PubChem compound number"):
         load_sm2mir(path)

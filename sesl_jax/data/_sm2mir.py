@@ -53,6 +53,9 @@ def load_sm2mir(path: str | os.PathLike, *, species: str | None = "Homo sapiens"
     with open(path, encoding="latin-1", newline="") as handle:
         reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
         header = [column.strip().lower() for column in next(reader, [])]
+        if not any(header):
+            raise DataError(f"{label}: the file is empty or its first line (the header) is blank; "
+                            "is this an SM2miR download?")
         position = {key: _column(header, names, label) for key, names in _COLUMNS.items()}
         wanted = None if species is None else species.strip().casefold()
         drug_rows: dict[str, int] = {}
