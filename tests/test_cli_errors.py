@@ -230,3 +230,14 @@ def test_unknown_option_of_an_action_points_to_the_action_help(capsys):
     assert main(["data", "check", "--dataset", "fcd", "--bogus"]) == 2
     assert ("sesl-jax data check: error: unrecognized arguments: --bogus (see 'sesl-jax data check --help')"
             in capsys.readouterr().err)
+
+
+def test_an_os_error_reads_as_a_sentence_naming_its_file():
+    from sesl_jax.cli._common import _user_message
+
+    assert _user_message(OSError(2, "cannot write /proc/t.csv: No such file or directory")) == \
+        "cannot write /proc/t.csv: No such file or directory"
+    assert _user_message(FileNotFoundError(2, "No such file or directory", "runs/x.csv")) == \
+        "runs/x.csv: No such file or directory"
+    assert _user_message(OSError(16, "Device or resource busy", ".", "..old")) == ". -> ..old: Device or resource busy"
+    assert _user_message(OSError("no errno")) == "no errno"

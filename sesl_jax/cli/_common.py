@@ -283,7 +283,7 @@ def run_command(args: argparse.Namespace) -> int:
         except Exception as error:
             if not isinstance(error, _user_errors()):
                 raise
-            print(f"{prefix}: error: {_one_line(error)}", file=sys.stderr)
+            print(f"{prefix}: error: {_one_line(_user_message(error))}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
             resumes = args.command in ("cv", "select", "reproduce") or getattr(args, "encoder_command", None) == "train"
@@ -329,6 +329,14 @@ def _check_encoder_directory() -> None:
     _, problem = own_weights_directory()
     if problem is not None:
         raise CommandError(problem)
+
+
+def _user_message(error: Exception) -> str:
+    """The message of a user error; an ``OSError``'s without its ``[Errno N]`` prefix, naming its file."""
+    if isinstance(error, OSError) and error.strerror:
+        names = [str(name) for name in (error.filename, error.filename2) if name is not None]
+        return ": ".join([*names[:1], error.strerror] if len(names) < 2 else [f"{names[0]} -> {names[1]}", error.strerror])
+    return str(error)
 
 
 def _one_line(message: object) -> str:
