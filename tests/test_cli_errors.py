@@ -239,5 +239,5 @@ def test_an_os_error_reads_as_a_sentence_naming_its_file():
         "cannot write /proc/t.csv: No such file or directory"
     assert _user_message(FileNotFoundError(2, "No such file or directory", "runs/x.csv")) == \
         "runs/x.csv: No such file or directory"
-    assert _user_message(OSError(16, "Device or resource busy", ".", "..old")) == ". -> ..old: Device or resource busy"
+    assert _user_message(OSError(16, "Device or resource busy", ".", None, "..old")) == ". -> ..old: Device or resource busy"
     assert _user_message(OSError("no errno")) == "no errno"
