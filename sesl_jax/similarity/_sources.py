@@ -268,6 +268,8 @@ def split_configuration(text: str) -> tuple[str, dict[str, str]]:
     parts (how the sequence codes are made and become similarities), as run labels and
     ``sesl-jax select`` write them."""
     parts = [part.strip() for part in text.split(",")]
+    if len(parts) > 1 and not all(parts):
+        raise ValueError(f"similarity {text!r}: an empty part (a comma too many)")
     extras = {}
     for part in parts:
         key, _, value = part.partition("=")
@@ -284,6 +286,8 @@ def split_configuration(text: str) -> tuple[str, dict[str, str]]:
         raise ValueError(f"similarity {text!r}: mirna_form must be one of {', '.join(MIRNA_FORMS)}; "
                          f"got {extras['mirna_form']!r}")
     source = ",".join(part for part in parts if part.partition("=")[0].strip() not in CONFIGURATION_KEYS)
+    if not source and extras:
+        raise ValueError(f"similarity {text!r}: no source before its parts, e.g. 'sequence,{parts[0]}'")
     return source, extras
 
 
