@@ -4,6 +4,7 @@ download (``--sm2mir`` with SMILES / sequence tables), and ``cv`` resuming acros
 from __future__ import annotations
 
 import json
+import warnings
 import shutil
 
 import numpy as np
@@ -147,3 +148,21 @@ def test_own_data_named_like_a_benchmark_is_not_announced_as_it(tmp_path):
     path.write_text(PAIRS)
     line = data_source_message(load_pairs(path), benchmark=False)
     assert line.startswith("data: 'fcd' (4 drugs x 4 miRNAs, 7 known pairs) from /")
+
+
+def test_code_options_on_own_data_apply_to_the_similarity_that_runs(pairs_file, tmp_path, capsys):
+    """Own data swaps SESL's biological terms for sequence and chemical ones: a map or miRNA form
+    given alone applies to that similarity (the file's sequence column is then read as hairpins), not
+    the default it replaced, and replaces its map part."""
+    out = tmp_path / "fit"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # D4 and m4 are isolated on purpose
+        assert main(["fit", "--pairs", str(pairs_file), "--similarity-map", "linear", "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert config["similarity"] == "drug=0.5*chemical+0.5*sequence,mirna=sequence,map=linear,mirna_form=mature"
+    assert config["similarity_map"] == "linear"
+    capsys.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["fit", "--pairs", str(pairs_file), "--mirna-form", "hairpin", "--out", str(tmp_path / "x")]) == 0
+    assert json.loads((tmp_path / "x" / "config.json").read_text())["config"]["mirna_form"] == "hairpin"

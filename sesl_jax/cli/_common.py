@@ -552,11 +552,6 @@ def method_config(args: argparse.Namespace, *, transductive: bool = False):
         builder_options(config)  # combinations the method refuses, e.g. --observed known for a rival
     except ValueError as error:
         raise UsageError(f"argument --method {args.method}: {error}") from None
-    for option, key, value in args.given_code_options:
-        try:
-            check_code_options(config.resolved_similarity, {key: value})
-        except ValueError as error:
-            raise UsageError(f"argument {option}: {error}") from None
     if uses_own_data(args):
         sides = split_source(config.resolved_similarity)
         uses_biological = any(name == "biological" for side, text in zip(("drug", "mirna"), sides)
@@ -567,7 +562,10 @@ def method_config(args: argparse.Namespace, *, transductive: bool = False):
             from sesl_jax.similarity import without_biological
 
             default = CATALOGUE[args.method].default_similarity
-            fallback = without_biological(default)
+            source, extras = split_configuration(without_biological(default))
+            # the options the user gave stand in for the default's parts (its map, say)
+            fallback = source + "".join(f",{key}={value}" for key, value in extras.items()
+                                        if getattr(args, CODE_OPTIONS[key], None) is None)
             warnings.warn(f"own data has no biological similarities: --method {args.method} uses {fallback} "
                           f"instead of its default {default}", UserWarning, stacklevel=2)
             args.similarity = fallback
@@ -580,6 +578,11 @@ def method_config(args: argparse.Namespace, *, transductive: bool = False):
                 "(--dataset) have; with --pairs or --sm2mir use sequence, chemical (drugs) or alignment (miRNAs), "
                 "e.g. --similarity sequence"
             )
+    for option, key, value in args.given_code_options:  # checked against the similarity that runs
+        try:
+            check_code_options(config.resolved_similarity, {key: value})
+        except ValueError as error:
+            raise UsageError(f"argument {option}: {error}") from None
     return config
 
 
