@@ -162,3 +162,12 @@ def test_real_files_fetched_and_loaded_from_the_cache(real_data_dir, tmp_path, h
         assert cached.drug_ids == shared.drug_ids and cached.mirna_ids == shared.mirna_ids
         np.testing.assert_array_equal(cached.associations, shared.associations)
         np.testing.assert_array_equal(cached.mirna_similarity, shared.mirna_similarity)
+
+
+def test_a_base_url_that_is_no_url_is_named(tmp_path, monkeypatch):
+    with pytest.raises(DataError, match="--base-url: 'notaurl' is not an http"):
+        fetch_benchmarks(tmp_path / "cache", base_url="notaurl")
+    monkeypatch.setenv("SESL_JAX_DATA_URL", "ftp:/x")
+    with pytest.raises(DataError, match=r"\$SESL_JAX_DATA_URL: 'ftp:/x' is not an http"):
+        fetch_benchmarks(tmp_path / "cache")
+    assert not (tmp_path / "cache").exists()

@@ -82,6 +82,9 @@ def fetch_benchmarks(cache_dir: str | os.PathLike | None = None, *, base_url: st
         raise DataError(f"refusing to download into ${DATA_DIR_ENV} ({user_data}); it is only ever read")
     manifest = _load_manifest()
     base = (base_url or os.environ.get(BASE_URL_ENV) or manifest["base_url"]).rstrip("/")
+    if urllib.parse.urlsplit(base).scheme not in ("http", "https", "file"):
+        given = "--base-url" if base_url else f"${BASE_URL_ENV}" if os.environ.get(BASE_URL_ENV) else "the manifest"
+        raise DataError(f"{given}: {base!r} is not an http(s):// or file:// URL")
     for entry in manifest["files"]:
         target = cache / entry["path"]
         if target.is_file() and sha256_file(target) == entry["sha256"]:
