@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sesl_jax._io import stderr_log
 from sesl_jax.cli._common import (
-    FALLBACK_METHOD, CommandError, UsageError, add_cpu_devices_option, add_data_options, add_method_options,
+    FALLBACK_METHOD, CommandError, UsageError, _one_line, add_cpu_devices_option, add_data_options, add_method_options,
     add_precision_option, configure_cpu_devices, configure_jax, data_source_message, finite_float, int_at_least,
     load_dataset_for, method_config, progress_output,
 )
@@ -129,6 +129,11 @@ def check_distributed_options(args: argparse.Namespace) -> None:
     if args.process_id is not None and args.num_processes is not None and args.process_id >= args.num_processes:
         raise UsageError(f"argument --process-id: must be below --num-processes {args.num_processes}, "
                          f"got {args.process_id}")
+    if args.coordinator is not None:
+        host, _, port = args.coordinator.strip().rpartition(":")
+        if not host.strip("[]") or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise UsageError(f"argument --coordinator: expected HOST:PORT with a port from 1 to 65535, "
+                             f"got {args.coordinator!r}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -137,7 +142,11 @@ def run(args: argparse.Namespace) -> int:
     if args.distributed:
         from sesl_jax.evaluation.distributed import initialize
 
-        initialize(args.coordinator, args.num_processes, args.process_id)
+        try:
+            initialize(args.coordinator, args.num_processes, args.process_id)
+        except (ValueError, RuntimeError) as error:  # e.g. no coordinator given and no cluster to ask
+            raise UsageError(f"argument --distributed: cannot join the run ({_one_line(error)}); give --coordinator "
+                             "HOST:PORT, --num-processes and --process-id, or run under SLURM or Open MPI") from None
     configure_jax(args.dtype)
     if args.protocol != "file" and args.fold_file:
         raise UsageError("argument --fold-file: only used with --protocol file")
