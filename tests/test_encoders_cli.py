@@ -134,9 +134,16 @@ def test_smiles_run_continued_from_another_runs_weights(tmp_path, capsys):
     assert recipe["init_weights"]["sha256"] == sha256_file(first / "encoder.npz")
     # continuing a run into its own directory would overwrite the weights it starts from
     capsys.readouterr()
-    assert train(first, "--epochs", "1", "--init-weights", str(first / "encoder.npz")) == 1
+    before = (first / "encoder.npz").read_bytes()
+    assert train(first, "--epochs", "1", "--init-weights", str(first / "encoder.npz")) == 2  # never overwritten unasked
     err = capsys.readouterr().err
-    assert "this run writes its own encoder.npz there" in err and "Traceback" not in err
+    assert f"argument --out: {first} holds a training run (checkpoint.npz, encoder.npz); give --resume" in err, err
+    assert (first / "encoder.npz").read_bytes() == before
+    assert train(first, "--epochs", "1", "--resume", "--init-weights", str(second / "encoder.npz")) == 2
+    err = capsys.readouterr().err
+    assert f"argument --init-weights: {first} started without --init-weights, and a resumed run continues from its " \
+           "checkpoint" in err, err
+    assert train(second, "--epochs", "2", "--max-steps", "2", "--resume", "--init-weights", str(first / "encoder.npz")) == 0
 
 
 def test_missing_corpus_is_a_clean_error(tmp_path, capsys):

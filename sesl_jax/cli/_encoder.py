@@ -238,8 +238,32 @@ def run_train(args: argparse.Namespace) -> int:
     if args.train_max_length > args.max_length:
         raise UsageError(f"argument --train-max-length: cannot exceed --max-length ({args.max_length}), "
                          f"got {args.train_max_length}")
+    _check_run_directory(args)
     with _removed_on_failure(Path(args.out)):
         return _train(args)
+
+
+def _check_run_directory(args: argparse.Namespace) -> None:
+    """A finished or checkpointed run is continued only on request (never overwritten unasked), and a
+    resumed one continues from its checkpoint: an --init-weights it did not start from is refused."""
+    from sesl_jax.encoders._checkpoint import CheckpointError, read_header
+    from sesl_jax.encoders._training import CHECKPOINT_NAME, WEIGHTS_NAME
+
+    out = Path(args.out)
+    held = [name for name in (CHECKPOINT_NAME, WEIGHTS_NAME) if (out / name).is_file()]
+    if held and not args.resume:
+        raise UsageError(f"argument --out: {out} holds a training run ({', '.join(held)}); give --resume to continue "
+                         "it, or another directory")
+    if args.resume and args.init_weights is not None and (out / CHECKPOINT_NAME).is_file():
+        path, _ = _initial_weights(args)
+        try:
+            recorded = read_header(out / CHECKPOINT_NAME).get("metadata", {}).get("recipe", {}).get("init_weights")
+        except CheckpointError as error:
+            raise CommandError(str(error)) from None
+        if not isinstance(recorded, dict) or recorded.get("sha256") != sha256_file(path):
+            started = f"from {recorded.get('file')}" if isinstance(recorded, dict) else "without --init-weights"
+            raise UsageError(f"argument --init-weights: {out} started {started}, and a resumed run continues from its "
+                             f"checkpoint; drop --init-weights {args.init_weights}")
 
 
 def _train(args: argparse.Namespace) -> int:
