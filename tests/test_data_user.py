@@ -211,7 +211,8 @@ def test_input_tables_fill_smiles_and_sequences(tmp_path):
     pairs = write(tmp_path / "pairs.csv", "drug_id,mirna_id,smiles\nD1,m1,CCO\nD2,m2,\nD3,m1,\n")
     smiles = write(tmp_path / "smiles.tsv", "drug_id\tsmiles\nD2\tCCN\nD1\tCCO\nOTHER\tC\n")
     sequences = write(tmp_path / "mirnas.csv", "mirna_id,sequence\nm2,ugagguag\n")
-    dataset = with_input_tables(load_pairs(pairs), smiles_table=smiles, sequence_table=sequences)
+    with pytest.warns(UserWarning, match=r"smiles.tsv: 1 row\(s\) name drugs not in the data, not used \(OTHER\)"):
+        dataset = with_input_tables(load_pairs(pairs), smiles_table=smiles, sequence_table=sequences)
     assert dataset.drug_smiles == ("CCO", "CCN", None)
     assert dataset.mirna_mature == (None, "UGAGGUAG") and dataset.mirna_hairpin == (None, None)
     assert set(dataset.checksums) == {"pairs.csv", "smiles.tsv", "mirnas.csv"}
@@ -228,3 +229,16 @@ def test_input_tables_fill_smiles_and_sequences(tmp_path):
     bad = write(tmp_path / "bad.csv", "mirna_id,sequence\nm1,ACGX\n")
     with pytest.raises(DataError, match=r"bad.csv: line 2: miRNA 'm1': sequence 'ACGX' holds 'X'"):
         with_input_tables(load_pairs(pairs), sequence_table=bad)
+
+
+def test_columns_not_read_are_named_and_a_case_variant_is_an_error(tmp_path):
+    """A column the reader does not ask for is said, not dropped unseen; one named like a read column
+    but for letter case would drop its data, so it stops the read."""
+    noted = write(tmp_path / "noted.csv", "drug_id,mirna_id,note\nD1,m1,from a review\n")
+    with pytest.warns(UserWarning, match=r"noted.csv: column\(s\) 'note' not read \(the columns read: drug_id, "
+                                         r"mirna_id \(optional smiles, sequence\)\)"):
+        assert load_pairs(noted).n_drugs == 1
+    shouted = write(tmp_path / "shouted.csv", "drug_id,mirna_id,SMILES\nD1,m1,CCO\n")
+    with pytest.raises(DataError, match=r"shouted.csv: column 'SMILES' is not read: column names are case-sensitive; "
+                                        r"name it 'smiles'"):
+        load_pairs(shouted)

@@ -8,6 +8,7 @@ wherever it is read.
 from __future__ import annotations
 
 import csv
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -133,6 +134,7 @@ def read_records(
                 blank = "the file is empty" if not header_line else "line 1 (the header) is blank"
                 raise DataError(f"{label}: {blank}; expected a header line with columns {expected}")
             _check_header(header, required, label=label, expected=expected)
+            _check_unread_columns(header, (*required, *named), label=label, expected=expected)
             column_of = {column: position for position, column in enumerate(header)}
             end = reader.line_num
             for cells in reader:
@@ -174,6 +176,20 @@ def _check_header(header: list[str], required: tuple[str, ...], *, label: str, e
     if missing:
         raise DataError(f"{label}: missing column(s) {', '.join(missing)}; expected columns {expected}, "
                         f"found {', '.join(map(repr, header))}")
+
+
+def _check_unread_columns(header: list[str], read: tuple[str, ...], *, label: str, expected: str) -> None:
+    """A column named like one that is read but for letter case is an error (it would be ignored,
+    and the data it holds with it); other columns that are not read are named in a warning."""
+    by_case = {column.casefold(): column for column in read}
+    unread = [column for column in header if column and column not in read]
+    for column in unread:
+        if column.casefold() in by_case:
+            raise DataError(f"{label}: column {column!r} is not read: column names are case-sensitive; name it "
+                            f"{by_case[column.casefold()]!r} (expected columns {expected})")
+    if unread:
+        warnings.warn(f"{label}: column(s) {', '.join(map(repr, unread))} not read (the columns read: {expected})",
+                      UserWarning, stacklevel=4)
 
 
 def delimiter_of(path: Path, header_line: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +153,7 @@ def _read_id_table(path: Path, id_col: str, value_col: str, ids, *, kind: str) -
     dataset_spelling = {identifier.casefold(): identifier for identifier in ids}
     spellings: dict[str, tuple[str, int]] = {}
     table: dict[str, tuple[str, int]] = {}
+    unused: list[str] = []
     what = "SMILES" if value_col == "smiles" else "sequence"
     for line, cell in read_records(path, (id_col, value_col), what=f"{what} table"):
         identifier, value = cell(id_col), cell(value_col)
@@ -163,10 +165,15 @@ def _read_id_table(path: Path, id_col: str, value_col: str, ids, *, kind: str) -
             if other is not None:
                 raise DataError(f"{label}: line {line}: {kind} ID {identifier!r} is not in the dataset but {other!r} "
                                 "is; IDs are case-sensitive")
+            unused.append(identifier)
             continue
         if value:
             _record_once(table, identifier, _valid_input(value, what, label, line, identifier), line,
                          label=label, what=what)
+    if unused:  # a table may cover more than one dataset: said, not an error
+        shown = ", ".join(unused[:5]) + (f" and {len(unused) - 5} more" if len(unused) > 5 else "")
+        warnings.warn(f"{label}: {len(unused)} row(s) name {kind}s not in the data, not used ({shown})", UserWarning,
+                      stacklevel=3)
     return table
 
 
