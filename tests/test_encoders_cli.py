@@ -181,6 +181,9 @@ def test_evaluate_prints_the_reconstruction_table_of_a_run(tmp_path, capsys):
     assert capsys.readouterr().out.startswith(f"rna: {len(RNA)} validation sequences")
     assert _run(["encoder", "evaluate", "--corpus", str(corpus), "--weights", str(out / "encoder.npz")]) == 1
     assert "--corpus needs --kind" in capsys.readouterr().err
+    for option in (["--kind", "smiles"], ["--limit", "3"], ["--seed", "4"]):
+        assert _run(["encoder", "evaluate", "--run", str(out), *option]) == 2
+        assert f"argument {option[0]}: only used with --corpus (a run brings its own)" in capsys.readouterr().err
     # sequences a model cannot read are named, and none at all is an error, not a row of NaN
     mixed = tmp_path / "mixed.txt"
     mixed.write_text(f"{RNA[0]}\nCCO\n")
@@ -232,6 +235,15 @@ def test_augmentation_is_for_smiles(tmp_path, capsys):
     assert _run(["encoder", "train", "--kind", "rna", "--corpus", str(corpus), "--out", str(tmp_path / "x"),
                  "--schedule", "cosine", "--warmup-steps", "5", "--decay-steps", "5"]) == 2
     assert "argument --decay-steps: need warmup_steps >= 0 and decay_steps > warmup_steps" in capsys.readouterr().err
+    for extra, message in [(["--min-count", "2"], "argument --min-count: applies to --kind smiles"),
+                           (["--no-canonicalize"], "argument --no-canonicalize: applies to --kind smiles"),
+                           (["--decay-steps", "10"], "argument --decay-steps: applies to --schedule cosine"),
+                           (["--final-learning-rate", "1e-4"], "argument --final-learning-rate: applies to --schedule cosine"),
+                           (["--schedule", "cosine", "--final-learning-rate", "0.5"],
+                            "argument --final-learning-rate: a cosine decays: at most --learning-rate 0.001, got 0.5")]:
+        assert _run(["encoder", "train", "--kind", "rna", "--corpus", str(corpus), "--out", str(tmp_path / "x"),
+                     *extra]) == 2  # refused, not ignored
+        assert message in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
 
 

@@ -53,12 +53,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="most tokens the tokenizer accepts (default: smiles 200, rna 160)")
     train.add_argument("--train-max-length", type=int_at_least(1), default=None,
                        help="train only on sequences with at most this many tokens (default: --max-length)")
-    train.add_argument("--min-count", type=int_at_least(1), default=3,
-                       help="SMILES tokens seen fewer times become <unk>")
+    train.add_argument("--min-count", type=int_at_least(1), default=None,
+                       help="smiles: tokens seen fewer times become <unk> (default 3)")
     train.add_argument("--vocabulary", default=None, metavar="JSON",
                        help="smiles: use this vocabulary (a run's vocabulary.json) instead of building one from the "
                             "corpus (--min-count), e.g. to train several models on one token set")
-    train.add_argument("--no-canonicalize", action="store_true", help="tokenize SMILES as given (default: RDKit canonical)")
+    train.add_argument("--no-canonicalize", action="store_true",
+                       help="smiles: tokenize SMILES as given (default: RDKit canonical)")
     train.add_argument("--hidden-size", type=int_at_least(1), default=None,
                        help="lstm: hidden units per layer (default 128)")
     train.add_argument("--num-layers", type=int_at_least(1), default=2)
@@ -81,12 +82,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--learning-rate", type=float_in_range(0, above_minimum=True), default=1e-3,
                        help="Adam step size (the schedule's peak)")
     train.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
-                       help="learning-rate schedule over the global step (cosine: down to --final-learning-rate)")
+                       help="learning-rate schedule over the global step (default constant; cosine: down to "
+                            "--final-learning-rate)")
     train.add_argument("--warmup-steps", type=int_at_least(0), default=0,
                        help="linear warm-up steps before the schedule")
     train.add_argument("--decay-steps", type=int_at_least(1), default=None,
-                       help="steps of the cosine incl. warm-up (default: epochs x steps per epoch)")
-    train.add_argument("--final-learning-rate", type=float_in_range(0), default=0.0, help="the cosine's last value")
+                       help="cosine: its steps incl. warm-up (default: epochs x steps per epoch)")
+    train.add_argument("--final-learning-rate", type=float_in_range(0), default=None,
+                       help="cosine: its last value (default 0), at most --learning-rate")
     train.add_argument("--augment-smiles", action="store_true",
                        help="train on a new random SMILES of each molecule every epoch (validation stays canonical)")
     train.add_argument("--validation-fraction", type=float_in_range(0, 1), default=0.05,
@@ -125,7 +128,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--greedy", type=int_at_least(0), default=2000,
                           help="free-running reconstruction of the first N sequences (0: teacher-forced only)")
     evaluate.add_argument("--batch-size", type=int_at_least(1), default=256)
-    evaluate.add_argument("--seed", type=int_at_least(0), default=0, help="with --corpus --limit: the subset")
+    evaluate.add_argument("--seed", type=int_at_least(0), default=None, help="with --corpus --limit: the subset (default 0)")
     evaluate.add_argument("--output", default=None, help="also write the table as JSON")
     evaluate.set_defaults(func=run_evaluate)
 
@@ -233,6 +236,18 @@ def run_train(args: argparse.Namespace) -> int:
         raise UsageError("argument --vocabulary: applies to --kind smiles (the RNA alphabet is fixed)")
     if args.augment_smiles and args.kind != "smiles":
         raise UsageError("argument --augment-smiles: applies to --kind smiles")
+    for option, given in (("--min-count", args.min_count is not None), ("--no-canonicalize", args.no_canonicalize)):
+        if given and args.kind != "smiles":
+            raise UsageError(f"argument {option}: applies to --kind smiles")
+    for option, given in (("--decay-steps", args.decay_steps is not None),
+                          ("--final-learning-rate", args.final_learning_rate is not None)):
+        if given and args.schedule != "cosine":
+            raise UsageError(f"argument {option}: applies to --schedule cosine (the rate is {args.schedule})")
+    if args.final_learning_rate is not None and args.final_learning_rate > args.learning_rate:
+        raise UsageError(f"argument --final-learning-rate: a cosine decays: at most --learning-rate "
+                         f"{args.learning_rate:g}, got {args.final_learning_rate:g}")
+    args.min_count = 3 if args.min_count is None else args.min_count
+    args.final_learning_rate = 0.0 if args.final_learning_rate is None else args.final_learning_rate
     args.max_length = args.max_length or (200 if args.kind == "smiles" else 160)
     args.train_max_length = args.train_max_length or args.max_length
     if args.train_max_length > args.max_length:
@@ -499,6 +514,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from sesl_jax._io import atomic_write_json
     from sesl_jax.encoders import CheckpointError, Encoder, SequenceError, evaluate, shipped_path
 
+    if args.run:
+        for option, given in (("--kind", args.kind), ("--limit", args.limit), ("--seed", args.seed)):
+            if given is not None:  # the run's recipe says what they were
+                raise UsageError(f"argument {option}: only used with --corpus (a run brings its own)")
     try:
         if args.run:
             kind, sequences, split = _run_validation_split(Path(args.run))
@@ -507,8 +526,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
             if args.kind is None:
                 raise CommandError("--corpus needs --kind")
             kind = args.kind
-            sequences, _, corpora = _read_corpora(kind, args.corpus, None, args.limit, args.seed)
-            split = {"corpora": corpora, "limit": args.limit, "seed": args.seed}
+            seed = 0 if args.seed is None else args.seed
+            sequences, _, corpora = _read_corpora(kind, args.corpus, None, args.limit, seed)
+            split = {"corpora": corpora, "limit": args.limit, "seed": seed}
             models = args.weights
         if not models:
             raise CommandError("nothing to evaluate: give --weights")
