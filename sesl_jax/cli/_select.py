@@ -102,6 +102,19 @@ def parse_configs(args: argparse.Namespace):
     for text in args.reference if args.reference is not None else ["bnnr"]:
         method, _, similarity = text.partition(":")
         references.append(config(method.strip(), similarity.strip() or None, "--reference"))
+    if args.encoder is not None:  # it must reach some configuration, else it is ignored
+        from sesl_jax.similarity import check_code_options
+
+        def uses_codes(config) -> bool:
+            try:
+                check_code_options(config.resolved_similarity, {"encoder": args.encoder})
+                return True
+            except ValueError:
+                return False
+
+        if not any(uses_codes(c) for c in (*candidates, *references)):
+            raise UsageError(f"argument --encoder: no candidate or reference uses sequence codes, so --encoder "
+                             f"{args.encoder} would change nothing")
     return candidates, references
 
 
