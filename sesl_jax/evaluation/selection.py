@@ -121,7 +121,10 @@ def _build(dataset: Dataset, configs: Sequence[MethodConfig]) -> list[Method]:
             raise ValueError(f"{candidate_label(config)}: transductive variants fit on the full matrix and cannot be selected")
         key = (config.resolved_similarity, config.similarity_map, config.mirna_form, config.encoder)
         if key not in cache:
-            cache[key] = resolve_similarities(dataset, config)
+            try:
+                cache[key] = resolve_similarities(dataset, config)
+            except ValueError as error:  # e.g. a biological similarity the data lacks: name the configuration
+                raise type(error)(f"{candidate_label(config)}: {error}") from None
         methods.append(build_method(np.asarray(dataset.associations), cache[key], config))
     return methods
 

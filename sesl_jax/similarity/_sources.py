@@ -106,10 +106,9 @@ def drug_similarity(
 ) -> np.ndarray:
     if source == "biological":
         if dataset.drug_similarity is None:
-            raise DataError(
-                f"dataset {dataset.name!r} has no biological drug similarity (PCD's 831 x 831 matrix is not "
-                "available); use --similarity sequence or chemical"
-            )
+            why = " (PCD's 831 x 831 matrix is not public)" if dataset.name == "pcd" else ""
+            raise DataError(f"dataset {dataset.name!r} has no biological drug similarity{why}; use a sequence or "
+                            "chemical one for drugs (e.g. drug=chemical,mirna=...)")
         return np.asarray(dataset.drug_similarity)
     if source in ("sequence", "chemical") and not np.any(dataset.has_smiles):
         # one isolated drug is a gap; all of them would be an identity matrix posing as a similarity
@@ -131,7 +130,8 @@ def mirna_similarity(
 ) -> np.ndarray:
     if source == "biological":
         if dataset.mirna_similarity is None:
-            raise DataError(f"dataset {dataset.name!r} has no biological miRNA similarity; use --similarity sequence")
+            raise DataError(f"dataset {dataset.name!r} has no biological miRNA similarity; use a sequence or alignment "
+                            "one for miRNAs (e.g. drug=...,mirna=sequence)")
         return np.asarray(dataset.mirna_similarity)
     if source == "sequence":
         if not np.any(mirna_sequences(dataset, mirna_form)[1]):
