@@ -266,7 +266,7 @@ def run_command(args: argparse.Namespace) -> int:
     prefix = f"sesl-jax {args.command}"
 
     def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-        print(f"{prefix}: warning: {_one_line(message)}", file=sys.stderr)
+        print(f"{prefix}: warning: {one_line(message)}", file=sys.stderr)
 
     with warnings.catch_warnings():
         warnings.showwarning = show_warning  # one line, not the file and source line of the warning
@@ -275,7 +275,7 @@ def run_command(args: argparse.Namespace) -> int:
             _check_encoder_directory()
             result = args.func(args)
         except UsageError as error:
-            print(f"{prefix}: error: {_one_line(error)}", file=sys.stderr)
+            print(f"{prefix}: error: {one_line(error)}", file=sys.stderr)
             return 2
         except BrokenPipeError:  # the reader went away (``| head``): not an error of this command
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
@@ -283,7 +283,7 @@ def run_command(args: argparse.Namespace) -> int:
         except Exception as error:
             if not isinstance(error, _user_errors()):
                 raise
-            print(f"{prefix}: error: {_one_line(_user_message(error))}", file=sys.stderr)
+            print(f"{prefix}: error: {one_line(_user_message(error))}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
             resumes = args.command in ("cv", "select", "reproduce") or getattr(args, "encoder_command", None) == "train"
@@ -339,7 +339,7 @@ def _user_message(error: Exception) -> str:
     return str(error)
 
 
-def _one_line(message: object) -> str:
+def one_line(message: object) -> str:
     return " ".join(str(message).split("\n")).strip()
 
 

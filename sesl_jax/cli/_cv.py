@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sesl_jax._io import stderr_log
 from sesl_jax.cli._common import (
-    FALLBACK_METHOD, CommandError, UsageError, _one_line, add_cpu_devices_option, add_data_options, add_method_options,
+    FALLBACK_METHOD, CommandError, UsageError, add_cpu_devices_option, add_data_options, add_method_options,
     add_precision_option, configure_cpu_devices, configure_jax, data_source_message, finite_float, int_at_least,
-    load_dataset_for, method_config, progress_output,
+    load_dataset_for, method_config, one_line, progress_output,
 )
 
 PROTOCOL_CHOICES = ("loocv", "kfold", "new-drug", "new-mirna", "file")
@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             initialize(args.coordinator, args.num_processes, args.process_id)
         except (ValueError, RuntimeError) as error:  # e.g. no coordinator given and no cluster to ask
-            raise UsageError(f"argument --distributed: cannot join the run ({_one_line(error)}); give --coordinator "
+            raise UsageError(f"argument --distributed: cannot join the run ({one_line(error)}); give --coordinator "
                              "HOST:PORT, --num-processes and --process-id, or run under SLURM or Open MPI") from None
     configure_jax(args.dtype)
     if args.protocol != "file" and args.fold_file:
