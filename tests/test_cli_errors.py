@@ -131,6 +131,9 @@ CASES = [
     ("select encoder that reaches nothing", ["select", *FCD, "--candidate", "biological", "--candidate",
                                              "drug=chemical,mirna=biological", "--encoder", "transformer", "--out", "{out}"], 2,
      "argument --encoder: no candidate or reference uses sequence codes, so --encoder transformer would change nothing"),
+    ("shared start as large as the folds", [*CV, "--protocol", "kfold", "--k", "2", "--shared-start", "2"], 2,
+     "argument --shared-start: 2 puts all 2 folds in one group, whose shared start would hide all their pairs; "
+     "give N below 2 (or 0)"),
     ("select seed -5", ["select", *FCD, "--seed", "-5", "--out", "{out}"], 2,
      "argument --seed: must be an integer >= 0, got -5"),
     ("select outer k above the known pairs", ["select", *FCD, "--outer-k", "9", "--out", "{out}"], 2,

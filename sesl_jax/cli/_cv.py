@@ -174,6 +174,9 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     folds = make_folds(args, dataset)
+    if config.shared_start >= 2 and config.shared_start >= folds.n_folds:  # one group's start hides every fold's pairs
+        raise UsageError(f"argument --shared-start: {config.shared_start} puts all {folds.n_folds} folds in one group, "
+                         f"whose shared start would hide all their pairs; give N below {folds.n_folds} (or 0)")
     from sesl_jax.evaluation.distributed import DistributedRunError, process_share
 
     try:
