@@ -83,7 +83,8 @@ def add_data_options(parser: argparse.ArgumentParser, *, dataset_required: bool 
         "--pairs",
         metavar="FILE",
         help="your own known pairs instead of a benchmark: a CSV/TSV with a header and columns drug_id, "
-        "mirna_id and optionally smiles (the drug's) and sequence (the miRNA's, in the --mirna-form form)",
+        "mirna_id and optionally smiles (the drug's) and sequence (the miRNA's: mature, or hairpin with "
+        "--mirna-form hairpin where a command has it)",
     )
     source.add_argument(
         "--sm2mir",
@@ -113,7 +114,7 @@ def add_data_options(parser: argparse.ArgumentParser, *, dataset_required: bool 
         metavar="FILE",
         default=None,
         help="with --pairs or --sm2mir: a CSV/TSV with columns mirna_id, sequence giving the miRNAs' sequences "
-        "(the --mirna-form form)",
+        "(mature, or hairpin with --mirna-form hairpin where a command has it)",
     )
 
 

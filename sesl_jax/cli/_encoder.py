@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="encoder_command", metavar="ACTION", required=True)
 
     train = actions.add_parser("train", help="train a SMILES or RNA auto-encoder on corpora")
-    train.add_argument("--kind", choices=("smiles", "rna"), required=True)
+    train.add_argument("--kind", choices=("smiles", "rna"), required=True, help="what the corpus holds")
     train.add_argument("--corpus", nargs="+", required=True, metavar="PATH",
                        help="corpus files: SMILES .txt/.csv(.gz), RNA FASTA (.fa(.gz))")
     train.add_argument("--repeat", nargs="+", type=int_at_least(1), default=None, metavar="K",
@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--limit", type=int_at_least(1), default=None,
                        help="use a random subset of this many sequences per corpus (drawn with --seed)")
     train.add_argument("--out", required=True, help="output directory (checkpoint.npz, encoder.npz, recipe.json)")
-    train.add_argument("--epochs", type=int_at_least(1), default=10)
+    train.add_argument("--epochs", type=int_at_least(1), default=10, help="passes over the corpus (default 10)")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     train.add_argument("--init-weights", default=None, metavar="NPZ",
                        help="start from these weights (a run's encoder.npz or checkpoint.npz, or 'shipped') with a "
@@ -62,8 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="smiles: tokenize SMILES as given (default: RDKit canonical)")
     train.add_argument("--hidden-size", type=int_at_least(1), default=None,
                        help="lstm: hidden units per layer (default 128)")
-    train.add_argument("--num-layers", type=int_at_least(1), default=2)
-    train.add_argument("--code-dim", type=int_at_least(1), default=64)
+    train.add_argument("--num-layers", type=int_at_least(1), default=2, help="layers (default 2)")
+    train.add_argument("--code-dim", type=int_at_least(1), default=64, help="size of the code (default 64)")
     train.add_argument("--batch-norm", nargs="?", choices=BATCH_NORM_MODES, const="encoder", default=None,
                        help="batch normalisation of the LSTM outputs (the paper uses it): 'encoder' (what a bare "
                             "--batch-norm means) between the encoder's layers; 'both' also in the decoder, which "
@@ -78,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="transformer: attention heads (default 4)")
     train.add_argument("--ff-size", type=int_at_least(1), default=None,
                        help="transformer: feed-forward hidden width (default 128)")
-    train.add_argument("--batch-size", type=int_at_least(1), default=128)
+    train.add_argument("--batch-size", type=int_at_least(1), default=128, help="sequences per step (default 128)")
     train.add_argument("--learning-rate", type=float_in_range(0, above_minimum=True), default=1e-3,
                        help="Adam step size (the schedule's peak)")
     train.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
@@ -98,11 +98,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="pad batches to a multiple of this many steps (fewer compiled shapes)")
     train.add_argument("--checkpoint-every", type=int_at_least(0), default=500,
                        help="steps between checkpoints (0: only at the end of each epoch)")
-    train.add_argument("--seed", type=int_at_least(0), default=0)
+    train.add_argument("--seed", type=int_at_least(0), default=0,
+                       help="initial weights, validation split, --limit subset and batch order (default 0)")
     train.set_defaults(func=run_train)
 
     encode = actions.add_parser("encode", help="write the codes of sequences (one per line) as .npy or .csv")
-    encode.add_argument("--kind", choices=("smiles", "rna"), required=True)
+    encode.add_argument("--kind", choices=("smiles", "rna"), required=True, help="what --input holds")
     encode.add_argument("--input", required=True,
                         help="text file (or - for standard input), one sequence per line (its first field), no header: "
                              "code row i is line i + 1")
@@ -110,7 +111,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     encode.add_argument("--weights", default=None, help="encoder .npz (default: the weights in use: shipped, or $SESL_JAX_ENCODERS's)")
     encode.add_argument("--architecture", choices=ARCHITECTURES, default=None,
                         help="which shipped encoder (default lstm); a --weights file names its own, which must agree")
-    encode.add_argument("--batch-size", type=int_at_least(1), default=256)
+    encode.add_argument("--batch-size", type=int_at_least(1), default=256, help="sequences per call (default 256)")
     encode.set_defaults(func=run_encode)
 
     evaluate = actions.add_parser(
