@@ -301,13 +301,13 @@ def load_model(directory: str | os.PathLike, estimator: type):
     """
     import jax
 
-    from sesl_jax.pipeline import MethodConfig, build_method
+    from sesl_jax.pipeline import build_method
     from sesl_jax.similarity import Similarities
 
     directory = Path(directory)
     manifest, drug_ids, mirna_ids, arrays, _, _ = read_scores(directory)
+    config = saved_config(directory, manifest)
     try:
-        config = MethodConfig(**manifest["method_config"])
         options = _decode_option(manifest["builder_options"])
         if not isinstance(options, dict):
             raise TypeError("builder_options must be a mapping")
@@ -343,6 +343,17 @@ def load_model(directory: str | os.PathLike, estimator: type):
     model.data_provenance_ = manifest.get("data")
     model.placement_ = placements
     return model
+
+
+def saved_config(directory: str | os.PathLike, manifest: dict[str, Any]):
+    """The :class:`~sesl_jax.pipeline.MethodConfig` a saved model was fitted with (its ``model.json``
+    read by :func:`read_manifest`); a ``SavedModelError`` naming the file if it cannot be built."""
+    from sesl_jax.pipeline import MethodConfig
+
+    try:
+        return MethodConfig(**manifest["method_config"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise SavedModelError(f"{Path(directory) / MANIFEST}: unreadable entry: {error}") from None
 
 
 def _ids(manifest: dict[str, Any], key: str) -> list[str]:

@@ -235,9 +235,8 @@ def run_train(args: argparse.Namespace) -> int:
         raise UsageError(f"argument --d-model: must be a multiple of --num-heads ({args.num_heads}), got {args.d_model}")
     if args.vocabulary is not None and args.kind != "smiles":
         raise UsageError("argument --vocabulary: applies to --kind smiles (the RNA alphabet is fixed)")
-    if args.augment_smiles and args.kind != "smiles":
-        raise UsageError("argument --augment-smiles: applies to --kind smiles")
-    for option, given in (("--min-count", args.min_count is not None), ("--no-canonicalize", args.no_canonicalize)):
+    for option, given in (("--augment-smiles", args.augment_smiles), ("--min-count", args.min_count is not None),
+                          ("--no-canonicalize", args.no_canonicalize)):
         if given and args.kind != "smiles":
             raise UsageError(f"argument {option}: applies to --kind smiles")
     for option, given in (("--decay-steps", args.decay_steps is not None),

@@ -138,13 +138,13 @@ def _load_or_fit(args: argparse.Namespace):
 def _rank_saved(args: argparse.Namespace):
     """``rank --model DIR --drug/--mirna ID``: the table from the saved scores alone."""
     from sesl_jax.ranking import rank_known
-    from sesl_jax.saved_model import read_scores
+    from sesl_jax.saved_model import read_scores, saved_config
 
     _check_fit_options_unchanged(args)
     saved = read_scores(args.model)
     scores = saved.arrays["scores"]
     _announce_saved_model(args, saved.method, saved.similarity_source, scores.shape, saved.manifest.get("data"),
-                          lambda: _saved_config(args.model, saved.manifest))
+                          lambda: saved_config(args.model, saved.manifest))
     return rank_known(scores, saved.arrays["associations"], saved.drug_ids, saved.mirna_ids,
                       drug=args.drug, mirna=args.mirna, top=args.top, novel_only=args.novel_only)
 
@@ -157,17 +157,6 @@ def _check_fit_options_unchanged(args: argparse.Namespace) -> None:
             f"{', '.join(changed)}: a saved model keeps the options it was fitted with; drop them, or fit "
             "another model with 'sesl-jax fit'"
         )
-
-
-def _saved_config(directory: str, manifest: dict):
-    """The :class:`MethodConfig` a saved model was fitted with."""
-    from sesl_jax.pipeline import MethodConfig
-    from sesl_jax.saved_model import MANIFEST, SavedModelError
-
-    try:
-        return MethodConfig(**manifest["method_config"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise SavedModelError(f"{Path(directory) / MANIFEST}: unreadable entry: {error}") from None
 
 
 def _announce_saved_model(args: argparse.Namespace, method: str, source: str, shape, provenance,
@@ -225,7 +214,7 @@ def read_queries(path: str, column: str) -> tuple[list[Query], list[tuple[int, s
 
 
 def _read_queries(file: Path, path: str, column: str) -> tuple[list[Query], list[tuple[int, str]]]:
-    from sesl_jax.data._tables import delimiter_of
+    from sesl_jax.data._tables import delimiter_of, extra_fields
 
     queries: list[Query] = []
     problems: list[tuple[int, str]] = []
@@ -269,10 +258,9 @@ def _read_queries(file: Path, path: str, column: str) -> tuple[list[Query], list
             if len(row) <= max(id_index, text_index):
                 problems.append((line, f"{len(row)} columns, the header has {len(header)}"))
                 continue
-            extra = next((value.strip() for value in row[len(header):] if value.strip()), None)
+            extra = extra_fields(row, len(header), delimiter)
             if extra is not None:  # never dropped unread: a value holding the delimiter splits in two
-                problems.append((line, f"more fields than the header ({len(row)} vs {len(header)}): extra value "
-                                       f"{extra!r} (a value holding {delimiter!r} must be quoted)"))
+                problems.append((line, extra))
                 continue
             add(line, row[id_index].strip(), row[text_index].strip())
     return queries, problems

@@ -103,16 +103,9 @@ def parse_configs(args: argparse.Namespace):
         method, _, similarity = text.partition(":")
         references.append(config(method.strip(), similarity.strip() or None, "--reference"))
     if args.encoder is not None:  # it must reach some configuration, else it is ignored
-        from sesl_jax.similarity import check_code_options
+        from sesl_jax.similarity import code_option_applies
 
-        def uses_codes(config) -> bool:
-            try:
-                check_code_options(config.resolved_similarity, {"encoder": args.encoder})
-                return True
-            except ValueError:
-                return False
-
-        if not any(uses_codes(c) for c in (*candidates, *references)):
+        if not any(code_option_applies(c.resolved_similarity, "encoder") for c in (*candidates, *references)):
             raise UsageError(f"argument --encoder: no candidate or reference uses sequence codes, so --encoder "
                              f"{args.encoder} would change nothing")
     return candidates, references

@@ -141,11 +141,9 @@ def read_records(
                 start, end = end + 1, reader.line_num  # a row spans lines where a quoted value holds a line break
                 if not any(cell.strip() for cell in cells):
                     continue
-                extra = next((value.strip() for value in cells[len(header):] if value.strip()), None)
+                extra = extra_fields(cells, len(header), delimiter)
                 if extra is not None:
-                    raise DataError(f"{label}: line {start}: the row has more fields than the header "
-                                    f"({len(cells)} vs {len(header)}): extra value {extra!r} "
-                                    f"(a value holding {delimiter!r} must be quoted)")
+                    raise DataError(f"{label}: line {start}: the row has {extra}")
 
                 def cell(column: str | None, cells: list[str] = cells, start: int = start) -> str | None:
                     position = column_of.get(column) if column else None
@@ -190,6 +188,16 @@ def _check_unread_columns(header: list[str], read: tuple[str, ...], *, label: st
     if unread:
         warnings.warn(f"{label}: column(s) {', '.join(map(repr, unread))} not read (the columns read: {expected})",
                       UserWarning, stacklevel=4)
+
+
+def extra_fields(cells: list[str], width: int, delimiter: str) -> str | None:
+    """What is wrong with a row holding a value past the header's ``width`` columns (empty extra
+    fields, as spreadsheets export, are fine), or ``None``."""
+    extra = next((value.strip() for value in cells[width:] if value.strip()), None)
+    if extra is None:
+        return None
+    return (f"more fields than the header ({len(cells)} vs {width}): extra value {extra!r} "
+            f"(a value holding {delimiter!r} must be quoted)")
 
 
 def delimiter_of(path: Path, header_line: str) -> str:

@@ -19,14 +19,14 @@ __getattr__, __dir__ = lazy_exports(__name__, {
                      "integrate_similarity", "integrated_similarities"), "sesl_jax.similarity._gip"),
     **dict.fromkeys(("SIMILARITY_MAPS", "SimilarityMap", "check_map", "code_similarity", "distance_scale",
                      "distances_to_similarity", "euclidean_distances", "parse_map"), "sesl_jax.similarity._maps"),
-    **dict.fromkeys(("DRUG_SOURCES", "ENCODERS", "MIRNA_FORMS", "MIRNA_SOURCES", "check_code_options", "check_encoder", "dataset_similarities", "drug_codes",
+    **dict.fromkeys(("DRUG_SOURCES", "ENCODERS", "MIRNA_FORMS", "MIRNA_SOURCES", "check_code_options", "code_option_applies", "check_encoder", "dataset_similarities", "drug_codes",
                      "drug_similarity", "fuse", "mirna_codes", "mirna_sequences", "mirna_similarity", "parse_side",
                      "side_label", "replace_source", "without_biological", "split_configuration", "split_source"),
                     "sesl_jax.similarity._sources"),
 })
 
 __all__ = [
-    "ENCODERS", "alignment_similarity", "check_code_options", "check_encoder", "fuse", "mirna_sequences", "parse_side", "side_label",
+    "ENCODERS", "alignment_similarity", "check_code_options", "code_option_applies", "check_encoder", "fuse", "mirna_sequences", "parse_side", "side_label",
     "DRUG_SOURCES", "INTEGRATIONS", "Integration", "MIRNA_FORMS", "MIRNA_SOURCES", "SIMILARITY_MAPS", "Similarities",
     "SimilarityMap", "check_map", "parse_map", "chemical_similarity", "check_integration", "code_similarity", "dataset_similarities",
     "distance_scale", "distances_to_similarity", "drug_codes", "drug_similarity", "euclidean_distances",

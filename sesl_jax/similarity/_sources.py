@@ -239,13 +239,13 @@ def dataset_similarities(
     drug = side_similarity(dataset, "drug", drug_terms, similarity_map=similarity_map, encoder=encoder)
     mirna = side_similarity(dataset, "mirna", mirna_terms, similarity_map=similarity_map, mirna_form=mirna_form,
                             encoder=encoder)
-    names = {name for name, _ in drug_terms} | {name for name, _ in mirna_terms}
+    used = _code_options_used(drug_terms, mirna_terms)
     label = f"drug={side_label(drug_terms)},mirna={side_label(mirna_terms)}"
-    if "sequence" in names:
+    if "map" in used:
         label += f",map={similarity_map}"
         if encoder != DEFAULT_ENCODER:
             label += f",encoder={encoder}"
-    if any(name in ("sequence", "alignment") for name, _ in mirna_terms):
+    if "mirna_form" in used:
         label += f",mirna_form={mirna_form}"
     return Similarities(drug, mirna, label)
 
@@ -318,21 +318,31 @@ def without_biological(configuration: str, *, drug: bool = True, mirna: bool = T
     return configuration
 
 
+def _code_options_used(drug_terms, mirna_terms) -> frozenset[str]:
+    """The parts (``map``, ``encoder``, ``mirna_form``) that sides of these terms use: the map and the
+    encoder make sequence codes' similarities; ``mirna_form`` picks the miRNA sequences of codes and
+    alignments."""
+    names = {name for name, _ in (*drug_terms, *mirna_terms)}
+    used = {"map", "encoder"} if "sequence" in names else set()
+    if any(name in ("sequence", "alignment") for name, _ in mirna_terms):
+        used.add("mirna_form")
+    return frozenset(used)
+
+
+def code_option_applies(source: str, key: str) -> bool:
+    """Whether ``source`` uses the part ``key`` (``map``, ``encoder``, ``mirna_form``)."""
+    drug, mirna = split_source(source)
+    return key in _code_options_used(parse_side(drug, "drug"), parse_side(mirna, "mirna"))
+
+
 def check_code_options(source: str, given: dict[str, str | None]) -> None:
     """A ValueError for an option of ``given`` (``map``, ``encoder``, ``mirna_form``: its value, or
-    ``None`` when not given) that ``source`` never uses, which would run as if it were not given: the
-    map and the encoder make sequence codes' similarities; ``mirna_form`` picks the miRNA sequences of
-    codes and alignments."""
-    drug, mirna = split_source(source)
-    drug_names = {name for name, _ in parse_side(drug, "drug")}
-    mirna_names = {name for name, _ in parse_side(mirna, "mirna")}
-    uses = {"map": ("sequence codes", "sequence" in drug_names | mirna_names),
-            "encoder": ("sequence codes", "sequence" in drug_names | mirna_names),
-            "mirna_form": ("miRNA sequences (sequence or alignment)", bool({"sequence", "alignment"} & mirna_names))}
+    ``None`` when not given) that ``source`` never uses, which would run as if it were not given."""
+    what = {"map": "sequence codes", "encoder": "sequence codes", "mirna_form": "miRNA sequences (sequence or alignment)"}
     for key, value in given.items():
-        what, used = uses[key]
-        if value is not None and not used:
-            raise ValueError(f"{key}={value} only applies to {what}; the similarity "
+        if value is not None and not code_option_applies(source, key):
+            drug, mirna = split_source(source)
+            raise ValueError(f"{key}={value} only applies to {what[key]}; the similarity "
                              f"'drug={drug},mirna={mirna}' uses none")
 
 
