@@ -152,6 +152,14 @@ CASES = [
     ("experiments not numbers", ["reproduce", "--experiments", "one", "--out", "{out}"], 2,
      "argument --experiments takes comma-separated numbers from [1, 2, 3, 4, 5, 6, 7], got 'one'"),
     ("empty experiment", ["reproduce", "--experiments", "1,,2", "--out", "{out}"], 2, "got '1,,2'"),
+    ("experiment twice", ["reproduce", "--experiments", "2,1,2", "--out", "{out}"], 2,
+     "argument --experiments: experiment 2 given more than once in '2,1,2'"),
+    ("repeats with no k-fold run", ["reproduce", "--experiments", "5,7", "--repeats", "3", "--out", "{out}"], 2,
+     "argument --repeats: experiments 5,7 run no repeated k-fold"),
+    ("loocv folds with no LOOCV run", ["reproduce", "--experiments", "2,3", "--loocv-folds", "9", "--out", "{out}"], 2,
+     "argument --loocv-folds: experiments 2,3 run no LOOCV"),
+    ("loocv folds not a subsample", ["reproduce", *FCD, "--experiments", "5", "--loocv-folds", "9", "--quiet", "--out",
+                                     "{out}"], 2, "argument --loocv-folds: 9 is not fewer than FCD's 5 LOOCV folds"),
 ]
 
 

@@ -247,7 +247,9 @@ def test_helpers():
     reduced, kept = reduced_dataset(dataset, 0.5, seed=0)
     assert reduced.n_known == len(kept) == round(0.5 * dataset.n_known)
     assert np.all(dataset.associations[kept[:, 0], kept[:, 1]] == 1)
-    assert parse_experiments("4,1,1") == (1, 4)
+    assert parse_experiments("4,1") == (1, 4)
+    with pytest.raises(ValueError, match="experiment 1 given more than once"):
+        parse_experiments("4,1,1")
     with pytest.raises(ValueError):
         parse_experiments("8")
 

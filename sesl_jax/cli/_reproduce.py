@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def make_plan(args: argparse.Namespace):
-    from sesl_jax.reproduce.experiments import default_plan, parse_experiments, quick_plan
+    from sesl_jax.reproduce.experiments import default_plan, experiment_rows, parse_experiments, quick_plan, unique_runs
 
     changes: dict = {}
     if args.dataset is not None:
@@ -69,7 +69,25 @@ def make_plan(args: argparse.Namespace):
         if args.loocv_folds < 1:
             raise UsageError(f"argument --loocv-folds: must be an integer >= 1, got {args.loocv_folds}")
         changes["loocv_subsample"] = args.loocv_folds
-    return quick_plan(**changes) if args.quick else default_plan(**changes)
+    plan = quick_plan(**changes) if args.quick else default_plan(**changes)
+    protocols = {spec.protocol for spec in unique_runs(experiment_rows(plan))}
+    # An option no run reads would be recorded as if it had shaped the results.
+    for option, value, protocol, what in (("--repeats", args.repeats, "kfold", "repeated k-fold"),
+                                          ("--loocv-folds", args.loocv_folds, "loocv", "LOOCV")):
+        if value is not None and protocol not in protocols:
+            raise UsageError(f"argument {option}: experiments {','.join(map(str, plan.experiments))} run no {what}")
+    return plan
+
+
+def check_loocv_folds(plan, datasets: dict) -> None:
+    """A subsample as large as the full LOOCV would be labelled a subsample; ask for the full one."""
+    if plan.loocv_subsample is None:
+        return
+    for name, dataset in datasets.items():
+        n_pairs = int((dataset.associations != 0).sum())
+        if plan.loocv_subsample >= n_pairs:
+            raise UsageError(f"argument --loocv-folds: {plan.loocv_subsample} is not fewer than {name.upper()}'s "
+                             f"{n_pairs} LOOCV folds; leave it out to run them all")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     for name in plan.datasets:
         datasets[name] = load_dataset(name, args.data_dir)
         log(data_source_message(datasets[name], benchmark=True))
+    check_loocv_folds(plan, datasets)
     results = run_reproduction(
         datasets, args.out, plan, data_dir=args.data_dir,
         progress=progress_output(args.quiet, log), log=log, report_only=args.report_only,

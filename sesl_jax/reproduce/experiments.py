@@ -366,7 +366,11 @@ def parse_experiments(text: str) -> tuple[int, ...]:
     parts = [part.strip() for part in text.split(",")]
     if not all(part.isdigit() for part in parts):
         raise ValueError(f"--experiments takes comma-separated numbers from {sorted(EXPERIMENTS)}, got {text!r}")
-    numbers = tuple(sorted({int(part) for part in parts}))
+    given = [int(part) for part in parts]
+    numbers = tuple(sorted(set(given)))
+    twice = [n for n in numbers if given.count(n) > 1]
+    if twice:
+        raise ValueError(f"--experiments: experiment {', '.join(map(str, twice))} given more than once in {text!r}")
     unknown = [n for n in numbers if n not in EXPERIMENTS]
     if unknown or not numbers:
         raise ValueError(f"--experiments takes numbers from {sorted(EXPERIMENTS)}, got {text!r}")
