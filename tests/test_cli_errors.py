@@ -152,6 +152,11 @@ CASES = [
     ("experiments not numbers", ["reproduce", "--experiments", "one", "--out", "{out}"], 2,
      "argument --experiments takes comma-separated numbers from [1, 2, 3, 4, 5, 6, 7], got 'one'"),
     ("empty experiment", ["reproduce", "--experiments", "1,,2", "--out", "{out}"], 2, "got '1,,2'"),
+    ("select method twice", ["select", *FCD, "--method", "sesl,se,sesl", "--out", "{out}"], 2,
+     "argument --method: 'sesl,se,sesl': a method given more than once"),
+    ("select reference twice", ["select", *FCD, "--reference", "bnnr", "--reference", "bnnr:biological", "--out",
+                                "{out}"], 2, "argument --reference: 'bnnr:biological' is the same configuration as an "
+     "earlier --reference"),
     ("experiment twice", ["reproduce", "--experiments", "2,1,2", "--out", "{out}"], 2,
      "argument --experiments: experiment 2 given more than once in '2,1,2'"),
     ("repeats with no k-fold run", ["reproduce", "--experiments", "5,7", "--repeats", "3", "--out", "{out}"], 2,

@@ -73,17 +73,20 @@ SELECTABLE_METHODS = ("sesl", "se", "bnnr")
 
 def select_methods(text: str) -> tuple[str, ...]:
     """The argparse ``type`` of ``--method``: one or more of ``SELECTABLE_METHODS``, comma-separated."""
-    methods = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    given = [part.strip() for part in text.split(",") if part.strip()]
+    methods = tuple(dict.fromkeys(given))
     unknown = [method for method in methods if method not in SELECTABLE_METHODS]
     if unknown or not methods:
         raise argparse.ArgumentTypeError(f"{text!r}: choose from {', '.join(SELECTABLE_METHODS)} (comma-separated)")
+    if len(methods) != len(given):
+        raise argparse.ArgumentTypeError(f"{text!r}: a method given more than once")
     return methods
 
 
 def parse_configs(args: argparse.Namespace):
     """Candidate and reference :class:`MethodConfig` objects; a bad value is a usage error."""
     from sesl_jax.evaluation.choices import GRIDS
-    from sesl_jax.evaluation.selection import parse_candidate
+    from sesl_jax.evaluation.selection import candidate_label, parse_candidate
     from sesl_jax.pipeline import MethodConfig
 
     def config(method: str, text: str | None, option: str) -> MethodConfig:
@@ -102,6 +105,9 @@ def parse_configs(args: argparse.Namespace):
     for text in args.reference if args.reference is not None else ["bnnr"]:
         method, _, similarity = text.partition(":")
         references.append(config(method.strip(), similarity.strip() or None, "--reference"))
+        if candidate_label(references[-1]) in map(candidate_label, references[:-1]):
+            raise UsageError(f"argument --reference: {text!r} is the same configuration as an earlier --reference "
+                             f"({candidate_label(references[-1])})")
     if args.encoder is not None:  # it must reach some configuration, else it is ignored
         from sesl_jax.similarity import code_option_applies
 
