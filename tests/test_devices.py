@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import jax
@@ -97,6 +98,18 @@ def test_every_evaluating_command_splits_the_cpu_one_device_per_core(command, mo
         args.func(args)
     assert counts == [available_cores()]
     assert build_parser().parse_args([*command, "--out", "x", "--cpu-devices", "1"]).cpu_devices == 1
+
+
+def test_more_cpu_devices_than_cores_is_a_warning(monkeypatch):
+    import sesl_jax.cli._common as common
+
+    monkeypatch.setattr(common, "available_cores", lambda: 2)
+    with pytest.warns(UserWarning, match=r"--cpu-devices 3 is more than the 2 cores this process may use: .* "
+                                         r"no faster than with --cpu-devices 2"):
+        common.warn_if_oversubscribed(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        common.warn_if_oversubscribed(2)
 
 
 def test_rank_splits_the_cpu_for_new_items_only(monkeypatch, tmp_path):

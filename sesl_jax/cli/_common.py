@@ -152,12 +152,21 @@ def cpu_devices(text: str) -> int:
     return int_at_least(1)(text)
 
 
+def warn_if_oversubscribed(count: int) -> None:
+    """More devices than cores is correct but no faster, and easy to do by mistake in a job script."""
+    cores = available_cores()
+    if count > cores:
+        warnings.warn(f"--cpu-devices {count} is more than the {cores} core{'s' * (cores != 1)} this process may use: "
+                      f"the devices share them, so folds run no faster than with --cpu-devices {cores}")
+
+
 def configure_cpu_devices(count: int) -> int:
     """Split the host CPU into devices before JAX starts its backend, one fold at a time on each.
 
     Safe because the engine loops folds with ``lax.map`` on CPU: vmapped LAPACK calls on several
     host devices deadlock jaxlib 0.10 (see ``sesl_jax.evaluation.engine``).
     """
+    warn_if_oversubscribed(count)
     if count > 1:
         import jax
 
