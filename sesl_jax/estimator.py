@@ -93,7 +93,13 @@ class SESL:
     @classmethod
     def from_config(cls, config: MethodConfig, **builder_options: Any) -> "SESL":
         """An unfitted model of ``config``, e.g. a benchmark's default:
-        ``SESL.from_config(sesl_jax.defaults.dataset_default("pcd").config)``."""
+        ``SESL.from_config(sesl_jax.defaults.dataset_default("pcd").config)``.
+
+        ``transductive`` and ``shared_start`` shape cross-validation folds only: a model fitted on
+        all known pairs is the same with or without them, so they are not kept."""
+        if not isinstance(config, MethodConfig):
+            raise TypeError(f"from_config takes a MethodConfig, got {type(config).__name__}: e.g. "
+                            "SESL.from_config(MethodConfig(**values))")
         return cls(
             config.method, similarity=config.similarity, similarity_map=config.similarity_map,
             mirna_form=config.mirna_form, dtype=config.dtype, observed=config.observed, variant=config.variant,
@@ -101,11 +107,17 @@ class SESL:
         )
 
     def method_config(self) -> MethodConfig:
-        """The :class:`~sesl_jax.pipeline.MethodConfig` these parameters describe."""
+        """The :class:`~sesl_jax.pipeline.MethodConfig` these parameters describe; ``observed`` and
+        ``bnnr_svt`` left at their defaults take the values of an ``options=SESLOptions(...)``."""
+        observed, bnnr_svt = self.observed, self.bnnr_svt
+        options = self.builder_options.get("options")
+        if options is not None and hasattr(options, "observed") and hasattr(options, "bnnr_svt"):
+            observed = options.observed if observed == "nonzero" else observed
+            bnnr_svt = options.bnnr_svt if bnnr_svt == "eigh" else bnnr_svt
         return MethodConfig(
             method=self.method, similarity=self.similarity, similarity_map=self.similarity_map,
-            mirna_form=self.mirna_form, dtype=resolve_dtype(self.dtype), observed=self.observed, variant=self.variant,
-            bnnr_svt=self.bnnr_svt, encoder=self.encoder,
+            mirna_form=self.mirna_form, dtype=resolve_dtype(self.dtype), observed=observed, variant=self.variant,
+            bnnr_svt=bnnr_svt, encoder=self.encoder,
         )
 
     # ------------------------------------------------------------------ fitting
@@ -136,10 +148,14 @@ class SESL:
             associations = np.asarray(dataset.associations)
             if drug_similarity is None or mirna_similarity is None:
                 resolved = resolve_similarities(dataset, config)
+                # a side the caller gives is the caller's: recorded so, and never extended to new items
+                sources = tuple("caller" if given is not None else source for given, source
+                                in zip((drug_similarity, mirna_similarity), split_source(config.resolved_similarity)))
                 drug_similarity = resolved.drug if drug_similarity is None else drug_similarity
                 mirna_similarity = resolved.mirna if mirna_similarity is None else mirna_similarity
                 source = resolved.source
-                sources = split_source(config.resolved_similarity)
+                if "caller" in sources:
+                    source += f"; {'drug' if sources[0] == 'caller' else 'miRNA'} similarity given by the caller"
             else:
                 source, sources = "caller", ("caller", "caller")
             drug_ids, mirna_ids = list(dataset.drug_ids), list(dataset.mirna_ids)

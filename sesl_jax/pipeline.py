@@ -179,9 +179,51 @@ def build_method(
             2-D 0/1 matrix, a similarity of the wrong shape, non-finite, outside [0, 1] or asymmetric.
     """
     check_method_inputs(associations, similarities.drug, similarities.mirna)
-    options = {**builder_options(config), **dict(overrides or {})}
+    check_x64(config.dtype)
+    options = {**builder_options(config), **checked_overrides(config, overrides)}
     method = METHODS[config.method].builder(np.asarray(associations), similarities, dtype=config.dtype, **options)
     return with_shared_starts(method, config.shared_start)
+
+
+def check_x64(dtype: str) -> None:
+    """float64 without x64 would run in float32 behind JAX's truncation warnings."""
+    import jax
+
+    if dtype == "float64" and not jax.config.jax_enable_x64:
+        raise ValueError("float64 needs jax.config.update('jax_enable_x64', True) before any JAX work")
+
+
+def checked_overrides(config: MethodConfig, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Builder keyword arguments from the Python API, refused where the builder has no such
+    argument or where they contradict ``config`` (which the model's records would then misstate)."""
+    import inspect
+
+    overrides = dict(overrides or {})
+    builder = METHODS[config.method].builder
+    accepted = set(inspect.signature(builder).parameters) - {"associations", "similarities", "dtype"}
+    unknown = sorted(set(overrides) - accepted)
+    if unknown:
+        raise TypeError(f"method {config.method!r} takes no option {', '.join(map(repr, unknown))}; its options: "
+                        f"{', '.join(sorted(accepted)) or 'none'}")
+    for name in ("variant", "transductive"):  # configuration fields, recorded with every result
+        if name in overrides:
+            raise TypeError(f"{name} is part of the configuration: give MethodConfig({name}=...) (SESL(variant=...) "
+                            "for the variant), not a builder option")
+    options = overrides.get("options")
+    if config.method in SESL_FAMILY and options is not None:
+        from sesl_jax.model import SESLOptions
+
+        if not isinstance(options, SESLOptions):
+            raise TypeError(f"options must be a SESLOptions, got {type(options).__name__}")
+        if options.sparse_learning != (config.method == "sesl"):
+            raise ValueError(f"options.sparse_learning={options.sparse_learning} contradicts method {config.method!r}, "
+                             f"which {'has' if config.method == 'sesl' else 'has no'} sparse learning: choose "
+                             f"method 'sesl' for sparse learning, 'se' or 'bnnr' for none")
+        for name in ("observed", "bnnr_svt"):
+            if getattr(options, name) != getattr(config, name):
+                raise ValueError(f"options.{name}={getattr(options, name)!r} contradicts {name}="
+                                 f"{getattr(config, name)!r}; give it once")
+    return overrides
 
 
 def resolve_similarities(dataset: Dataset, config: MethodConfig) -> Similarities:

@@ -62,3 +62,69 @@ def test_bad_inputs_are_clear_errors():
         SESL("nope").fit(A, Sd, Sm)
     with pytest.raises(RuntimeError, match="not fitted"):
         SESL().rank_mirnas("D0")
+
+
+def test_a_similarity_given_for_one_side_is_recorded_as_the_callers():
+    """A Dataset with one side's similarity replaced: that side is the caller's in every record,
+    and a new item on it is refused (it cannot be placed in a matrix nobody named)."""
+    from test_solver_inputs import _dataset_without_smiles
+
+    dataset = _dataset_without_smiles()
+    identity = np.eye(dataset.n_drugs)
+    model = SESL("se", similarity="biological", dtype="float64").fit(dataset, drug_similarity=identity)
+    assert model.similarity_sources_ == ("caller", "biological")
+    assert model.similarities_.source.endswith("; drug similarity given by the caller")
+    np.testing.assert_array_equal(model.similarities_.drug, identity)
+    with pytest.raises(ValueError, match="fitted on caller-given matrices"):
+        model.rank_mirnas(smiles="CCO")
+    expected = SESL("se", dtype="float64").fit(dataset.associations, identity, dataset.mirna_similarity).scores_
+    np.testing.assert_allclose(model.scores_, expected, atol=1e-12)
+
+
+def test_builder_options_that_contradict_the_configuration_are_refused():
+    from sesl_jax.model import SESLParams
+    from sesl_jax.solvers import BNNRParams
+
+    A, Sd, Sm = planted_problem(6, 8, seed=25)
+    cases = [
+        (SESL("se", bnnr_svt="svd", options=SESLOptions(sparse_learning=False)), ValueError,
+         "options.bnnr_svt='eigh' contradicts bnnr_svt='svd'; give it once"),
+        (SESL("se", options=SESLOptions(sparse_learning=True)), ValueError,
+         "options.sparse_learning=True contradicts method 'se', which has no sparse learning"),
+        (SESL("se", simiarity="biological"), TypeError, "method 'se' takes no option 'simiarity'; its options: "
+         "options, params, transductive"),
+        (SESL("tspn", variant="published-code", transductive=False), TypeError,
+         r"transductive is part of the configuration: give MethodConfig\(transductive=...\)"),
+        (SESL("se", params={"bnnr": 1}), TypeError, "params must be a SESLParams"),
+        (SESL("se", params=SESLParams(bnnr=BNNRParams(alpha=-1.0))), ValueError,
+         "BNNRParams.alpha must be finite and > 0.0, got -1.0"),
+    ]
+    for model, error, message in cases:
+        with pytest.raises(error, match=message):
+            model.fit(A, Sd, Sm)
+    with pytest.raises(TypeError, match="from_config takes a MethodConfig, got dict"):
+        SESL.from_config({"method": "se"})
+    # options alone set what the arguments leave at their defaults, and the records say so
+    model = SESL("se", dtype="float64", options=SESLOptions(sparse_learning=False, observed="known")).fit(A, Sd, Sm)
+    assert model.config()["observed"] == "known" and model.method_.config["options"]["observed"] == "known"
+
+
+def test_float64_without_x64_is_refused_by_the_pipeline_too():
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import numpy as np
+        from sesl_jax.pipeline import MethodConfig, build_method
+        from sesl_jax.similarity import Similarities
+        A = np.zeros((3, 4)); A[0, 0] = 1
+        try:
+            build_method(A, Similarities(np.eye(3), np.eye(4), "caller"), MethodConfig("bnnr"))
+        except ValueError as error:
+            print(error)
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env={"JAX_ENABLE_X64": "0", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "float64 needs jax.config.update('jax_enable_x64', True)" in result.stdout

@@ -94,7 +94,16 @@ def test_float64_input_without_x64_is_quietly_float32():
     (lambda A, T, O: lrr_ialm(A[0]), r"associations must be a matrix, got shape \(9,\)"),
     (lambda A, T, O: lrr_ialm(A, side="bogus"), r"side must be one of \('mirnas', 'drugs'\), got 'bogus'"),
     (lambda A, T, O: lrr_ialm(A, svt_method="bogus"), r"svt_method must be one of \('gram', 'svd'\)"),
-    (lambda A, T, O: lrr_ialm(A, rank_bound=0), "rank_bound must be >= 1"),
+    (lambda A, T, O: lrr_ialm(A, rank_bound=0), r"rank_bound \(a true upper bound on rank\(A\)\) must be an integer >= 1"),
+    (lambda A, T, O: lrr_ialm(A, rank_bound=2.5), r"rank_bound .* must be an integer >= 1, got 2.5"),
+    (lambda A, T, O: lrr_ialm(A, max_iterations=-5), "max_iterations must be an integer >= 0, got -5"),
+    (lambda A, T, O: lrr_ialm(A, (0.3, 1e-4)), r"params must be a LRRParams, got tuple: e.g. LRRParams\(alpha=...\)"),
+    (lambda A, T, O: lrr_ialm(A, support=(np.array([0, 1, 99]), np.arange(9))),
+     r"support rows: indices must be in \[0, 6\), got 0..99"),
+    (lambda A, T, O: lrr_ialm(A, support=(np.array([0, 0]), np.arange(9))), "support rows: an index appears more than once"),
+    (lambda A, T, O: lrr_ialm(A, support=(np.arange(1), np.arange(9))),
+     r"associations has a nonzero entry outside the support, at row [1-5]"),
+    (lambda A, T, O: lrr_ialm(A, support=(np.arange(6.0), np.arange(9))), "support rows must be a 1-D integer index array"),
     (lambda A, T, O: lrr_ialm(A, LRRParams(alpha=-1.0)), r"LRRParams.alpha must be finite and > 0"),
     (lambda A, T, O: lrr_ialm(A, LRRParams(rho=0.5)), r"LRRParams.rho must be finite and >= 1"),
     (lambda A, T, O: lrr_ialm(A.astype(str)), "associations must be a real numeric array"),
@@ -102,6 +111,16 @@ def test_float64_input_without_x64_is_quietly_float32():
     (lambda A, T, O: bnnr_complete(T, O[:10]), r"observed has shape \(10, 15\), target \(15, 15\)"),
     (lambda A, T, O: bnnr_complete(T, O, svt_method="bogus"), "svt_method must be one of"),
     (lambda A, T, O: bnnr_complete(T, O, BNNRParams(beta=0.0)), r"BNNRParams.beta must be finite and > 0"),
+    (lambda A, T, O: bnnr_complete(T, O, {"alpha": 1.0}), "params must be a BNNRParams, got dict"),
+    (lambda A, T, O: bnnr_complete(T, 2 * O), r"observed must hold 0 or 1 only; entry \(0, 0\) is 2"),
+    (lambda A, T, O: bnnr_complete(T, O, svt_rank=3), "svt_rank is the block size of svt_method='subspace'; 'eigh'"),
+    (lambda A, T, O: bnnr_complete(T, O, svt_method="subspace", svt_rank=0), "svt_rank must be an integer >= 1"),
+    (lambda A, T, O: bnnr_complete(T, O, max_iterations=True), "max_iterations must be an integer >= 0, got True"),
+    (lambda A, T, O: bnnr_complete(T, O, start=T), r"start must be a BNNRState \(another solve.s BNNRResult.state\), got ndarray"),
+    (lambda A, T, O: bnnr_complete(T, O, start=bnnr_complete(T[:4, :4], O[:4, :4]).state),
+     r"start.low_rank has shape \(4, 4\), but target has \(15, 15\): start comes from another problem"),
+    (lambda A, T, O: svt_symmetric(T + np.triu(T, 1), 0.1), "matrix is not symmetric .*use svt"),
+    (lambda A, T, O: svt_symmetric(T, np.nan), "tau must be >= 0, got nan"),
     (lambda A, T, O: svt_symmetric(T[:, :-1], 0.1), "matrix must be square"),
     (lambda A, T, O: svt_sign(T[:, :-1], 0.1), "matrix must be square"),
     (lambda A, T, O: svt(T, -1.0), "tau must be >= 0"),
@@ -135,6 +154,25 @@ def test_traced_values_are_not_checked_so_jit_and_vmap_still_work():
         np.testing.assert_allclose(np.asarray(batched[i]), np.asarray(bnnr_complete(T, omega, BNNRParams(beta=beta)).completed),
                                    atol=1e-12)
     np.testing.assert_allclose(np.asarray(jax.jit(svt)(jnp.asarray(T), 0.3)), reference.svt(T, 0.3), atol=1e-10)
+
+
+def test_traced_values_out_of_range_stop_at_once_with_invalid_input():
+    """What raises for concrete values is reported as ``Status.INVALID_INPUT`` under vmap or jit,
+    with no iteration run; the valid members of the batch are untouched."""
+    A, T, omega = _heterogeneous(8)
+    lrr = jax.vmap(lambda alpha: lrr_ialm(A, LRRParams(alpha=alpha)))(jnp.asarray([0.5, -1.0, np.nan]))
+    assert lrr.stats.status.tolist() == [Status.CONVERGED, Status.INVALID_INPUT, Status.INVALID_INPUT]
+    assert lrr.stats.iterations.tolist()[1:] == [0, 0]
+    np.testing.assert_allclose(np.asarray(lrr.denoised[0]), np.asarray(lrr_ialm(A, LRRParams(alpha=0.5)).denoised),
+                               atol=1e-12)
+    bnnr = jax.vmap(lambda alpha, beta: bnnr_complete(T, omega, BNNRParams(alpha=alpha, beta=beta)))(
+        jnp.asarray([1.0, -1.0, 1.0]), jnp.asarray([10.0, 10.0, -10.0]))
+    assert bnnr.stats.status.tolist() == [Status.CONVERGED, Status.INVALID_INPUT, Status.INVALID_INPUT]
+    asymmetric = np.asarray(T).copy()
+    asymmetric[0, 1] += 0.2
+    assert int(jax.jit(bnnr_complete)(asymmetric, omega).stats.status) == Status.INVALID_INPUT
+    assert int(jax.jit(bnnr_complete)(T, 2.0 * omega).stats.status) == Status.INVALID_INPUT
+    assert int(jax.jit(bnnr_complete)(T, omega).stats.status) == Status.CONVERGED
 
 
 def test_threshold_metrics_needs_one_score_per_label():

@@ -42,6 +42,8 @@ def solver_report(run: EvaluationRun, stages: tuple[str, ...]) -> dict[str, dict
         }
         if np.any(status == NOT_RUN):
             report[stage]["not_run"] = int(np.sum(status == NOT_RUN))
+        if np.any(status == Status.INVALID_INPUT):  # only from a method whose parameters are traced
+            report[stage]["invalid_input"] = int(np.sum(status == Status.INVALID_INPUT))
     return report
 
 
@@ -85,13 +87,18 @@ def summarize(run: EvaluationRun, folds: Folds, stages: tuple[str, ...], *, thre
         "excluded_folds", "notes"}``; for k-fold each value is ``{"mean", "std", "n"}`` over
         repeats and ``"per_repeat"`` lists the repeat values.
     """
-    failed = np.any(run.status == Status.NONFINITE, axis=1) if run.status.size else np.zeros(folds.n_folds, bool)
+    nonfinite, invalid = (np.any(run.status == code, axis=1) if run.status.size else np.zeros(folds.n_folds, bool)
+                          for code in (Status.NONFINITE, Status.INVALID_INPUT))
+    failed = nonfinite | invalid
     usable = np.flatnonzero(~failed)
     notes = []
     if run.candidate_scores is None:
         notes.append("candidate scores were not kept (too many values): AUPR and thresholded metrics omitted")
-    if failed.any():
-        notes.append(f"{int(failed.sum())} fold(s) had non-finite solver output and are excluded from the metrics")
+    if nonfinite.any():
+        notes.append(f"{int(nonfinite.sum())} fold(s) had non-finite solver output and are excluded from the metrics")
+    if invalid.any():
+        notes.append(f"{int(invalid.sum())} fold(s) had solver parameters or inputs out of range (status "
+                     "invalid_input) and are excluded from the metrics")
     if threshold is not None and run.candidate_scores is not None:
         notes.extend(_threshold_notes(run, usable, threshold))
     summary: dict[str, Any] = {

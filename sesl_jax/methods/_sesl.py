@@ -17,7 +17,7 @@ import numpy as np
 from sesl_jax.methods._base import Method, MethodOutput, SharedStart
 from sesl_jax.similarity import Similarities
 from sesl_jax.model import SESLOptions, SESLParams, default_params, sesl_scores
-from sesl_jax.solvers import lrr_ialm
+from sesl_jax.solvers import check_bnnr_params, check_lrr_params, lrr_ialm
 
 
 def _solve(options: SESLOptions, fits_sparse_learning: bool):
@@ -85,6 +85,10 @@ def sesl_family_method(
         options = dataclasses.replace(options, lrr_rank_bound=max(min(len(rows), len(columns)), 1))
     if params is None:
         params = default_params(dtype)
+    if not isinstance(params, SESLParams):
+        raise TypeError(f"params must be a SESLParams(lrr=LRRParams(...), bnnr=BNNRParams(...)), got {type(params).__name__}")
+    check_lrr_params(params.lrr)  # concrete here: a bad value is named now, not a fold's status later
+    check_bnnr_params(params.bnnr)
     inputs: dict[str, Any] = {
         "drug_similarity": jnp.asarray(similarities.drug, dtype),
         "mirna_similarity": jnp.asarray(similarities.mirna, dtype),

@@ -11,7 +11,9 @@ from typing import Any, Callable, Literal, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from sesl_jax.solvers._checks import check_choice, check_params, check_symmetric, float_array
+from sesl_jax.solvers._checks import (
+    check_binary, check_choice, check_count, check_params, check_params_type, check_symmetric, float_array,
+)
 from sesl_jax.solvers._driver import SolverStats, iterate
 from sesl_jax.solvers._prox import default_subspace_rank, subspace_basis, svt, svt_sign, svt_subspace, svt_symmetric
 
@@ -116,6 +118,13 @@ def bnnr_step(
     return bounded_admm_step(state, target, observed, params, _PLAIN_SVT[svt_method])
 
 
+def check_bnnr_params(params: BNNRParams) -> jax.Array:
+    """Concrete values out of range raise a ValueError naming the field; returns whether (traced)
+    values are in range."""
+    check_params_type(params, BNNRParams)
+    return check_params(params, at_least={"tol1": 0.0, "tol2": 0.0}, above={"alpha": 0.0, "beta": 0.0})
+
+
 def bnnr_complete(
     target: jax.Array,
     observed: jax.Array,
@@ -154,13 +163,20 @@ def bnnr_complete(
             asymmetric ``target`` with a symmetric SVT.
     """
     check_choice(svt_method, "svt_method", BNNR_SVT_METHODS)
+    check_count(max_iterations, "max_iterations", 0)
+    if svt_rank is not None:
+        if svt_method != "subspace":
+            raise ValueError(f"svt_rank is the block size of svt_method='subspace'; {svt_method!r} does not use it")
+        check_count(svt_rank, "svt_rank", 1)
     target = float_array(target, "target", square=svt_method != "svd")
     observed = float_array(observed, "observed")
     if observed.shape != target.shape:
         raise ValueError(f"observed has shape {tuple(observed.shape)}, target {tuple(target.shape)}: they must match")
+    valid = check_bnnr_params(params)
+    valid = valid & check_binary(observed, "observed")
     if svt_method != "svd":
-        check_symmetric(target, "target", f"svt_method={svt_method!r} thresholds symmetric matrices; use 'svd'")
-    check_params(params, at_least={"tol1": 0.0, "tol2": 0.0}, above={"alpha": 0.0, "beta": 0.0})
+        valid = valid & check_symmetric(target, "target", f"svt_method={svt_method!r} thresholds symmetric matrices; "
+                                        "use 'svd'")
     observed = observed.astype(target.dtype)
     params = BNNRParams(*(jnp.asarray(value, target.dtype) for value in params))
     if start is None:
@@ -169,11 +185,27 @@ def bnnr_complete(
             size = target.shape[-1]
             carry = subspace_basis(size, svt_rank or default_subspace_rank(size), target.dtype)
         start = bnnr_init(target, carry)
-    elif (svt_method == "subspace") != (len(start.svt_carry) > 0):
-        raise ValueError(f"start comes from a solve with another svt_method than {svt_method!r}")
+    else:
+        start = _checked_start(start, target, svt_method)
     state, stats = iterate(
         lambda current: bnnr_step(current, target, observed, params, svt_method),
         start,
         max_iterations,
+        valid,
     )
     return BNNRResult(state.bounded, stats, state)
+
+
+def _checked_start(start: Any, target: jax.Array, svt_method: str) -> BNNRState:
+    """Another solve's final iterate, as this solve's dtype; its shapes must be this problem's."""
+    if not isinstance(start, BNNRState):
+        raise TypeError(f"start must be a BNNRState (another solve's BNNRResult.state), got {type(start).__name__}")
+    if (svt_method == "subspace") != (len(start.svt_carry) > 0):
+        raise ValueError(f"start comes from a solve with another svt_method than {svt_method!r}")
+    for name in ("low_rank", "bounded", "multiplier"):
+        shape = tuple(jnp.shape(getattr(start, name)))
+        if shape != tuple(target.shape):
+            raise ValueError(f"start.{name} has shape {shape}, but target has {tuple(target.shape)}: start comes from "
+                             "another problem")
+    return jax.tree_util.tree_map(lambda leaf: jnp.asarray(leaf).astype(target.dtype)
+                                  if jnp.issubdtype(jnp.result_type(leaf), jnp.floating) else leaf, start)

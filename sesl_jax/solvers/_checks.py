@@ -1,9 +1,9 @@
 """Argument checks of the public solver entry points.
 
 Shapes and option names are static, so they are checked on every call. Values (a negative
-threshold, an asymmetric target) are checked only when the caller passes concrete arrays:
-under ``jit``/``vmap`` they are tracers, and a solve reports bad values through its ``Status``
-instead of raising.
+parameter, an asymmetric target, an observed mask that is not 0/1) raise when the caller passes
+concrete arrays; under ``jit``/``vmap`` they are tracers, and the solve returns at once with
+``Status.INVALID_INPUT`` instead (the ``*_valid`` functions below give that traced verdict).
 """
 
 from __future__ import annotations
@@ -45,30 +45,70 @@ def check_choice(value: Any, name: str, choices: Iterable[str]) -> None:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
 
 
+def check_count(value: Any, name: str, minimum: int) -> None:
+    """A static count (iteration cap, rank): an integer, not a bool, at least ``minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def check_params_type(params: Any, expected: type) -> None:
+    """``params`` is the solver's NamedTuple (a plain tuple or dict would fail deep inside)."""
+    if not isinstance(params, expected):
+        raise TypeError(f"params must be a {expected.__name__}, got {type(params).__name__}: "
+                        f"e.g. {expected.__name__}(alpha=...)")
+
+
 def check_nonnegative(value: Any, name: str) -> None:
-    if is_concrete(value) and np.any(np.asarray(value) < 0):
+    if is_concrete(value) and not np.all(np.asarray(value) >= 0):  # NaN fails too
         raise ValueError(f"{name} must be >= 0, got {value}")
 
 
-def check_params(params: tuple, at_least: dict[str, float], above: dict[str, float]) -> None:
-    """Concrete hyper-parameters against their lower bounds (``at_least``: >=, ``above``: >)."""
+def check_params(params: tuple, at_least: dict[str, float], above: dict[str, float]) -> jax.Array:
+    """Hyper-parameters against their lower bounds (``at_least``: >=, ``above``: >): a concrete
+    value out of range raises; returns whether every (possibly traced) value is in range."""
+    valid = jnp.asarray(True)
     for field, bound in {**at_least, **above}.items():
         value = getattr(params, field)
         if not is_concrete(value):
+            array = jnp.asarray(value)
+            valid = valid & jnp.all(jnp.isfinite(array) & (array >= bound if field in at_least else array > bound))
             continue
         array = np.asarray(value)
         bad = np.any(array < bound) if field in at_least else np.any(array <= bound)
         if bad or not np.all(np.isfinite(array)):
             relation = ">=" if field in at_least else ">"
             raise ValueError(f"{type(params).__name__}.{field} must be finite and {relation} {bound}, got {value}")
+    return valid
 
 
-def check_symmetric(matrix: jax.Array, name: str, hint: str) -> None:
-    """A concrete (n, n) matrix symmetric up to rounding (entries within 100 eps of its largest)."""
+def _asymmetry(values, xp) -> tuple[Any, Any]:
+    """Largest ``|M - M^T|`` and the allowance: 100 eps of the largest entry, and never below the
+    1e-9 a dataset's similarities may differ from their transposes (``sesl_jax.data``)."""
+    finite = xp.all(xp.isfinite(values))
+    scale = xp.where(finite, xp.max(xp.abs(values), initial=0.0), 0.0)
+    gap = xp.where(scale > 0, xp.max(xp.abs(values - xp.swapaxes(values, -1, -2)), initial=0.0), 0.0)
+    return gap, max(100 * float(np.finfo(values.dtype).eps), 1e-9) * xp.maximum(scale, 1.0)
+
+
+def check_symmetric(matrix: jax.Array, name: str, hint: str) -> jax.Array:
+    """An (n, n) matrix symmetric up to rounding: a concrete one that is not raises; returns
+    whether a (possibly traced) one is."""
     if not is_concrete(matrix):
-        return
-    values = np.asarray(matrix)
-    scale = np.max(np.abs(values), initial=0.0) if np.all(np.isfinite(values)) else 0.0
-    gap = np.max(np.abs(values - np.swapaxes(values, -1, -2)), initial=0.0) if scale else 0.0
-    if gap > 100 * np.finfo(values.dtype).eps * max(scale, 1.0):
+        gap, allowance = _asymmetry(matrix, jnp)
+        return gap <= allowance
+    gap, allowance = _asymmetry(np.asarray(matrix), np)
+    if gap > allowance:
         raise ValueError(f"{name} is not symmetric (largest |T - T^T| = {gap:.3g}); {hint}")
+    return jnp.asarray(True)
+
+
+def check_binary(mask: jax.Array, name: str) -> jax.Array:
+    """A mask of 0s and 1s: a concrete one that is not raises; returns whether a traced one is."""
+    if not is_concrete(mask):
+        return jnp.all((mask == 0) | (mask == 1))
+    values = np.asarray(mask)
+    bad = ~((values == 0) | (values == 1))
+    if bad.any():
+        raise ValueError(f"{name} must hold 0 or 1 only; entry {tuple(int(i) for i in np.argwhere(bad)[0])} is "
+                         f"{values[bad][0]}")
+    return jnp.asarray(True)

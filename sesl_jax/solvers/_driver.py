@@ -22,6 +22,7 @@ class Status(enum.IntEnum):
     CONVERGED = 0
     MAX_ITERATIONS = 1
     NONFINITE = 2
+    INVALID_INPUT = 3  # a traced parameter out of range or a malformed input: no iteration ran
 
 
 class SolverStats(NamedTuple):
@@ -43,6 +44,7 @@ def iterate(
     step: Callable[[State], tuple[State, jax.Array]],
     state: State,
     max_iterations: int,
+    valid: jax.Array | bool = True,
 ) -> tuple[State, SolverStats]:
     """Run ``step`` until it reports convergence, a value turns non-finite, or the cap is hit.
 
@@ -50,6 +52,8 @@ def iterate(
         step: one iteration; returns the new state and a boolean scalar "converged".
         state: the initial state (a pytree of arrays).
         max_iterations: static cap on the number of iterations.
+        valid: whether the inputs are in range (traced under ``jit``/``vmap``); if not, no
+            iteration runs and the status is ``Status.INVALID_INPUT``.
 
     Returns:
         The final state and its ``SolverStats``. A non-finite state stops the loop at once
@@ -65,11 +69,17 @@ def iterate(
         new_state, converged = step(current)
         return new_state, iteration + 1, jnp.asarray(converged, bool), _all_finite(new_state)
 
-    init = (state, jnp.asarray(0, jnp.int32), jnp.asarray(False), _all_finite(state))
+    valid = jnp.asarray(valid, bool)
+    # an invalid solve starts "converged" so that the loop never runs
+    init = (state, jnp.asarray(0, jnp.int32), ~valid, _all_finite(state))
     final, iterations, converged, finite = jax.lax.while_loop(cond, body, init)
     status = jnp.where(
-        ~finite,
-        jnp.int32(Status.NONFINITE),
-        jnp.where(converged, jnp.int32(Status.CONVERGED), jnp.int32(Status.MAX_ITERATIONS)),
+        ~valid,
+        jnp.int32(Status.INVALID_INPUT),
+        jnp.where(
+            ~finite,
+            jnp.int32(Status.NONFINITE),
+            jnp.where(converged, jnp.int32(Status.CONVERGED), jnp.int32(Status.MAX_ITERATIONS)),
+        ),
     )
     return final, SolverStats(iterations=iterations, status=status)

@@ -22,8 +22,9 @@ from typing import Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from sesl_jax.solvers._checks import check_choice, check_params, float_array
+from sesl_jax.solvers._checks import check_choice, check_count, check_params, check_params_type, float_array, is_concrete
 from sesl_jax.solvers._driver import SolverStats, iterate
 from sesl_jax.solvers._prox import column_shrink, svt, svt_gram
 
@@ -127,6 +128,13 @@ def lrr_step(state: LRRState, problem: LRRProblem, params: LRRParams, svt_method
     return LRRState(X, J, P, Y1, Y2, mu), converged
 
 
+def check_lrr_params(params: LRRParams) -> jax.Array:
+    """Concrete values out of range raise a ValueError naming the field; returns whether (traced)
+    values are in range."""
+    check_params_type(params, LRRParams)
+    return check_params(params, at_least={"rho": 1.0, "tol": 0.0}, above={"alpha": 0.0, "mu": 0.0, "mu_max": 0.0})
+
+
 def lrr_ialm(
     associations: jax.Array,
     params: LRRParams = LRRParams(),
@@ -168,9 +176,10 @@ def lrr_ialm(
     associations = float_array(associations, "associations")
     check_choice(side, "side", LRR_SIDES)
     check_choice(svt_method, "svt_method", LRR_SVT_METHODS)
-    if rank_bound is not None and rank_bound < 1:
-        raise ValueError(f"rank_bound must be >= 1 (a true upper bound on rank(A)), got {rank_bound}")
-    check_params(params, at_least={"rho": 1.0, "tol": 0.0}, above={"alpha": 0.0, "mu": 0.0, "mu_max": 0.0})
+    if rank_bound is not None:
+        check_count(rank_bound, "rank_bound (a true upper bound on rank(A))", 1)
+    check_count(max_iterations, "max_iterations", 0)
+    valid = check_lrr_params(params)
     if support is not None:
         return _lrr_on_support(
             associations, params, support, side=side, svt_method=svt_method, reduce=reduce,
@@ -179,7 +188,8 @@ def lrr_ialm(
     data = associations.T if side == "drugs" else associations
     params = LRRParams(*(jnp.asarray(value, data.dtype) for value in params))
     problem = lrr_problem(data, reduce, rank_bound)
-    state, stats = iterate(lambda current: lrr_step(current, problem, params, svt_method), lrr_init(problem, params), max_iterations)
+    state, stats = iterate(lambda current: lrr_step(current, problem, params, svt_method), lrr_init(problem, params),
+                           max_iterations, valid)
     coefficients = state.coefficients if problem.basis is None else problem.basis @ state.coefficients
     noise = state.noise
     denoised = problem.projected_t.T @ state.coefficients
@@ -191,6 +201,7 @@ def lrr_ialm(
 def _lrr_on_support(associations: jax.Array, params: LRRParams, support, *, side: LRRSide, **options) -> LRRResult:
     """``lrr_ialm`` on ``associations[rows][:, columns]``, scattered back to the full shape."""
     rows, columns = (jnp.asarray(index) for index in support)
+    _check_support(associations, rows, columns)
     inner = lrr_ialm(associations[rows][:, columns], params, side=side, **options)
     n, m = associations.shape
     dtype = associations.dtype
@@ -202,3 +213,25 @@ def _lrr_on_support(associations: jax.Array, params: LRRParams, support, *, side
     noise = jnp.zeros(noise_shape, dtype).at[noise_index].set(inner.noise)
     denoised = jnp.zeros((n, m), dtype).at[rows[:, None], columns].set(inner.denoised)
     return LRRResult(coefficients, noise, denoised, inner.stats)
+
+
+def _check_support(associations: jax.Array, rows: jax.Array, columns: jax.Array) -> None:
+    """Concrete support indices: integers in range, each once, with every nonzero entry inside
+    (JAX would clamp an index out of range, and a known pair outside would be dropped)."""
+    for name, index, size in (("rows", rows, associations.shape[0]), ("columns", columns, associations.shape[1])):
+        if not jnp.issubdtype(index.dtype, jnp.integer) or index.ndim != 1:
+            raise ValueError(f"support {name} must be a 1-D integer index array, got dtype {index.dtype}, "
+                             f"shape {tuple(index.shape)}")
+        if is_concrete(index):
+            values = np.asarray(index)
+            if values.size and (values.min() < 0 or values.max() >= size):
+                raise ValueError(f"support {name}: indices must be in [0, {size}), got {values.min()}..{values.max()}")
+            if len(np.unique(values)) != len(values):
+                raise ValueError(f"support {name}: an index appears more than once")
+    if is_concrete(associations) and is_concrete(rows) and is_concrete(columns):
+        outside = np.asarray(associations) != 0
+        outside[np.ix_(np.asarray(rows), np.asarray(columns))] = False
+        if outside.any():
+            row, column = (int(i) for i in np.argwhere(outside)[0])
+            raise ValueError(f"associations has a nonzero entry outside the support, at row {row}, column {column}: "
+                             "the support must hold every row and column with a nonzero entry")

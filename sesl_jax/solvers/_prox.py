@@ -15,7 +15,7 @@ import jax.custom_batching
 import jax.numpy as jnp
 import jax.scipy.linalg
 
-from sesl_jax.solvers._checks import check_nonnegative, float_array
+from sesl_jax.solvers._checks import check_nonnegative, check_symmetric, float_array
 
 
 def svt(matrix: jax.Array, tau: jax.Array) -> jax.Array:
@@ -38,13 +38,15 @@ def svt_symmetric(matrix: jax.Array, tau: jax.Array) -> jax.Array:
 
     Singular values of a symmetric matrix are the absolute eigenvalues, so shrinking
     ``|lambda|`` by ``tau`` and keeping the sign equals ``svt``. The input is symmetrised
-    first so that rounding asymmetry cannot leak into the result.
+    first so that rounding asymmetry cannot leak into the result; a concrete matrix further from
+    symmetric than rounding raises.
 
     Args:
         matrix: (n, n) symmetric array.
         tau: threshold (scalar, >= 0).
     """
     matrix = _checked(matrix, tau, square=True)
+    check_symmetric(matrix, "matrix", "svt_symmetric is for symmetric matrices; use svt")
     eigenvalues, vectors = jnp.linalg.eigh(_symmetrised(matrix))
     shrunk = _shrink_eigenvalues(eigenvalues, tau)
     return (vectors * shrunk[..., None, :]) @ jnp.swapaxes(vectors, -1, -2)
