@@ -345,3 +345,37 @@ def test_fixed_threshold_outside_the_scores_is_noted():
     assert any("every pair is predicted positive" in note for note in below["notes"])
     inside = summarize(run, folds, method.stages, threshold=0.5)
     assert not any("threshold" in note for note in inside["notes"])
+
+
+def test_evaluate_and_summarize_refuse_parts_that_do_not_belong_together():
+    """Folds, matrix, method, run and stages of different problems: a named error, never metrics
+    (folds of another matrix used to be scored, and an index out of range clamped by JAX)."""
+    A, Sd, Sm = planted_problem(8, 10, seed=1)
+    other, _, _ = planted_problem(8, 10, seed=2)
+    larger, _, _ = planted_problem(11, 13, seed=3)
+    method = METHODS["bnnr"].builder(A, Similarities(Sd, Sm, "test"), dtype="float64")
+    cases = [
+        (lambda: evaluate(method, A, loocv_folds(other)), ValueError,
+         r"fold \d+ hides pair \(\d+, \d+\), which is not a known pair of the association matrix"),
+        (lambda: evaluate(method, A, loocv_folds(larger)), ValueError, r"outside the 8 x 10 association matrix"),
+        (lambda: evaluate(method, A.T, loocv_folds(A.T)), ValueError,
+         r"the method's drug_similarity is \(8, 8\), but the association matrix is 10 x 8"),
+        (lambda: evaluate(method, np.zeros((8, 10)), loocv_folds(np.zeros((8, 10)))), ValueError, "folds hold no fold"),
+        (lambda: evaluate(method, A, [[0, 0]]), TypeError, "folds must be a Folds"),
+        (lambda: evaluate(method, A, loocv_folds(A), batch_size=0), ValueError, "batch_size must be an integer >= 1"),
+        (lambda: evaluate(method, A, loocv_folds(A), dtype="float16"), ValueError, "dtype must be 'float32' or 'float64'"),
+    ]
+    for call, error, message in cases:
+        with pytest.raises(error, match=message):
+            call()
+    folds = loocv_folds(A)
+    run = evaluate(method, A, folds, batch_size=8)
+    assert summarize(run, folds, method.stages)["n_folds"] == folds.n_folds
+    for call, error, message in [
+        (lambda: summarize(run, kfold_folds(A, 3), method.stages), ValueError, "not the folds it ran"),
+        (lambda: summarize(run, folds, "bnnr"), TypeError, "stages must be a tuple of stage names"),
+        (lambda: summarize(run, folds, ("a", "b")), ValueError, r"the run has 1 solver stage\(s\), stages names 2"),
+        (lambda: summarize(run, folds, method.stages, threshold=float("nan")), ValueError, "threshold must be a finite"),
+    ]:
+        with pytest.raises(error, match=message):
+            call()

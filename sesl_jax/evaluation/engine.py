@@ -44,7 +44,7 @@ from sesl_jax.evaluation.blas_threads import one_blas_thread_per_device
 from sesl_jax.evaluation.distributed import (
     check_same_in_every_process, gather_chunks, owns_chunk, process_share,
 )
-from sesl_jax.evaluation.folds import Folds, candidate_mask
+from sesl_jax.evaluation.folds import Folds, candidate_mask, check_folds
 from sesl_jax.evaluation.store import ResultStore
 from sesl_jax.methods import Method
 
@@ -332,6 +332,18 @@ class EvaluationRun(NamedTuple):
     sub_batch_size: int | None = None
 
 
+def _check_method_shapes(method: Method, shape: tuple[int, int]) -> None:
+    """A method's similarity inputs fit the association matrix (a transposed matrix would fail
+    deep in a compiled solve)."""
+    if not isinstance(method, Method):
+        raise TypeError(f"method must be a Method (e.g. build_dataset_method(...)), got {type(method).__name__}")
+    inputs = method.inputs if isinstance(method.inputs, dict) else {}
+    for name, size in (("drug_similarity", shape[0]), ("mirna_similarity", shape[1])):
+        if name in inputs and tuple(jnp.shape(inputs[name])) != (size, size):
+            raise ValueError(f"the method's {name} is {tuple(jnp.shape(inputs[name]))}, but the association matrix is "
+                             f"{shape[0]} x {shape[1]}: the method was built for another matrix")
+
+
 def evaluate(
     method: Method,
     associations: np.ndarray,
@@ -372,6 +384,13 @@ def evaluate(
     """
     devices = list(devices or jax.local_devices())
     associations = np.asarray(associations)
+    check_folds(folds, associations)
+    _check_method_shapes(method, associations.shape)
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+                                   or batch_size < 1):
+        raise ValueError(f"batch_size must be an integer >= 1 (or None for the default), got {batch_size!r}")
+    if dtype is not None and dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be 'float32' or 'float64' (or None: the method's own), got {dtype!r}")
     if dtype is None:
         floating = [leaf for leaf in jax.tree_util.tree_leaves(method.inputs) if jnp.issubdtype(leaf.dtype, jnp.inexact)]
         dtype = str(floating[0].dtype) if floating else "float64"

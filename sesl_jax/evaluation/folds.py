@@ -283,6 +283,34 @@ def _pack(
     )
 
 
+def check_folds(folds: Folds, associations: np.ndarray) -> None:
+    """``folds`` hide known pairs of ``associations`` only (folds built from another matrix would be
+    scored, and JAX clamps an index out of range instead of failing).
+
+    Raises:
+        TypeError: ``folds`` is not a :class:`Folds`.
+        ValueError: no fold, a real row outside the matrix, or a hidden pair that is not known.
+    """
+    if not isinstance(folds, Folds):
+        raise TypeError(f"folds must be a Folds (e.g. loocv_folds(associations)), got {type(folds).__name__}")
+    matrix = _as_matrix(associations)
+    if folds.n_folds == 0:
+        raise ValueError("folds hold no fold: nothing to evaluate (a matrix without known pairs has no folds)")
+    real = np.arange(folds.hidden.shape[1])[None, :] < folds.n_hidden[:, None]
+    pairs = folds.hidden[real]
+    fold_of = np.broadcast_to(np.arange(folds.n_folds)[:, None], real.shape)[real]
+    outside = (pairs < 0).any(axis=1) | (pairs[:, 0] >= matrix.shape[0]) | (pairs[:, 1] >= matrix.shape[1])
+    if outside.any():
+        first = int(np.argmax(outside))
+        raise ValueError(f"fold {int(fold_of[first])} hides pair {tuple(int(i) for i in pairs[first])}, outside the "
+                         f"{matrix.shape[0]} x {matrix.shape[1]} association matrix: folds of another matrix?")
+    unknown = ~matrix[pairs[:, 0], pairs[:, 1]]
+    if unknown.any():
+        first = int(np.argmax(unknown))
+        raise ValueError(f"fold {int(fold_of[first])} hides pair {tuple(int(i) for i in pairs[first])}, which is not a "
+                         "known pair of the association matrix: folds of another matrix?")
+
+
 def _as_matrix(associations: np.ndarray) -> np.ndarray:
     """The association matrix as bool ``(n_drugs, n_mirnas)``; rejects anything but 0/1."""
     matrix = np.asarray(associations)

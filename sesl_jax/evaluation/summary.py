@@ -79,6 +79,19 @@ def _threshold_notes(run: EvaluationRun, fold_indices: np.ndarray, threshold: fl
     return []
 
 
+def _check_run(run: EvaluationRun, folds: Folds, stages: tuple[str, ...]) -> None:
+    """The run, its folds and its method's stages belong together (a mismatch would be reported
+    under the wrong protocol, or fail on an index)."""
+    if isinstance(stages, str) or not all(isinstance(stage, str) for stage in stages):
+        raise TypeError(f"stages must be a tuple of stage names (method.stages), got {stages!r}")
+    if run.hidden_scores.shape[0] != folds.n_folds or run.hidden_scores.shape[1] != folds.hidden.shape[1]:
+        raise ValueError(f"the run has {run.hidden_scores.shape[0]} folds of up to {run.hidden_scores.shape[1]} hidden "
+                         f"pairs, the folds {folds.n_folds} of up to {folds.hidden.shape[1]}: not the folds it ran")
+    if run.status.shape[1:] != (len(stages),):
+        raise ValueError(f"the run has {run.status.shape[1] if run.status.ndim == 2 else 0} solver stage(s), "
+                         f"stages names {len(stages)}: give the stages of the method that ran (method.stages)")
+
+
 def summarize(run: EvaluationRun, folds: Folds, stages: tuple[str, ...], *, threshold: float | None = None) -> dict[str, Any]:
     """The metrics of a finished run, ready for ``metrics.json``.
 
@@ -87,6 +100,9 @@ def summarize(run: EvaluationRun, folds: Folds, stages: tuple[str, ...], *, thre
         "excluded_folds", "notes"}``; for k-fold each value is ``{"mean", "std", "n"}`` over
         repeats and ``"per_repeat"`` lists the repeat values.
     """
+    _check_run(run, folds, stages)
+    if threshold is not None and not np.isfinite(threshold):
+        raise ValueError(f"threshold must be a finite number (or None: the F1-maximising one), got {threshold!r}")
     nonfinite, invalid = (np.any(run.status == code, axis=1) if run.status.size else np.zeros(folds.n_folds, bool)
                           for code in (Status.NONFINITE, Status.INVALID_INPUT))
     failed = nonfinite | invalid
