@@ -21,7 +21,7 @@ import pandas as pd
 from sesl_jax.data import Dataset
 from sesl_jax.pipeline import MethodConfig, build_method, resolve_similarities
 from sesl_jax.provenance import data_provenance
-from sesl_jax.ranking import rank_known, ranked, ranked_many
+from sesl_jax.ranking import check_top, rank_known, ranked, ranked_many
 from sesl_jax.similarity import Similarities, split_source
 from sesl_jax.similarity._base import check_method_inputs
 from sesl_jax.solvers import Status
@@ -134,7 +134,9 @@ class SESL:
         """Fit on a ``Dataset`` (similarities from ``similarity``) or on raw matrices.
 
         Args:
-            data: a ``Dataset``, or the association matrix (n_drugs, n_mirnas) of 0/1.
+            data: a ``Dataset``, or the association matrix (n_drugs, n_mirnas) of 0/1; a DataFrame
+                labelled with string IDs gives ``drug_ids``/``mirna_ids``, and similarity
+                DataFrames with the same labels are reordered to match it.
             drug_similarity, mirna_similarity: required with a raw matrix; override the
                 source with a dataset.
             drug_ids, mirna_ids: with a raw matrix, one unique string per row / column
@@ -161,6 +163,9 @@ class SESL:
             drug_ids, mirna_ids = list(dataset.drug_ids), list(dataset.mirna_ids)
         else:
             dataset = None
+            if isinstance(data, pd.DataFrame):
+                data, drug_similarity, mirna_similarity, drug_ids, mirna_ids = _from_frames(
+                    data, drug_similarity, mirna_similarity, drug_ids, mirna_ids)
             associations = np.asarray(data, dtype=np.float64)
             if drug_similarity is None or mirna_similarity is None:
                 raise ValueError("fitting on a raw association matrix needs drug_similarity and mirna_similarity")
@@ -299,14 +304,20 @@ class SESL:
             if isinstance(value, str):
                 raise TypeError(f"{name} takes a list of strings; wrap a single one in a list")
         side, items = ("drug", list(smiles)) if smiles is not None else ("mirna", list(sequences))
+        given_ids = ids is not None
         ids = list(items if ids is None else ids)
         if len(ids) != len(items):
             raise ValueError(f"{len(ids)} ids for {len(items)} items")
+        for position, item in enumerate(ids if given_ids else ()):  # the table's query_id, as fit's IDs
+            if not isinstance(item, str) or not item.strip():
+                raise ValueError(f"ids[{position}] is {item!r}: IDs must be non-empty strings")
         duplicates = sorted({str(i) for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
         if duplicates:
             raise ValueError(f"ids must be unique; repeated: {', '.join(duplicates[:5])}")
-        if top is not None and top < 1:
-            raise ValueError(f"top must be >= 1, got {top}")
+        check_top(top)
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+                                       or batch_size < 1):
+            raise ValueError(f"batch_size must be an integer >= 1 (or None for the default), got {batch_size!r}")
         def scores_with(opened):
             return score_new_items(self, side, items, labels=ids, batch_size=batch_size, progress=progress,
                                    devices=devices, parts=opened)
@@ -386,6 +397,31 @@ def _check_inputs(associations, drug_similarity, mirna_similarity, drug_ids, mir
             raise ValueError(message)
     for name, ids in (("drug_ids", drug_ids), ("mirna_ids", mirna_ids)):
         _check_id_list(ids, name)
+
+
+def _from_frames(associations: pd.DataFrame, drug_similarity, mirna_similarity, drug_ids, mirna_ids):
+    """A labelled association table gives the IDs, and labelled similarity tables are put in its
+    order (by position they could pair the wrong items without a word)."""
+    def labels(index: pd.Index) -> list[str] | None:
+        return list(index) if all(isinstance(label, str) for label in index) and len(index) else None
+
+    ids = []
+    for name, given, index in (("drug_ids", drug_ids, associations.index), ("mirna_ids", mirna_ids, associations.columns)):
+        found = labels(index)
+        if given is not None and found is not None and list(given) != found:
+            raise ValueError(f"{name} differ from the association table's labels; give one or the other")
+        ids.append(given if given is not None else found)
+    similarities = []
+    for side, similarity, side_ids in (("drug", drug_similarity, ids[0]), ("miRNA", mirna_similarity, ids[1])):
+        if isinstance(similarity, pd.DataFrame) and side_ids is not None and labels(similarity.index) is not None:
+            for axis, index in (("rows", similarity.index), ("columns", similarity.columns)):
+                missing = [item for item in side_ids if item not in set(index)]
+                if missing or len(index) != len(side_ids):
+                    detail = f"lacks {missing[0]!r}" if missing else f"has {len(index)} labels for {len(side_ids)} {side}s"
+                    raise ValueError(f"{side} similarity table's {axis} {detail} of the association table")
+            similarity = similarity.loc[side_ids, side_ids]
+        similarities.append(similarity)
+    return associations.to_numpy(), *similarities, *ids
 
 
 def _check_id_list(ids: list, name: str) -> None:

@@ -94,6 +94,11 @@ class MethodConfig:
         text = self.similarity if self.similarity is not None else METHODS[self.method].default_similarity
         source, extras = split_configuration(text)
         split_source(source)  # raises ValueError naming a bad source
+        for name, key in (("similarity_map", "map"), ("mirna_form", "mirna_form"), ("encoder", "encoder")):
+            given = getattr(self, name)
+            if given is not None and key in extras and (
+                    check_map(given) != check_map(extras[key]) if key == "map" else given != extras[key]):
+                raise ValueError(f"{name}={given!r} contradicts {key}={extras[key]} in similarity {text!r}; give it once")
         if self.similarity is not None:
             object.__setattr__(self, "similarity", source)
         object.__setattr__(self, "similarity_map", check_map(self.similarity_map or extras.get("map", "gaussian")))

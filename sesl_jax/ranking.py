@@ -46,6 +46,10 @@ def ranked(scores: np.ndarray, known: np.ndarray, ids: list[str], id_column: str
            novel_only: bool = False) -> pd.DataFrame:
     """``ids`` by decreasing score (ties in dataset order): rank, ``id_column``, score, known; the ``top``
     first; ``novel_only`` drops the known pairs before ranking."""
+    check_top(top)
+    if not isinstance(novel_only, (bool, np.bool_)):  # "no" would act as True
+        raise TypeError(f"novel_only must be True or False, got {novel_only!r}")
+    check_finite_scores(scores)
     order = np.lexsort((np.arange(len(scores)), -scores))  # by score, ties by dataset order
     if novel_only:
         order = order[~known[order]]
@@ -57,15 +61,29 @@ def ranked(scores: np.ndarray, known: np.ndarray, ids: list[str], id_column: str
             "known": known[order],
         }
     )
-    if top is not None:
-        if top < 1:
-            raise ValueError(f"top must be >= 1, got {top}")
-        frame = frame.head(top)
-    return frame
+    return frame if top is None else frame.head(top)
+
+
+def check_top(top) -> None:
+    """``None`` (all) or a whole number >= 1 (2.5 or True would fail in pandas, or mean 1)."""
+    if top is None:
+        return
+    if isinstance(top, (bool, np.bool_)) or not isinstance(top, (int, np.integer)):
+        raise TypeError(f"top must be a whole number >= 1 (or None for all), got {top!r}")
+    if top < 1:
+        raise ValueError(f"top must be >= 1, got {top}")
+
+
+def check_finite_scores(scores: np.ndarray) -> None:
+    """A ranking of NaN scores would look like an answer; a failed fit is said instead."""
+    if not np.all(np.isfinite(scores)):
+        raise ValueError("the scores to rank are not all finite (NaN or inf): the fit that made them failed "
+                         "(see its solver status); refit with other parameters")
 
 
 def ranked_many(scores: np.ndarray, query_ids: list[str], ids: list[str], id_column: str, top: int | None) -> pd.DataFrame:
     """``ranked`` of every row of ``scores`` (n_queries, n_ids), stacked with a query_id column."""
+    check_top(top)
     n_queries, n_ids = scores.shape
     order = np.argsort(-scores, axis=1, kind="stable")  # by score, ties by dataset order, as ranked
     keep = n_ids if top is None else min(top, n_ids)

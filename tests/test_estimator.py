@@ -128,3 +128,49 @@ def test_float64_without_x64_is_refused_by_the_pipeline_too():
                             env={"JAX_ENABLE_X64": "0", "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr[-2000:]
     assert "float64 needs jax.config.update('jax_enable_x64', True)" in result.stdout
+
+
+def test_labelled_tables_give_ids_and_order():
+    """A DataFrame's labels are the IDs, and similarity tables are matched by label, not position."""
+    import pandas as pd
+
+    A, Sd, Sm = planted_problem(6, 8, seed=26)
+    drugs, mirnas = [f"D{i}" for i in range(6)], [f"M{j}" for j in range(8)]
+    expected = SESL("se", dtype="float64").fit(A, Sd, Sm, drug_ids=drugs, mirna_ids=mirnas)
+    order = [3, 0, 5, 1, 4, 2]
+    shuffled = pd.DataFrame(Sd, index=drugs, columns=drugs).iloc[order, order]
+    model = SESL("se", dtype="float64").fit(pd.DataFrame(A, index=drugs, columns=mirnas), shuffled,
+                                            pd.DataFrame(Sm, index=mirnas, columns=mirnas))
+    assert model.drug_ids_ == drugs and model.mirna_ids_ == mirnas
+    np.testing.assert_allclose(model.scores_, expected.scores_, atol=1e-12)
+    with pytest.raises(ValueError, match="drug similarity table's rows lacks 'D5' of the association table"):
+        SESL("se", dtype="float64").fit(pd.DataFrame(A, index=drugs, columns=mirnas),
+                                        pd.DataFrame(Sd, index=drugs[:5] + ["X"], columns=drugs), Sm)
+    with pytest.raises(ValueError, match="drug_ids differ from the association table's labels"):
+        SESL("se", dtype="float64").fit(pd.DataFrame(A, index=drugs, columns=mirnas), Sd, Sm, drug_ids=drugs[::-1])
+
+
+def test_ranking_arguments_are_checked():
+    A, Sd, Sm = planted_problem(6, 8, seed=27)
+    model = SESL("se", dtype="float64").fit(A, Sd, Sm)
+    for top in (2.5, True, "5"):
+        with pytest.raises(TypeError, match="top must be a whole number >= 1"):
+            model.rank_mirnas("drug0", top=top)
+    with pytest.raises(TypeError, match="novel_only must be True or False, got 'no'"):
+        model.rank_mirnas("drug0", novel_only="no")
+    assert len(model.rank_mirnas("drug0", top=np.int64(3))) == 3
+    model.scores_ = model.scores_.copy()
+    model.scores_[0, 2] = np.nan  # what a fit that failed leaves
+    with pytest.raises(ValueError, match="the scores to rank are not all finite"):
+        model.rank_mirnas("drug0")
+
+
+def test_method_config_refuses_a_part_given_twice_with_two_values():
+    from sesl_jax.pipeline import MethodConfig
+
+    with pytest.raises(ValueError, match="similarity_map='linear' contradicts map=inverse in similarity"):
+        MethodConfig(similarity="sequence,map=inverse", similarity_map="linear")
+    with pytest.raises(ValueError, match="encoder='lstm' contradicts encoder=transformer"):
+        MethodConfig(similarity="sequence,encoder=transformer", encoder="lstm")
+    same = MethodConfig(similarity="sequence,map=inverse", similarity_map="inverse")
+    assert same.similarity_map == MethodConfig(similarity="sequence,map=inverse").similarity_map

@@ -234,3 +234,28 @@ def test_fold_file_tab_separated(tmp_path, associations, ids):
     tsv_path = tmp_path / "folds.tsv"
     tsv_path.write_text(csv_path.read_text().replace(",", "\t"))
     np.testing.assert_array_equal(read_fold_file(tsv_path, associations, *ids).hidden, folds.hidden)
+
+
+def test_fold_builders_refuse_values_of_the_wrong_type():
+    """A float k would be truncated, True would mean drug 1 and a None seed not reproduce."""
+    from sesl_jax.evaluation import new_drug_folds
+
+    A = np.zeros((4, 5))
+    A[[0, 1, 2, 3, 0], [0, 1, 2, 3, 4]] = 1
+    for kwargs, error, message in [
+        ({"k": 2.5}, TypeError, "k must be an integer, got 2.5"),
+        ({"repeats": 2.0}, TypeError, "repeats must be an integer, got 2.0"),
+        ({"seed": None}, TypeError, "seed must be an integer, got None"),
+        ({"seed": -1}, ValueError, "seed must be >= 0, got -1"),
+    ]:
+        with pytest.raises(error, match=message):
+            kfold_folds(A, **kwargs)
+    for drugs, error, message in [
+        ([True, False], TypeError, "drug indices are integer positions, got True"),
+        ([0.7], TypeError, "got 0.7"),
+        (["D0"], TypeError, "got 'D0' \\(an ID: look its position up"),
+        ([0, 0], ValueError, "drug index 0 is given twice"),
+    ]:
+        with pytest.raises(error, match=message):
+            new_drug_folds(A, drugs=drugs)
+    assert new_drug_folds(A, drugs=[np.int64(1), 0]).n_folds == 2

@@ -113,10 +113,15 @@ def kfold_folds(associations: np.ndarray, k: int = 5, repeats: int = 1, seed: in
     kept in row-major order. Folds are ordered repeat-major: fold ``r * k + i`` is fold ``i`` of repeat ``r``.
     """
     pairs = known_pairs(associations)
+    for name, value, minimum in (("k", k, 2), ("repeats", repeats, 1), ("seed", seed, 0)):
+        if not _is_integer(value):  # a float k would be truncated, a None seed not reproducible
+            raise TypeError(f"{name} must be an integer, got {value!r}")
     if k < 2:
         raise ValueError(f"k-fold needs k >= 2, got k={k}")
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
     if k > len(pairs):
         raise ValueError(f"cannot split {len(pairs)} known pairs into k={k} non-empty folds")
     rng = np.random.default_rng(seed)
@@ -248,15 +253,27 @@ def _line_folds(protocol: str, associations: np.ndarray, axis: int, indices: Seq
     if indices is None:
         indices = np.flatnonzero(counts)
     entity = "drug" if axis == 0 else "miRNA"
-    groups = []
+    if isinstance(indices, str):
+        raise TypeError(f"{entity} indices must be a list of integer positions, got one string {indices!r}")
+    groups, seen = [], set()
     for index in indices:
+        if not _is_integer(index):  # True would mean drug 1, 0.7 drug 0, and an ID is not a position
+            raise TypeError(f"{entity} indices are integer positions, got {index!r}"
+                            + (" (an ID: look its position up in the dataset's IDs)" if isinstance(index, str) else ""))
         index = int(index)
+        if index in seen:
+            raise ValueError(f"{entity} index {index} is given twice: its fold would be evaluated twice")
+        seen.add(index)
         if not 0 <= index < n_lines:
             raise ValueError(f"{entity} index {index} out of range [0, {n_lines})")
         if counts[index] == 0:
             raise ValueError(f"{entity} index {index} has no known pair, so its fold would hide nothing")
         groups.append(pairs[pairs[:, axis] == index])
     return _pack(protocol, groups)
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _pack(
