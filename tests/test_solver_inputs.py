@@ -97,6 +97,7 @@ def test_float64_input_without_x64_is_quietly_float32():
     (lambda A, T, O: lrr_ialm(A, rank_bound=0), r"rank_bound \(a true upper bound on rank\(A\)\) must be an integer >= 1"),
     (lambda A, T, O: lrr_ialm(A, rank_bound=2.5), r"rank_bound .* must be an integer >= 1, got 2.5"),
     (lambda A, T, O: lrr_ialm(A, max_iterations=-5), "max_iterations must be an integer >= 0, got -5"),
+    (lambda A, T, O: lrr_ialm(np.zeros((0, 8))), r"associations is empty \(shape \(0, 8\)\)"),
     (lambda A, T, O: lrr_ialm(A, (0.3, 1e-4)), r"params must be a LRRParams, got tuple: e.g. LRRParams\(alpha=...\)"),
     (lambda A, T, O: lrr_ialm(A, support=(np.array([0, 1, 99]), np.arange(9))),
      r"support rows: indices must be in \[0, 6\), got 0..99"),

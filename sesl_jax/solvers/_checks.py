@@ -36,6 +36,8 @@ def float_array(value: Any, name: str, *, matrix: bool = True, square: bool = Fa
             raise ValueError(f"{name} must be {expected}, got shape {tuple(array.shape)}")
         if square and array.shape[-1] != array.shape[-2]:
             raise ValueError(f"{name} must be square, got shape {tuple(array.shape)}")
+        if 0 in array.shape:
+            raise ValueError(f"{name} is empty (shape {tuple(array.shape)})")
     return array
 
 
