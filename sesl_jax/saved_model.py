@@ -129,6 +129,15 @@ def write_model(model, directory: Path) -> None:
         )
         placement = model._placement(side) if can_place else None
         placements[side] = None if placement is None else _placement_fields(placement, arrays)
+    described = {
+        "method_config": model.config_.to_dict(),
+        "builder_options": _encode_option(dict(model.builder_options)),
+        "method": dict(model.method_.config),
+        "similarity": {"source": model.similarities_.source, "sides": list(model.similarity_sources_)},
+        "drug_ids": list(model.drug_ids_),
+        "mirna_ids": list(model.mirna_ids_),
+    }
+    arrays[DESCRIPTION_DIGEST] = np.frombuffer(bytes.fromhex(_description_digest(described)), np.uint8)
     for name, array in arrays.items():
         if array.dtype.kind not in "biuf":
             raise TypeError(f"array {name} of dtype {array.dtype} cannot be saved without pickle")
@@ -137,12 +146,7 @@ def write_model(model, directory: Path) -> None:
     manifest = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
-        "method_config": model.config_.to_dict(),
-        "builder_options": _encode_option(dict(model.builder_options)),
-        "method": dict(model.method_.config),
-        "similarity": {"source": model.similarities_.source, "sides": list(model.similarity_sources_)},
-        "drug_ids": list(model.drug_ids_),
-        "mirna_ids": list(model.mirna_ids_),
+        **described,
         "data": model.data_provenance_,
         "solver": model.stats_,
         "placement": placements,
@@ -152,6 +156,27 @@ def write_model(model, directory: Path) -> None:
     }
     text = json.dumps(manifest, indent=2, sort_keys=True, default=_json_scalar) + "\n"
     (directory / MANIFEST).write_text(text, encoding="utf-8")
+
+
+# model.json's entries that say what the arrays are (their IDs, the method and similarity that made
+# the scores), digested into the checksummed arrays.npz: an edit there would mislabel the scores.
+# Models saved before the digest existed load without it.
+DESCRIPTION_DIGEST = "description_sha256"
+_DESCRIBED = ("method_config", "builder_options", "method", "similarity", "drug_ids", "mirna_ids")
+
+
+def _description_digest(manifest: dict[str, Any]) -> str:
+    import hashlib
+
+    text = json.dumps({key: manifest.get(key) for key in _DESCRIBED}, sort_keys=True, default=_json_scalar)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _check_description(directory: Path, manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    stored = arrays.pop(DESCRIPTION_DIGEST, None)
+    if stored is not None and stored.astype(np.uint8).tobytes().hex() != _description_digest(manifest):
+        raise SavedModelError(f"{directory / MANIFEST}: its IDs, method or similarity entries were edited after the "
+                              "model was saved, so they no longer describe the saved scores; fit and save it again")
 
 
 def _json_scalar(value: Any) -> Any:
@@ -205,17 +230,27 @@ def _type_name(value: Any) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
+# Builder options are solver and method settings: only these modules' *Params / *Options classes
+# are rebuilt, so that an edited model.json cannot name any other callable (e.g. os.system).
+def _option_type(name: Any) -> type:
+    module, _, qualname = name.partition(":") if isinstance(name, str) else ("", "", "")
+    allowed = ((module == "sesl_jax.model" or module.startswith(("sesl_jax.solvers.", "sesl_jax.methods.")))
+               and qualname.isidentifier() and qualname.endswith(("Params", "Options")))
+    try:
+        cls = getattr(importlib.import_module(module), qualname, None) if allowed else None
+    except ImportError:
+        cls = None
+    if not (isinstance(cls, type) and cls.__module__ == module
+            and (dataclasses.is_dataclass(cls) or (issubclass(cls, tuple) and hasattr(cls, "_fields")))):
+        raise ValueError(f"builder option type {name!r} is not a sesl_jax solver or method setting")
+    return cls
+
+
 def _decode_option(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
     if "__type__" in value:
-        module, _, qualname = value["__type__"].partition(":")
-        if not module.startswith("sesl_jax."):
-            raise ValueError(f"builder option type {value['__type__']!r} is not a sesl_jax type")
-        cls: Any = importlib.import_module(module)
-        for part in qualname.split("."):
-            cls = getattr(cls, part)
-        return cls(**_decode_option(value["fields"]))
+        return _option_type(value["__type__"])(**_decode_option(value["fields"]))
     if "__tuple__" in value:
         return tuple(_decode_option(v) for v in value["__tuple__"])
     if "__list__" in value:
@@ -287,6 +322,7 @@ def read_scores(directory: str | os.PathLike) -> SavedScores:
         raise SavedModelError(f"{directory / MANIFEST}: unreadable entry: {error}") from None
     arrays = _read_arrays(directory, manifest)
     _check_shapes(directory, manifest, arrays, len(drug_ids), len(mirna_ids))
+    _check_description(directory, manifest, arrays)
     return SavedScores(manifest, drug_ids, mirna_ids, arrays, method, source)
 
 

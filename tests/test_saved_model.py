@@ -163,6 +163,15 @@ def _drop_a_drug_id(directory: Path) -> None:
     _rewrite_manifest(directory, lambda m: m.update(drug_ids=m["drug_ids"][:-1]))
 
 
+def _name_a_callable(directory: Path) -> None:
+    """model.json naming os.system as a builder option type, in a model saved before the description
+    digest existed (which would catch the edit first)."""
+    _rewrite_arrays(directory, lambda arrays: arrays.pop("description_sha256"))
+    _fix_checksum(directory)
+    _rewrite_manifest(directory, lambda m: m.update(builder_options={"__dict__": {"x": {
+        "__type__": "sesl_jax._io:os.system", "fields": {"__dict__": {"command": f"touch {directory}/ran"}}}}}))
+
+
 CORRUPTIONS = {
     "missing manifest": (lambda d: (d / MANIFEST).unlink(), "model.json is missing"),
     "missing arrays": (lambda d: (d / ARRAYS).unlink(), "arrays.npz is missing"),
@@ -172,6 +181,10 @@ CORRUPTIONS = {
     "scores shape": (_shrink_scores, r"scores has shape \(3, 2\), expected \(3, 3\)"),
     "ids and shapes": (_drop_a_drug_id, r"expected \(2, 3\)"),
     "unknown method": (lambda d: _rewrite_manifest(d, lambda m: m["method_config"].update(method="nope")), "unknown method"),
+    "another method": (lambda d: _rewrite_manifest(d, lambda m: m["method_config"].update(method="se")),
+                       "its IDs, method or similarity entries were edited after the model was saved"),
+    "swapped ids": (lambda d: _rewrite_manifest(d, lambda m: m.update(drug_ids=m["drug_ids"][::-1])),
+                    "were edited after the model was saved"),
 }
 
 
@@ -186,6 +199,18 @@ def test_broken_model_directory_is_a_named_error(saved, tmp_path, capsys, corrup
     assert main(["rank", "--model", str(broken), "--drug", "CID:22"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("sesl-jax rank: error:") and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_model_json_cannot_name_a_callable(saved, tmp_path):
+    """Builder options are rebuilt from solver and method settings only: an edited model.json that
+    names another callable (here os.system, reached through a sesl_jax module) is refused unrun."""
+    broken = tmp_path / "broken"
+    shutil.copytree(saved, broken)
+    _name_a_callable(broken)
+    with pytest.raises(SavedModelError, match="builder option type 'sesl_jax._io:os.system' is not a sesl_jax "
+                                              "solver or method setting"):
+        SESL.load(broken)
+    assert not (broken / "ran").exists()
 
 
 PLACEMENT_DAMAGE = {  # model.json has no checksum: an edit by hand must be named on load, not found later
