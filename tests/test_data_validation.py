@@ -291,3 +291,25 @@ def test_no_warnings_on_valid_directory(small_data_dir):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_dataset("pcd", small_data_dir)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"drug_ids": (1, 2)}, r"row 0: drug ID 1 is not text"),
+    ({"drug_ids": "AB"}, "drug_ids takes one entry per item, got the single string 'AB'"),
+    ({"drug_ids": ("a\nb", "c")}, r"contains '\\n'"),
+    ({"drug_smiles": "CC"}, "drug_smiles takes one entry per item"),
+    ({"drug_smiles": ("C C", "CC")}, r"drug_smiles\[0\]: SMILES 'C C' is empty or contains whitespace"),
+    ({"mirna_mature": ("ACGU", "")}, r"mirna_mature\[1\] is empty: give None where there is no sequence"),
+    ({"mirna_hairpin": (5, None)}, r"mirna_hairpin\[0\] is 5: a SMILES or sequence must be text"),
+    ({"mirna_mature": ("ACGX", None)}, "holds 'X'"),
+])
+def test_a_dataset_built_directly_is_checked_as_files_are(changes, message):
+    fields = dict(name="direct", drug_ids=("d1", "d2"), mirna_ids=("m1", "m2"), associations=np.eye(2))
+    with pytest.raises(DataError, match=message):
+        Dataset(**{**fields, **changes})
+
+
+def test_a_dataset_built_directly_stores_rna_as_the_loaders_do():
+    dataset = Dataset(name="direct", drug_ids=("d1", "d2"), mirna_ids=("m1", "m2"), associations=np.eye(2),
+                      mirna_mature=("acgt", None))
+    assert dataset.mirna_mature == ("ACGU", None)

@@ -92,3 +92,35 @@ def test_dataset_fused_similarities(small_data_dir):
         assert fused.min() >= 0 and fused.max() <= 1 + 1e-12 and np.all(np.diag(fused) == 1)
     assert both.source == ("drug=0.5*biological+0.5*sequence,mirna=0.25*biological+0.75*alignment,"
                           "map=gaussian,mirna_form=mature")
+
+
+def test_library_calls_with_wrong_values_are_named_errors():
+    """What the command line never passes but a library caller can: each a named error, where these
+    used to drop a matrix, ignore a weight, read a string letter by letter or return NaN."""
+    from sesl_jax.similarity import chemical_similarity, code_similarity, distances_to_similarity
+
+    identity = np.eye(3)
+    cases = [
+        (lambda: fuse([identity, identity], [1.0]), ValueError, "one weight per matrix, got 2 matrices and 1 weights"),
+        (lambda: fuse([identity, identity], [1.5, 1.5]), ValueError, "weights must be positive and sum to 1"),
+        (lambda: fuse([], []), ValueError, "one weight per matrix"),
+        (lambda: fuse([identity, np.eye(2)], [0.5, 0.5]), ValueError, "square matrices of one shape"),
+        (lambda: parse_side("0.3*biological", "drug"), ValueError, "a single source takes weight 1"),
+        (lambda: parse_side("biological", "drugs"), ValueError, "side must be 'drug' or 'mirna', got 'drugs'"),
+        (lambda: split_source(None), TypeError, "similarity source must be text"),
+        (lambda: code_similarity(np.array([[0.0, 1.0], [np.nan, 1.0]])), ValueError, "codes: row 1 holds NaN or inf"),
+        (lambda: code_similarity(np.zeros(4)), ValueError, r"codes must be a matrix \(items, dimensions\)"),
+        (lambda: distances_to_similarity(np.ones((2, 2)), "inverse", scale=0), ValueError, "scale must be a positive"),
+        (lambda: distances_to_similarity(-np.ones((2, 2)), "linear"), ValueError, "distances must be finite and >= 0"),
+        (lambda: alignment_similarity(["ACGU", "ACGT"]), ValueError, r"sequences\[1\] is 'ACGT'"),
+        (lambda: alignment_similarity(["", "ACGU"]), ValueError, r"sequences\[0\] is ''"),
+        (lambda: alignment_similarity("ACGU"), TypeError, "takes a list of sequences"),
+        (lambda: chemical_similarity("CCO"), TypeError, "takes a list of SMILES"),
+        (lambda: chemical_similarity(["CCO"], n_bits=0), ValueError, "n_bits must be an integer >= 1, got 0"),
+        (lambda: chemical_similarity(["CCO"], radius=1.9), ValueError, "radius must be an integer >= 0, got 1.9"),
+    ]
+    for call, error, message in cases:
+        with pytest.raises(error, match=message):
+            call()
+    np.testing.assert_allclose(fuse([identity, np.ones((3, 3))], [0.25, 0.75]),
+                               np.where(np.eye(3) == 1, 1.0, 0.75))

@@ -11,11 +11,13 @@ from typing import Any
 import numpy as np
 
 from sesl_jax.data._errors import DataError
+from sesl_jax.data._sequences import normalise_rna
 from sesl_jax.data._validate import (
     check_binary,
     check_ids,
     check_shape,
     check_similarity,
+    check_smiles_text,
     unknown_id_error,
 )
 
@@ -57,8 +59,8 @@ class Dataset:
         # for datasets built directly, and it freezes the arrays.
         label = f"dataset {self.name!r}"
         set_field = functools.partial(object.__setattr__, self)
-        set_field("drug_ids", tuple(self.drug_ids))
-        set_field("mirna_ids", tuple(self.mirna_ids))
+        set_field("drug_ids", _entries(self.drug_ids, "drug_ids", label))
+        set_field("mirna_ids", _entries(self.mirna_ids, "mirna_ids", label))
         check_ids(self.drug_ids, label=label, kind="drug")
         check_ids(self.mirna_ids, label=label, kind="miRNA")
         associations = _frozen_float64(self.associations)
@@ -75,10 +77,10 @@ class Dataset:
         sequence_fields = (("drug_smiles", self.n_drugs), ("mirna_hairpin", self.n_mirnas), ("mirna_mature", self.n_mirnas))
         for field, size in sequence_fields:
             values = getattr(self, field)
-            values = (None,) * size if values is None else tuple(values)
+            values = (None,) * size if values is None else _entries(values, field, label)
             if len(values) != size:
                 raise DataError(f"{label}: {field} has {len(values)} entries for {size} IDs")
-            set_field(field, values)
+            set_field(field, tuple(_checked_sequence(value, field, row, label) for row, value in enumerate(values)))
         set_field("checksums", types.MappingProxyType(dict(self.checksums)))
 
     @property
@@ -164,3 +166,25 @@ def _frozen_float64(matrix: Any) -> np.ndarray:
     array = np.array(matrix, dtype=np.float64, copy=True)
     array.setflags(write=False)
     return array
+
+
+def _entries(values, field: str, label: str) -> tuple:
+    """A per-item field as a tuple; one string would become one entry per letter."""
+    if isinstance(values, str):
+        raise DataError(f"{label}: {field} takes one entry per item, got the single string {values!r}")
+    return tuple(values)
+
+
+def _checked_sequence(value, field: str, row: int, label: str) -> str | None:
+    """What the file loaders check of a SMILES or sequence, for a dataset built directly:
+    text without whitespace; RNA upper-cased with T read as U."""
+    if value is None:
+        return None
+    where = f"{label}: {field}[{row}]"
+    if not isinstance(value, str):
+        raise DataError(f"{where} is {value!r}: a SMILES or sequence must be text (None where there is none)")
+    if field == "drug_smiles":
+        return check_smiles_text(value, label=where)
+    if not value.strip():
+        raise DataError(f"{where} is empty: give None where there is no sequence")
+    return normalise_rna(value, label=where)

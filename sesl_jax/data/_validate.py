@@ -90,6 +90,9 @@ def check_ids(ids: Sequence[str], *, label: str, kind: str) -> None:
     """IDs are non-empty, have no surrounding whitespace, and are unique."""
     seen: dict[str, int] = {}
     for row, identifier in enumerate(ids):
+        if not isinstance(identifier, str):  # e.g. numbers: IDs are looked up as text
+            raise DataError(f"{label}: row {row}: {kind} ID {identifier!r} is not text (convert with str())")
+        check_printable(identifier, label=f"{label}: row {row}: {kind} ID")
         if not identifier or identifier != identifier.strip():
             raise DataError(f"{label}: row {row}: {kind} ID {identifier!r} is empty or padded")
         if identifier in seen:

@@ -20,8 +20,20 @@ _ALPHABET = {letter: code for code, letter in enumerate("ACGU")}
 _PAIRS_PER_BLOCK = 20_000  # bounds memory: a block holds (pairs, length + 1) int32 rows
 
 
+def _check_sequences(sequences: Sequence[str], name: str) -> list[str]:
+    """A list of non-empty RNA strings (a bare string would be read letter by letter)."""
+    if isinstance(sequences, str):
+        raise TypeError(f"{name} takes a list of sequences; wrap a single one in a list")
+    sequences = list(sequences)
+    for index, sequence in enumerate(sequences):
+        if not isinstance(sequence, str) or not sequence or set(sequence) - set(_ALPHABET):
+            raise ValueError(f"{name}[{index}] is {sequence!r}: sequences must be non-empty RNA (A, C, G, U; "
+                             "sesl_jax.data stores them so)")
+    return sequences
+
+
 def _encode(sequences: Sequence[str]) -> np.ndarray:
-    length = max(len(sequence) for sequence in sequences)
+    length = max((len(sequence) for sequence in sequences), default=0)
     codes = np.full((len(sequences), length), -1, np.int8)
     for row, sequence in enumerate(sequences):
         codes[row, : len(sequence)] = [_ALPHABET[letter] for letter in sequence]
@@ -64,7 +76,8 @@ def alignment_similarity(sequences: Sequence[str], others: Sequence[str] | None 
     Sequences use the RNA alphabet A, C, G, U (as the data layer stores them).
     """
     square = others is None
-    others = sequences if others is None else others
+    sequences = _check_sequences(sequences, "sequences")
+    others = sequences if others is None else _check_sequences(others, "others")
     codes = _encode([*sequences, *others])
     first_codes, second_codes = codes[: len(sequences)], codes[len(sequences):]
     if square:

@@ -27,6 +27,14 @@ def morgan_fingerprints(smiles: Sequence[str | None], radius: int = 2, n_bits: i
     from rdkit import Chem, RDLogger
     from rdkit.Chem import rdFingerprintGenerator
 
+    if isinstance(smiles, str):
+        raise TypeError("smiles takes a list of SMILES; wrap a single one in a list")
+    for name, value, minimum in (("radius", radius, 0), ("n_bits", n_bits, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    for index, text in enumerate(smiles):
+        if text is not None and not isinstance(text, str):
+            raise TypeError(f"the SMILES of drug {index} is {text!r}: SMILES are text (None where there is none)")
     generator = rdFingerprintGenerator.GetMorganGenerator(radius=int(radius), fpSize=int(n_bits))
     bits = np.zeros((len(smiles), int(n_bits)), dtype=np.uint8)
     present = np.zeros(len(smiles), dtype=bool)

@@ -64,8 +64,10 @@ def check_map(text: str) -> str:
 
 def euclidean_distances(codes: np.ndarray, others: np.ndarray | None = None) -> np.ndarray:
     """Pairwise Euclidean distances, shape (n, m), between rows of ``codes`` and ``others``."""
-    codes = np.asarray(codes, dtype=np.float64)
-    others = codes if others is None else np.asarray(others, dtype=np.float64)
+    codes = _checked_codes(codes, "codes")
+    others = codes if others is None else _checked_codes(others, "others")
+    if others.shape[1] != codes.shape[1]:
+        raise ValueError(f"codes have {codes.shape[1]} dimensions, others {others.shape[1]}")
     squared = (
         np.sum(codes**2, axis=1)[:, None] + np.sum(others**2, axis=1)[None, :] - 2.0 * codes @ others.T
     )
@@ -74,6 +76,17 @@ def euclidean_distances(codes: np.ndarray, others: np.ndarray | None = None) -> 
         np.fill_diagonal(distances, 0.0)
         distances = 0.5 * (distances + distances.T)
     return distances
+
+
+def _checked_codes(codes, name: str) -> np.ndarray:
+    """A finite (items, dimensions) matrix: a NaN code would give NaN similarities without a word."""
+    codes = np.asarray(codes, dtype=np.float64)
+    if codes.ndim != 2:
+        raise ValueError(f"{name} must be a matrix (items, dimensions), got shape {codes.shape}")
+    if not np.all(np.isfinite(codes)):
+        row = int(np.argwhere(~np.isfinite(codes))[0, 0])
+        raise ValueError(f"{name}: row {row} holds NaN or inf")
+    return codes
 
 
 def distance_scale(distances: np.ndarray, kind: str) -> float:
@@ -105,8 +118,12 @@ def distances_to_similarity(distances: np.ndarray, kind: str = "gaussian", scale
     """
     name, _ = parse_map(kind)
     distances = np.asarray(distances, dtype=np.float64)
+    if not np.all(distances >= 0):  # NaN fails too
+        raise ValueError("distances must be finite and >= 0")
     if scale is None:
         scale = distance_scale(distances, kind)
+    elif not (np.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a positive finite number, got {scale!r}")
     if name == "gaussian":
         similarity = np.exp(-(distances**2) / (2.0 * scale**2))
     elif name == "inverse":

@@ -158,6 +158,10 @@ def parse_side(text: str, side: str) -> tuple[tuple[str, float], ...]:
     A single name has weight 1. Weights must be positive and sum to 1; names must be sources of
     ``side`` ("drug" or "mirna") and appear once.
     """
+    if side not in ("drug", "mirna"):
+        raise ValueError(f"side must be 'drug' or 'mirna', got {side!r}")
+    if not isinstance(text, str):
+        raise TypeError(f"{side} similarity must be text, got {text!r}")
     choices = DRUG_SOURCES if side == "drug" else MIRNA_SOURCES
     terms: list[tuple[str, float]] = []
     for part in text.split("+"):
@@ -179,8 +183,8 @@ def parse_side(text: str, side: str) -> tuple[tuple[str, float], ...]:
     total = sum(weight for _, weight in terms)
     if len(terms) > 1 and abs(total - 1.0) > 1e-6:
         raise ValueError(f"{side} similarity {text!r}: weights sum to {total:g}, not 1")
-    if len(terms) == 1:
-        terms = [(terms[0][0], 1.0)]
+    if len(terms) == 1 and terms[0][1] != 1.0:  # a lone source is the whole side
+        raise ValueError(f"{side} similarity {text!r}: a single source takes weight 1 (or none)")
     return tuple(terms)
 
 
@@ -194,7 +198,14 @@ def side_label(terms: tuple[tuple[str, float], ...]) -> str:
 def fuse(matrices: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
     """Weighted mean of similarity matrices with a unit diagonal (symmetric and in [0, 1] when
     every input is)."""
-    fused = sum(weight * np.asarray(matrix, np.float64) for matrix, weight in zip(matrices, weights))
+    matrices, weights = [np.asarray(matrix, np.float64) for matrix in matrices], list(weights)
+    if not matrices or len(matrices) != len(weights):
+        raise ValueError(f"fuse needs one weight per matrix, got {len(matrices)} matrices and {len(weights)} weights")
+    if any(matrix.ndim != 2 or matrix.shape != (len(matrices[0]),) * 2 for matrix in matrices):
+        raise ValueError(f"fuse needs square matrices of one shape, got {[matrix.shape for matrix in matrices]}")
+    if not all(np.isfinite(weight) and weight > 0 for weight in weights) or abs(sum(weights) - 1.0) > 1e-6:
+        raise ValueError(f"fuse weights must be positive and sum to 1, got {weights}")
+    fused = sum(weight * matrix for matrix, weight in zip(matrices, weights))
     fused = 0.5 * (fused + fused.T)
     np.fill_diagonal(fused, 1.0)
     return fused
@@ -230,10 +241,14 @@ def dataset_similarities(
     LSTM encoder (the label names the encoder only when it is not the LSTM, so labels of LSTM runs
     are those written before the transformer existed).
     """
+    if not isinstance(source, str):
+        raise TypeError(f"source must be text such as 'biological' or 'drug=chemical,mirna=sequence', got {source!r}")
     source, extras = split_configuration(source)
-    similarity_map = check_map(similarity_map or extras.get("map", "gaussian"))
-    mirna_form = mirna_form or extras.get("mirna_form", "mature")
-    encoder = check_encoder(encoder or extras.get("encoder", DEFAULT_ENCODER))
+    similarity_map = check_map(extras.get("map", "gaussian") if similarity_map is None else similarity_map)
+    mirna_form = extras.get("mirna_form", "mature") if mirna_form is None else mirna_form
+    if mirna_form not in MIRNA_FORMS:
+        raise ValueError(f"mirna_form must be one of {', '.join(MIRNA_FORMS)}; got {mirna_form!r}")
+    encoder = check_encoder(extras.get("encoder", DEFAULT_ENCODER) if encoder is None else encoder)
     drug_text, mirna_text = split_source(source)
     drug_terms, mirna_terms = parse_side(drug_text, "drug"), parse_side(mirna_text, "mirna")
     drug = side_similarity(dataset, "drug", drug_terms, similarity_map=similarity_map, encoder=encoder)
@@ -350,6 +365,8 @@ def split_source(source: str) -> tuple[str, str]:
     """``"biological"`` -> both sides; ``"chemical"`` -> chemical drugs + sequence miRNAs;
     ``"drug=X,mirna=Y"`` -> explicit. Each side is checked with ``parse_side`` and returned in its
     canonical text."""
+    if not isinstance(source, str):
+        raise TypeError(f"similarity source must be text such as 'biological', got {source!r}")
     source = source.strip()
     if "=" in source:
         keys = [part.split("=", 1)[0].strip() for part in source.split(",") if "=" in part]
