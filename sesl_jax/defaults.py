@@ -81,8 +81,17 @@ def read_selection(path: str | Path) -> Selection:
 
 
 def dataset_default(dataset: str) -> Selection | None:
-    """The shipped selection of benchmark ``dataset`` ("fcd", "pcd"), or ``None`` if none ships."""
-    path = DEFAULTS_DIR / f"{dataset.lower()}.json"
+    """The shipped selection of benchmark ``dataset`` ("fcd", "pcd"), or ``None`` if none ships.
+
+    Raises:
+        ValueError: ``dataset`` is not a benchmark name (own data has no shipped default).
+    """
+    from sesl_jax.data._benchmarks import BENCHMARKS
+
+    name = dataset.strip().lower() if isinstance(dataset, str) else dataset
+    if name not in BENCHMARKS:
+        raise ValueError(f"unknown benchmark {dataset!r}; choose one of {', '.join(sorted(BENCHMARKS))}")
+    path = DEFAULTS_DIR / f"{name}.json"
     return read_selection(path) if path.is_file() else None
 
 

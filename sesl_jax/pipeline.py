@@ -94,9 +94,10 @@ class MethodConfig:
         text = self.similarity if self.similarity is not None else METHODS[self.method].default_similarity
         source, extras = split_configuration(text)
         split_source(source)  # raises ValueError naming a bad source
+        # a part of the method's default similarity gives way to a field; a part of one given must agree
         for name, key in (("similarity_map", "map"), ("mirna_form", "mirna_form"), ("encoder", "encoder")):
             given = getattr(self, name)
-            if given is not None and key in extras and (
+            if self.similarity is not None and given is not None and key in extras and (
                     check_map(given) != check_map(extras[key]) if key == "map" else given != extras[key]):
                 raise ValueError(f"{name}={given!r} contradicts {key}={extras[key]} in similarity {text!r}; give it once")
         if self.similarity is not None:

@@ -166,6 +166,33 @@ def test_sm2mir_small_example(tmp_path):
         load_sm2mir(path, species="Danio rerio")
 
 
+def test_sm2mir_names_in_several_letter_cases_are_one_drug(tmp_path):
+    path = write(tmp_path / "sm2mir.txt", SM2MIR_HEADER + "".join([
+        sm2mir_record("miR-21", "Caudatin", "NULL", "Homo sapiens"),
+        sm2mir_record("miR-155", "caudatin", "NULL", "Homo sapiens"),
+        sm2mir_record("miR-155", "CAUDATIN ", "NULL", "Homo sapiens"),
+        sm2mir_record("miR-21", "Tanshinone", "NULL", "Homo sapiens"),
+    ]), encoding="latin-1")
+    with pytest.warns(UserWarning, match="1 drug name.* read as one drug under its first spelling: "
+                                         "CAUDATIN = Caudatin = caudatin"):
+        dataset = load_sm2mir(path)
+    assert dataset.drug_ids == ("Caudatin", "Tanshinone")
+    np.testing.assert_array_equal(dataset.associations, [[1, 1], [1, 0]])
+    with pytest.raises(TypeError, match="species must be a name"):
+        load_sm2mir(path, species=5)
+
+
+def test_load_pairs_column_arguments_are_checked(tmp_path):
+    path = write(tmp_path / "pairs.csv", "drug_id,mirna_id,smiles\nD1,m1,CCO\n")
+    with pytest.raises(DataError, match="pairs.csv.*canonical_smiles"):
+        load_pairs(path, smiles_col="canonical_smiles")
+    with pytest.raises(DataError, match=r"column 'mirna_id' is named for two roles \(drug_col, mirna_col\)"):
+        load_pairs(path, drug_col="mirna_id")
+    with pytest.raises(DataError, match="drug_col must name a column, got None"):
+        load_pairs(path, drug_col=None)
+    assert load_pairs(path, sequence_col="sequence").drug_smiles == ("CCO",)  # the default columns may be absent
+
+
 def test_sm2mir_rejects_other_formats_and_bad_cids(tmp_path):
     path = write(tmp_path / "other.txt", "a\tb\n1\t2\n")
     with pytest.raises(DataError, match="other.txt: no 'mirna' column"):

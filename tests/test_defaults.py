@@ -31,7 +31,10 @@ def test_pcd_default_is_se_as_its_nested_selection_chose():
     selection = defaults.dataset_default("pcd")
     assert selection is not None and selection.config.method == "se"
     assert "nested CV on PCD" in selection.describe()
-    assert defaults.dataset_default("nonexistent") is None
+    assert defaults.dataset_default(" PCD") == selection
+    for name in ("nonexistent", "fdc", "../defaults/fcd"):  # used to give None, or read a path
+        with pytest.raises(ValueError, match=f"unknown benchmark {name!r}; choose one of fcd, pcd"):
+            defaults.dataset_default(name)
 
 
 @pytest.fixture

@@ -3,7 +3,9 @@
 ID rules (records of one (drug, miRNA) pair from several papers collapse into one known pair):
 
 * drug: ``"CID:<n>"`` when the record's CID is a number, else the small-molecule name with
-  whitespace collapsed (SM2miR has no CID for many natural products).
+  whitespace collapsed (SM2miR has no CID for many natural products); names differing only in
+  letter case (``Aspirin``, ``aspirin``) are one drug, under the first spelling, and a warning
+  lists them.
 * miRNA: a precursor-style family name like the benchmarks' IDs: lower-cased, the species code
   prefixed (``miR-21`` -> ``hsa-mir-21``), and the arm marks ``-5p``/``-3p``/``*`` removed
   (``miR-34a*`` and ``miR-34a-5p`` -> ``hsa-mir-34a``). Paralog copies are not expanded: SM2miR's
@@ -47,6 +49,8 @@ def load_sm2mir(path: str | os.PathLike, *, species: str | None = "Homo sapiens"
         species are skipped with one warning that counts them and lists their lines.
     """
     path = Path(path)
+    if species is not None and not isinstance(species, str):
+        raise TypeError(f"species must be a name such as 'Homo sapiens' (or None for all), got {species!r}")
     if not path.is_file():
         raise DataError(f"{path}: SM2miR file not found")
     label = path.name
@@ -63,6 +67,8 @@ def load_sm2mir(path: str | os.PathLike, *, species: str | None = "Homo sapiens"
         pairs: set[tuple[int, int]] = set()
         incomplete: list[int] = []
         species_seen: set[str] = set()
+        spellings: dict[str, str] = {}  # casefolded drug name -> its first spelling
+        variants: dict[str, set[str]] = {}
         for cells in reader:
             line = reader.line_num
             if not any(cell.strip() for cell in cells):
@@ -76,6 +82,11 @@ def load_sm2mir(path: str | os.PathLike, *, species: str | None = "Homo sapiens"
                 incomplete.append(line)
                 continue
             drug = _drug_id(field["cid"], field["drug"], label=f"{label}: line {line}")
+            if not drug.startswith("CID:"):
+                first = spellings.setdefault(drug.casefold(), drug)
+                if first != drug:
+                    variants.setdefault(first, {first}).add(drug)
+                    drug = first
             mirna = _mirna_id(field["mirna"], field["species"])
             pairs.add((drug_rows.setdefault(drug, len(drug_rows)), mirna_columns.setdefault(mirna, len(mirna_columns))))
     if incomplete:
@@ -87,6 +98,10 @@ def load_sm2mir(path: str | os.PathLike, *, species: str | None = "Homo sapiens"
             UserWarning,
             stacklevel=2,
         )
+    if variants:
+        listed = "; ".join(" = ".join(sorted(names)) for names in list(variants.values())[:_MAX_LINES_LISTED])
+        warnings.warn(f"{label}: {len(variants)} drug name(s) spelt in several letter cases, each read as one drug "
+                      f"under its first spelling: {listed}", UserWarning, stacklevel=2)
     if not pairs:
         raise DataError(f"{label}: no complete records for species {species!r} (species present: "
                         f"{', '.join(sorted(species_seen)[:10])})")

@@ -38,7 +38,8 @@ def load_pairs(
     are allowed, other rows may supply the value). IDs are kept as written (stripped of
     surrounding whitespace) in first-seen order: row ``i`` of ``associations`` is the ``i``-th
     distinct drug in the file. The sequence goes to ``mirna_hairpin`` or, with
-    ``sequence_kind="mature"``, to ``mirna_mature``.
+    ``sequence_kind="mature"``, to ``mirna_mature``. The ``smiles`` and ``sequence`` columns may be
+    absent; a SMILES or sequence column named otherwise must be in the file.
 
     Raises:
         DataError: naming the file, line and ID for an empty ID, a repeated pair, two IDs that
@@ -53,6 +54,18 @@ def load_pairs(
     path = Path(path)
     if sequence_kind not in SEQUENCE_KINDS:
         raise DataError(f"sequence_kind must be one of {SEQUENCE_KINDS}, got {sequence_kind!r}")
+    columns = {"drug_col": drug_col, "mirna_col": mirna_col, "smiles_col": smiles_col, "sequence_col": sequence_col}
+    for argument, column in columns.items():
+        if not (isinstance(column, str) and column.strip()) and not (column is None and argument in ("smiles_col",
+                                                                                                      "sequence_col")):
+            raise DataError(f"{argument} must name a column, got {column!r}")
+    named = [column for column in columns.values() if column is not None]
+    repeated = next((column for column in named if named.count(column) > 1), None)
+    if repeated is not None:
+        raise DataError(f"column {repeated!r} is named for two roles ({', '.join(a for a, c in columns.items() if c == repeated)})")
+    # a SMILES or sequence column named by the caller must exist; the defaults are optional
+    required = (drug_col, mirna_col, *(column for column, default in ((smiles_col, "smiles"), (sequence_col, "sequence"))
+                                       if column is not None and column != default))
     label = path.name
     drug_rows: dict[str, int] = {}
     mirna_columns: dict[str, int] = {}
@@ -60,7 +73,8 @@ def load_pairs(
     pair_lines: dict[tuple[str, str], int] = {}
     smiles: dict[str, tuple[str, int]] = {}
     sequences: dict[str, tuple[str, int]] = {}
-    records = read_records(path, (drug_col, mirna_col), what="pair file", optional=(smiles_col, sequence_col))
+    records = read_records(path, required, what="pair file",
+                           optional=tuple(column for column in (smiles_col, sequence_col) if column not in required))
     for line, cell in records:
         drug, mirna = cell(drug_col), cell(mirna_col)
         if not drug or not mirna:
