@@ -7,8 +7,10 @@ Layout (format version 1)::
                      solver status; what placing a new item needs besides arrays (terms, code
                      scale, encoder checksum, miRNA sequences); SHA-256, size and array shapes of
                      arrays.npz; versions.
-    DIR/arrays.npz   scores, associations, drug_similarity, mirna_similarity, and the placement
-                     arrays: {drug,mirna}_codes, {drug,mirna}_code_present, drug_fingerprints.
+    DIR/arrays.npz   scores, associations, drug_similarity, mirna_similarity, the placement
+                     arrays: {drug,mirna}_codes, {drug,mirna}_code_present, drug_fingerprints, and
+                     description_sha256: a digest of model.json's IDs, method and similarity
+                     entries (models saved before it existed load without it).
 
 Ranking a dataset item reads the scores (``read_scores``: no JAX, no method rebuilt); a new molecule or sequence is placed with the saved codes,
 scale and fingerprints and the method is rerun on the grown problem (:mod:`sesl_jax.new_items`),
@@ -16,8 +18,10 @@ so neither needs the dataset.
 
 A directory is written whole into a hidden sibling and renamed into place: a reader finds the
 previous model or the new one, never part of one. Loading checks the format version, the
-checksum of the arrays and that every shape agrees with the IDs; any failure is a
-:class:`SavedModelError` naming the directory and what is wrong.
+checksum of the arrays, the description digest and that every shape agrees with the IDs; any
+failure is a :class:`SavedModelError` naming the directory and what is wrong. Builder options are
+rebuilt only as sesl_jax solver and method settings (``*Params``, ``*Options``), so a model.json
+cannot make loading call anything else.
 """
 
 from __future__ import annotations
