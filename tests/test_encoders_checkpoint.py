@@ -147,6 +147,35 @@ def test_version_kind_and_configuration_mismatch(tmp_path):
     assert zipfile.is_zipfile(tmp_path / "wrong_shapes.npz")
 
 
+def test_arguments_and_headers_of_the_wrong_kind_are_named(tmp_path):
+    tokenizer = RnaTokenizer()
+    model = SequenceAutoencoder(_config(tokenizer), rngs=nnx.Rngs(0))
+    # the user's path, not the hidden temporary file written beside it
+    with pytest.raises(IsADirectoryError, match=f"^{tmp_path} is a directory; a checkpoint is written to a file"):
+        save_checkpoint(tmp_path, model, tokenizer)
+    path = save_checkpoint(tmp_path / "m.npz", model, tokenizer)
+    with pytest.raises(ValueError, match=r"expected_kind must be one of \('smiles', 'rna'\) or None, got 'RNA'"):
+        load_checkpoint(path, expected_kind="RNA")  # not "an RNA encoder, expected a RNA encoder"
+    with pytest.raises(TypeError, match="expected_tokenizer must be a SmilesTokenizer, an RnaTokenizer or None, got str"):
+        load_checkpoint(path, expected_tokenizer="rna")
+    with pytest.raises(TypeError, match="expected_config must be an EncoderConfig, a TransformerConfig or None, got dict"):
+        load_checkpoint(path, expected_config={"vocab_size": 8})
+
+    with np.load(path) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    header = json.loads(arrays["__header__"].tobytes())
+    header["model_config"]["hidden_size"] = 8.0  # a size that is not an integer: a JAX TypeError when built
+    arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    np.savez(tmp_path / "float.npz", **arrays)
+    with pytest.raises(CheckpointError, match=r"float\.npz: invalid model or tokenizer description: "
+                                              r"EncoderConfig\.hidden_size must be an integer >= 1, got 8\.0"):
+        load_checkpoint(tmp_path / "float.npz")
+    arrays["__header__"] = np.frombuffer(json.dumps([1, 2]).encode(), dtype=np.uint8)
+    np.savez(tmp_path / "list.npz", **arrays)
+    with pytest.raises(CheckpointError, match=r"list\.npz: the header is a JSON list, not an object"):
+        load_checkpoint(tmp_path / "list.npz")
+
+
 def test_same_seed_same_weights_and_resume_matches_uninterrupted(tmp_path):
     tokenizer = RnaTokenizer()
     config = _config(tokenizer)

@@ -67,6 +67,19 @@ def test_batch_norm_modes_and_the_teacher_forced_decoder_sees_no_later_token():
         assert not np.array_equal(before[0, 6:], after[0, 6:])  # the changed token itself is read
 
 
+@pytest.mark.parametrize("changes, message", [
+    ({"hidden_size": 2.5}, "EncoderConfig.hidden_size must be an integer >= 1, got 2.5"),  # else a JAX TypeError when built
+    ({"vocab_size": 8.9}, "EncoderConfig.vocab_size must be an integer >= 1, got 8.9"),
+    ({"vocab_size": "8"}, "EncoderConfig.vocab_size must be an integer >= 1, got '8'"),
+    ({"num_layers": True}, "EncoderConfig.num_layers must be an integer >= 1, got True"),
+    ({"code_dim": 0}, "EncoderConfig.code_dim must be an integer >= 1, got 0"),
+    ({"reverse_input": "no"}, "EncoderConfig.reverse_input must be True or False, got 'no'"),
+])
+def test_sizes_are_integers_and_switches_booleans(changes, message):
+    with pytest.raises(ValueError, match=message):
+        EncoderConfig(**{"vocab_size": 8, **changes})
+
+
 @pytest.mark.parametrize("batch_norm, reverse_input", [(False, True), ("encoder", True), ("both", True), (False, False)])
 def test_padding_does_not_change_the_code(batch_norm, reverse_input):
     tokenizer = RnaTokenizer()

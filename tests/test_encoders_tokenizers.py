@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -49,8 +51,12 @@ def test_every_drug_smiles_round_trips(real_data_dir):
     from rdkit import Chem
 
     for smiles in table["smiles"]:
+        if " " in smiles:  # one CXSMILES (" |c:12,t:8|"): refused, not read without its extension
+            with pytest.raises(SequenceError, match="whitespace inside a SMILES"):
+                raw.tokenize(smiles)
+            continue
         tokens = raw.tokenize(smiles)
-        assert "".join(tokens) == smiles.split(" ")[0]
+        assert "".join(tokens) == smiles
         canonical_tokens = canonical.tokenize(smiles)
         assert "".join(canonical_tokens) == Chem.MolToSmiles(Chem.MolFromSmiles(smiles))
 
@@ -82,6 +88,55 @@ def test_empty_and_too_long_smiles():
         SmilesTokenizer().encode("")
     with pytest.raises(SequenceError, match=r"'CCCCCC' at position 4: 6 tokens, more than the model's maximum of 4"):
         SmilesTokenizer(max_length=4).encode("CCCCCC")
+
+
+def test_whitespace_in_a_smiles_is_an_error_not_dropped():
+    # RDKit reads "CCO CCC" as ethanol named CCC: the tokens would silently leave the rest out
+    for text, position in (("CCO CCC", 3), ("CCO ", 3), (" CCO", 0), ("CC\tO", 2)):
+        with pytest.raises(SequenceError, match=re.escape(f"{text!r} at position {position}: whitespace inside a SMILES")):
+            SmilesTokenizer().encode(text)
+    with pytest.raises(SequenceError, match="whitespace inside a SMILES"):
+        SmilesTokenizer(canonicalize=False).tokenize("CCO CCC")
+
+
+def test_smiles_fit_refuses_a_bare_string_and_a_corpus_with_nothing_valid():
+    with pytest.raises(TypeError, match="SmilesTokenizer.fit takes a sequence of strings; wrap a single one in a list"):
+        SmilesTokenizer.fit("CCO")  # would build a vocabulary of the letters C and O
+    with pytest.raises(SequenceError, match=r"'C\(' at position 1: branch '\(' is never closed \(and none of the 2 "
+                                            r"SMILES given is valid\)"):
+        SmilesTokenizer.fit(["C(", "xx"], skip_invalid=True)
+    with pytest.raises(ValueError, match="SmilesTokenizer.fit: no SMILES given"):
+        SmilesTokenizer.fit([])
+    with pytest.raises(ValueError, match="min_count must be an integer >= 1, got 0"):
+        SmilesTokenizer.fit(["CC"], min_count=0)
+    assert SmilesTokenizer.fit(["CC", "xx"], skip_invalid=True).vocabulary == SPECIAL_TOKENS + ("C",)
+
+
+def test_tokenizer_settings_and_arguments_are_checked():
+    with pytest.raises(ValueError, match="max_length must be an integer >= 1, got 2.7"):
+        RnaTokenizer(max_length=2.7)  # not truncated to 2
+    with pytest.raises(ValueError, match="max_length must be an integer >= 1, got None"):
+        RnaTokenizer(max_length=None)
+    with pytest.raises(ValueError, match="canonicalize must be True or False, got 'no'"):
+        SmilesTokenizer(canonicalize="no")  # not read as true
+    with pytest.raises(TypeError, match="a SMILES must be a str, got list"):
+        SmilesTokenizer().tokenize(["C"])  # not the cache's "unhashable type"
+    with pytest.raises(TypeError, match="encode_batch takes a sequence of strings; wrap a single one in a list"):
+        RnaTokenizer().encode_batch("ACGU")  # not four one-letter rows
+    with pytest.raises(ValueError, match="pad_to must be an integer >= 0 or None, got 7.5"):
+        RnaTokenizer().encode_batch(["ACGU"], pad_to=7.5)
+
+
+def test_decode_refuses_ids_outside_the_vocabulary():
+    tokenizer = RnaTokenizer()
+    assert tokenizer.decode(np.array([1, 4, 7, 2, 5], np.int32)) == "AU" and tokenizer.decode([]) == ""
+    for ids, position in (([1, 99], 1), ([-1], 0)):  # -1 would index from the end: 'U'
+        with pytest.raises(ValueError, match=rf"decode: id {ids[position]} at position {position} is not in the "
+                                             r"vocabulary \(ids 0 to 7\)"):
+            tokenizer.decode(ids)
+    for ids in ([4.7], "ACGU"):  # 4.7 would be read as 4: 'A'
+        with pytest.raises(TypeError, match="decode takes a 1-D sequence of integer ids"):
+            tokenizer.decode(ids)
 
 
 # --- RNA ------------------------------------------------------------------------------------

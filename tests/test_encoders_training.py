@@ -60,6 +60,13 @@ def test_schedule_settings_are_checked():
         TrainConfig(schedule="cosine", warmup_steps=10, decay_steps=10)
     with pytest.raises(ValueError, match="more decay steps"):
         learning_rate_schedule(TrainConfig(schedule="cosine"), total_steps=None)
+    # a constant rate would ignore them, as the command line says too
+    with pytest.raises(ValueError, match=r"decay_steps applies to schedule='cosine' \(the rate is constant\), got 5"):
+        TrainConfig(decay_steps=5)
+    with pytest.raises(ValueError, match=r"final_learning_rate applies to schedule='cosine' \(the rate is constant\), got 1e-05"):
+        TrainConfig(final_learning_rate=1e-5)
+    with pytest.raises(ValueError, match=r"final_learning_rate must be at most learning_rate 0.001 \(a cosine decays\), got 0.005"):
+        TrainConfig(schedule="cosine", final_learning_rate=5e-3)
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -71,10 +78,36 @@ def test_schedule_settings_are_checked():
     ({"max_minutes": -1.0}, "max_minutes must be a finite number > 0, got -1.0"),
     ({"max_steps": 0}, "max_steps must be an integer >= 1 or None, got 0"),
     ({"validation_fraction": 1.0}, r"validation_fraction must be in \[0, 1\), got 1.0"),
+    ({"validation_fraction": "0.1"}, "validation_fraction must be a finite number >= 0, got '0.1'"),
+    ({"validation_fraction": float("nan")}, "validation_fraction must be a finite number >= 0, got nan"),
+    ({"learning_rate": "0.1"}, "learning_rate must be a finite number > 0, got '0.1'"),  # not numpy's ufunc error
+    ({"learning_rate": None}, "learning_rate must be a finite number > 0, got None"),
+    ({"grad_clip": True}, "grad_clip must be a finite number > 0, got True"),
+    ({"warmup_steps": 1.5}, "warmup_steps must be an integer >= 0, got 1.5"),
+    ({"schedule": "cosine", "decay_steps": 10.5}, "decay_steps must be an integer >= 1 or None, got 10.5"),
+    ({"seed": True}, "seed must be an integer >= 0, got True"),
+    ({"augment_smiles": "no"}, "augment_smiles must be True or False, got 'no'"),  # not read as true
 ])
 def test_training_settings_out_of_range_are_refused(changes, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**changes)
+
+
+def test_train_encoder_arguments_are_checked_before_any_work():
+    tokenizer = SmilesTokenizer.fit(SMILES, max_length=40)
+    config = EncoderConfig(vocab_size=tokenizer.vocab_size, hidden_size=4, num_layers=1, code_dim=4)
+    with pytest.raises(TypeError, match="train_encoder takes a sequence of strings; wrap a single one in a list"):
+        train_encoder(tokenizer, "CCOCCN", config, TINY)  # would train on single letters
+    with pytest.raises(TypeError, match="train_config must be a TrainConfig, got dict"):
+        train_encoder(tokenizer, SMILES, config, {"epochs": 1})
+    with pytest.raises(TypeError, match="model_config must be an EncoderConfig, a TransformerConfig or None, got dict"):
+        train_encoder(tokenizer, SMILES, {"vocab_size": tokenizer.vocab_size}, TINY)
+    with pytest.raises(TypeError, match="tokenizer must be a SmilesTokenizer or an RnaTokenizer, got str"):
+        train_encoder("smiles", SMILES, config, TINY)
+    # a negative count overflowed, a fraction was truncated
+    for bad in (-1, 1.9):
+        with pytest.raises(ValueError, match=rf"repeats\[2\] must be an integer >= 1, got {bad}"):
+            train_encoder(tokenizer, SMILES, config, TINY, repeats=[1, 1, bad] + [1] * (len(SMILES) - 3))
 
 
 def test_randomized_smiles_is_the_same_molecule_and_seeded():

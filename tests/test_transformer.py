@@ -42,6 +42,16 @@ def _config(**changes) -> TransformerConfig:
     return TransformerConfig(**{**sizes, **changes})
 
 
+@pytest.mark.parametrize("changes, message", [
+    ({"d_model": 8.0}, "TransformerConfig.d_model must be an integer >= 1, got 8.0"),  # else a JAX TypeError when built
+    ({"num_heads": True}, "TransformerConfig.num_heads must be an integer >= 1, got True"),
+    ({"max_length": "64"}, "TransformerConfig.max_length must be an integer >= 1, got '64'"),
+])
+def test_sizes_are_integers(changes, message):
+    with pytest.raises(ValueError, match=message):
+        _config(**changes)
+
+
 def _model(seed: int = 0, **changes) -> SequenceTransformer:
     return SequenceTransformer(_config(**changes), rngs=nnx.Rngs(seed))
 

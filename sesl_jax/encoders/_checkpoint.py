@@ -31,7 +31,7 @@ import numpy as np
 from flax import nnx
 
 from sesl_jax._io import atomic_write_bytes
-from sesl_jax.encoder_files import an_encoder
+from sesl_jax.encoder_files import KINDS, an_encoder
 from sesl_jax.encoders._architectures import (
     DEFAULT_ARCHITECTURE,
     Model,
@@ -40,6 +40,7 @@ from sesl_jax.encoders._architectures import (
     build_model,
     config_from_dict,
 )
+from sesl_jax.encoders._config import check_instance
 from sesl_jax.encoders._tokenizers import Tokenizer, tokenizer_from_config
 
 FORMAT = "sesl_jax.encoder"
@@ -132,6 +133,9 @@ def save_checkpoint(
 
     ``progress`` (JSON) records where training stands, ``metadata`` anything else (recipe, metrics).
     """
+    if Path(path).is_dir():  # else the error would name the hidden temporary file beside it
+        raise IsADirectoryError(f"{path} is a directory; a checkpoint is written to a file "
+                                f"(e.g. {Path(path) / 'encoder.npz'})")
     if tokenizer.vocab_size != model.config.vocab_size:
         raise ValueError(f"tokenizer has {tokenizer.vocab_size} tokens, the model {model.config.vocab_size}")
     arrays = {f"model/{name}": array for name, array in _flatten(nnx.state(model)).items()}
@@ -178,6 +182,9 @@ def _read(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray
         header = json.loads(arrays.pop(_HEADER).tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CheckpointError(f"{path}: unreadable header: {error}") from error
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: the header is a JSON {type(header).__name__}, not an object; "
+                              "not a sesl_jax encoder checkpoint")
     if header.get("format") != FORMAT:
         raise CheckpointError(f"{path}: format {header.get('format')!r}, expected {FORMAT!r}")
     if header.get("format_version") != FORMAT_VERSION:
@@ -210,6 +217,12 @@ def load_checkpoint(
     Raises:
         CheckpointError: missing, corrupted, other format/version, or not matching what is expected.
     """
+    if expected_kind is not None and expected_kind not in KINDS:
+        raise ValueError(f"expected_kind must be one of {KINDS} or None, got {expected_kind!r}")
+    if expected_config is not None:
+        check_instance("expected_config", expected_config, ModelConfig, "an EncoderConfig, a TransformerConfig or None")
+    if expected_tokenizer is not None:
+        check_instance("expected_tokenizer", expected_tokenizer, Tokenizer, "a SmilesTokenizer, an RnaTokenizer or None")
     header, arrays = _read(path)
     try:
         architecture = header.get("architecture", DEFAULT_ARCHITECTURE)

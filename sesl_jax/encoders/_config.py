@@ -1,10 +1,11 @@
 """What the encoders' size records (``EncoderConfig``, ``TransformerConfig``) share: a JSON
 round trip that refuses fields it does not know, so a checkpoint from another version fails loudly;
-and the integer check of their settings."""
+and the checks of settings (integers, booleans, numbers) that every encoder module uses."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,27 @@ def check_integer(name: str, value: Any, minimum: int, *, optional: bool = False
         return
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}{' or None' if optional else ''}, got {value!r}")
+
+
+def check_boolean(name: str, value: Any) -> None:
+    """``ValueError`` unless ``value`` is ``True`` or ``False`` (a string such as ``'no'`` would read as true)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+def check_number(name: str, value: Any, minimum: float, *, inclusive: bool = False) -> None:
+    """``ValueError`` unless ``value`` is a finite real number (not a bool or a string) > ``minimum``
+    (>= when ``inclusive``)."""
+    real = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not real or not math.isfinite(value) or value < minimum or (value == minimum and not inclusive):
+        raise ValueError(f"{name} must be a finite number {'>=' if inclusive else '>'} {minimum:g}, got {value!r}")
+
+
+def check_instance(name: str, value: Any, expected: Any, what: str) -> None:
+    """``TypeError`` naming the argument unless ``isinstance(value, expected)`` (a class, tuple or union;
+    ``what`` names it in words)."""
+    if not isinstance(value, expected):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
 
 
 class ConfigRecord:

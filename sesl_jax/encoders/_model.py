@@ -39,7 +39,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from sesl_jax.encoder_files import BATCH_NORM_MODES
-from sesl_jax.encoders._config import ConfigRecord
+from sesl_jax.encoders._config import ConfigRecord, check_boolean, check_integer
 
 DTYPE = jnp.float32
 
@@ -57,8 +57,8 @@ class EncoderConfig(ConfigRecord):
 
     def __post_init__(self):
         for name in ("vocab_size", "hidden_size", "num_layers", "code_dim"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"EncoderConfig.{name} must be positive, got {getattr(self, name)}")
+            check_integer(f"EncoderConfig.{name}", getattr(self, name), 1)
+        check_boolean("EncoderConfig.reverse_input", self.reverse_input)
         mode = self.batch_norm
         if isinstance(mode, bool):  # checkpoints before the modes stored a bool: True normalised both sides
             mode = "both" if mode else "none"

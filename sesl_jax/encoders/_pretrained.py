@@ -23,7 +23,7 @@ from sesl_jax import encoder_files
 from sesl_jax.encoders._architectures import DEFAULT_ARCHITECTURE, Model, architecture_of
 from sesl_jax.encoders._checkpoint import CheckpointError, load_checkpoint
 from sesl_jax.encoders._config import check_integer
-from sesl_jax.encoders._tokenizers import Tokenizer, pad_rows
+from sesl_jax.encoders._tokenizers import Tokenizer, check_sequences, pad_rows
 
 KINDS = encoder_files.KINDS
 # Codes are computed on batches padded to a fixed row count and to a multiple of this many
@@ -152,8 +152,7 @@ def encode(encoder: Encoder, sequences: Sequence[str], batch_size: int = 256) ->
     transformer's sums over steps do, in the last bits, so its batches only hold sequences of
     one width (one multiple of 16), which fixes the shape each sequence is encoded in.
     """
-    if isinstance(sequences, str):
-        raise TypeError("encode takes a sequence of strings; wrap a single one in a list")
+    check_sequences(sequences, "encode")
     check_integer("batch_size", batch_size, 1)
     rows = [encoder.tokenizer.encode(sequence) for sequence in sequences]
     codes = np.zeros((len(rows), encoder.code_dim), dtype=np.float64)

@@ -26,6 +26,8 @@ from typing import Any, Iterable, Literal, Sequence
 
 import numpy as np
 
+from sesl_jax.encoders._config import check_boolean, check_integer
+
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIAL_TOKENS: tuple[str, ...] = (PAD, BOS, EOS, UNK)
 PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
@@ -49,6 +51,18 @@ class SequenceError(ValueError):
         super().__init__(f"invalid {kind} {shown!r} {where}: {reason}")
 
 
+def check_sequences(sequences: Any, caller: str) -> None:
+    """``TypeError`` for one string where a list of sequences is expected: iterating it would give its letters."""
+    if isinstance(sequences, (str, bytes)):
+        raise TypeError(f"{caller} takes a sequence of strings; wrap a single one in a list")
+
+
+def _check_text(sequence: Any, what: str) -> None:
+    """``TypeError`` unless ``sequence`` is a str (checked before anything hashes or parses it)."""
+    if not isinstance(sequence, str):
+        raise TypeError(f"{what} must be a str, got {type(sequence).__name__}")
+
+
 class _Tokenizer:
     """Vocabulary, ids and padding shared by both tokenizers."""
 
@@ -60,8 +74,7 @@ class _Tokenizer:
             raise ValueError(f"a vocabulary must start with the special tokens {SPECIAL_TOKENS}")
         if len(set(vocabulary)) != len(vocabulary):
             raise ValueError("a vocabulary must not repeat tokens")
-        if max_length < 1:
-            raise ValueError(f"max_length must be positive, got {max_length}")
+        check_integer("max_length", max_length, 1)
         self.vocabulary = vocabulary
         self.max_length = int(max_length)
         self._ids = {token: index for index, token in enumerate(vocabulary)}
@@ -87,17 +100,25 @@ class _Tokenizer:
 
         ``L`` is the longest row, or ``pad_to`` when given (at least the longest row).
         """
+        check_sequences(sequences, "encode_batch")
         rows = [self.encode(sequence) for sequence in sequences]
         return pad_rows(rows, pad_to)
 
     def decode(self, ids: Iterable[int]) -> str:
         """Inverse of :meth:`encode`: drops ``<bos>``/``<pad>``, stops at ``<eos>``.
 
-        ``<unk>`` is written as ``?``.
+        ``<unk>`` is written as ``?``. Ids must be integers of the vocabulary (a negative one would
+        otherwise index from its end).
         """
+        ids = np.asarray(ids)
+        if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
+            raise TypeError(f"decode takes a 1-D sequence of integer ids, got {ids.ndim}-D {ids.dtype} values")
+        outside = np.flatnonzero((ids < 0) | (ids >= self.vocab_size))
+        if outside.size:
+            raise ValueError(f"decode: id {ids[outside[0]]} at position {outside[0]} is not in the vocabulary "
+                             f"(ids 0 to {self.vocab_size - 1})")
         pieces = []
-        for index in ids:
-            index = int(index)
+        for index in ids.tolist():
             if index == EOS_ID:
                 break
             if index in (PAD_ID, BOS_ID):
@@ -106,8 +127,6 @@ class _Tokenizer:
         return "".join(pieces)
 
     def _checked_tokens(self, sequence: str) -> list[str]:
-        if not isinstance(sequence, str):
-            raise TypeError(f"a {self.kind} sequence must be a str, got {type(sequence).__name__}")
         tokens = self._tokens_with_positions(sequence)
         if len(tokens) > self.max_length:
             raise SequenceError(
@@ -131,6 +150,7 @@ class _Tokenizer:
 
 def pad_rows(rows: Sequence[np.ndarray], pad_to: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Stack id rows into a ``<pad>``-padded (n, L) int32 array and their lengths (n,)."""
+    check_integer("pad_to", pad_to, 0, optional=True)
     lengths = np.asarray([len(row) for row in rows], dtype=np.int32)
     width = int(lengths.max(initial=0))
     if pad_to is not None:
@@ -174,7 +194,8 @@ class SmilesTokenizer(_Tokenizer):
         if vocabulary is None:
             vocabulary = SPECIAL_TOKENS + DEFAULT_SMILES_TOKENS
         super().__init__(vocabulary, max_length)
-        self.canonicalize = bool(canonicalize)
+        check_boolean("canonicalize", canonicalize)
+        self.canonicalize = canonicalize
 
     @classmethod
     def fit(
@@ -189,16 +210,29 @@ class SmilesTokenizer(_Tokenizer):
         """A tokenizer whose vocabulary is every token seen at least ``min_count`` times.
 
         Tokens are ordered by decreasing count (ties alphabetically), so the result is deterministic.
-        Invalid SMILES raise :class:`SequenceError`, or are ignored with ``skip_invalid``.
+        Invalid SMILES raise :class:`SequenceError`, or are ignored with ``skip_invalid`` (if none is
+        valid, the first one's error is raised: there is nothing to build a vocabulary from).
         """
+        check_sequences(smiles, "SmilesTokenizer.fit")
+        check_integer("min_count", min_count, 1)
+        check_boolean("skip_invalid", skip_invalid)
         counts: Counter[str] = Counter()
         probe = cls(max_length=10**9, canonicalize=canonicalize)
+        first_error, total, valid = None, 0, 0
         for text in smiles:
+            total += 1
             try:
                 counts.update(probe.tokenize(text))
-            except SequenceError:
+                valid += 1
+            except SequenceError as error:
                 if not skip_invalid:
                     raise
+                first_error = first_error or error
+        if not total:
+            raise ValueError("SmilesTokenizer.fit: no SMILES given")
+        if not valid:
+            raise SequenceError(first_error.sequence, first_error.position,
+                                f"{first_error.reason} (and none of the {total} SMILES given is valid)", "SMILES")
         kept = sorted((token for token, count in counts.items() if count >= min_count), key=lambda t: (-counts[t], t))
         return cls(SPECIAL_TOKENS + tuple(kept), max_length=max_length, canonicalize=canonicalize)
 
@@ -211,6 +245,7 @@ class SmilesTokenizer(_Tokenizer):
 
     def canonical(self, sequence: str) -> str:
         """The SMILES the tokens are taken from: RDKit canonical form, or the input when disabled."""
+        _check_text(sequence, "a SMILES")  # before the cache hashes it
         if not self.canonicalize:
             self._parse(sequence)
             return sequence
@@ -231,8 +266,7 @@ class SmilesTokenizer(_Tokenizer):
         """RDKit molecule of ``sequence`` or a SequenceError saying where it goes wrong."""
         from rdkit import Chem, rdBase
 
-        if not isinstance(sequence, str):
-            raise TypeError(f"a SMILES must be a str, got {type(sequence).__name__}")
+        _check_text(sequence, "a SMILES")
         if not sequence:
             raise SequenceError(sequence, 0, "empty SMILES", "SMILES")
         tokens = _split_smiles(sequence)  # raises on characters no token covers
@@ -276,10 +310,13 @@ def _problem_atoms(problem) -> list[int]:
 def _split_smiles(sequence: str) -> list[tuple[str, int]]:
     """Tokens of a SMILES string with their character offsets; error on uncovered characters.
 
-    Text after the first space (a CXSMILES extension ``|...|`` or a name) is not tokenized; RDKit
-    still reads it when parsing.
+    Whitespace is an error, as in the data files: RDKit would read text after a space as a name
+    or a CXSMILES extension, and the tokens would silently leave it out.
     """
-    sequence = sequence.split(" ", 1)[0]
+    space = next((position for position, character in enumerate(sequence) if character.isspace()), None)
+    if space is not None:
+        raise SequenceError(sequence, space, "whitespace inside a SMILES (give one molecule without a name or "
+                            "CXSMILES extension)", "SMILES")
     tokens = []
     position = 0
     for match in _SMILES_TOKEN.finditer(sequence):
@@ -350,8 +387,7 @@ class RnaTokenizer(_Tokenizer):
         return [token for token, _ in self._tokens_with_positions(sequence)]
 
     def _tokens_with_positions(self, sequence: str) -> list[tuple[str, int]]:
-        if not isinstance(sequence, str):
-            raise TypeError(f"an RNA sequence must be a str, got {type(sequence).__name__}")
+        _check_text(sequence, "an RNA sequence")
         if not sequence:
             raise SequenceError(sequence, 0, "empty sequence", "RNA")
         tokens = []

@@ -39,10 +39,10 @@ from flax import nnx
 from sesl_jax._io import atomic_write, atomic_write_json, sha256_file
 from sesl_jax.encoders._augmentation import augmentation_seeds, randomize_rows
 from sesl_jax.encoders._checkpoint import CheckpointError, load_checkpoint, restore_optimizer, save_checkpoint
-from sesl_jax.encoders._config import check_integer
+from sesl_jax.encoders._config import check_boolean, check_instance, check_integer, check_number
 from sesl_jax.encoders._architectures import ModelConfig, architecture_of, build_model
 from sesl_jax.encoders._model import EncoderConfig, SequenceAutoencoder, greedy_decode
-from sesl_jax.encoders._tokenizers import SequenceError, Tokenizer, pad_rows
+from sesl_jax.encoders._tokenizers import SequenceError, Tokenizer, check_sequences, pad_rows
 
 CHECKPOINT_NAME = "checkpoint.npz"
 WEIGHTS_NAME = "encoder.npz"
@@ -66,8 +66,8 @@ class TrainConfig:
             ``final_learning_rate`` over ``decay_steps``).
         warmup_steps: steps of linear warm-up to ``learning_rate`` before the schedule (0: none).
         decay_steps: steps from the start to the end of the cosine, warm-up included; ``None``:
-            ``epochs`` x steps per epoch (then ``epochs`` cannot change on resume).
-        final_learning_rate: the cosine's last value.
+            ``epochs`` x steps per epoch (then ``epochs`` cannot change on resume). Cosine only.
+        final_learning_rate: the cosine's last value, at most ``learning_rate``. Cosine only.
         augment_smiles: train on randomized SMILES (SMILES tokenizers only).
         grad_clip: global gradient-norm clip.
         validation_fraction: share of the distinct sequences held out (at least one).
@@ -101,20 +101,28 @@ class TrainConfig:
     def __post_init__(self):
         # The same bounds as the command line's options, for callers of the Python API.
         for name, minimum in (("epochs", 1), ("batch_size", 1), ("length_multiple", 1), ("checkpoint_every", 0),
-                              ("seed", 0), ("greedy_validation", 0)):
+                              ("seed", 0), ("greedy_validation", 0), ("warmup_steps", 0)):
             check_integer(name, getattr(self, name), minimum)
         check_integer("max_steps", self.max_steps, 1, optional=True)
+        check_integer("decay_steps", self.decay_steps, 1, optional=True)
         for name in ("learning_rate", "grad_clip") + (("max_minutes",) if self.max_minutes is not None else ()):
-            value = getattr(self, name)
-            if not np.isfinite(value) or value <= 0:
-                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-        if not np.isfinite(self.final_learning_rate) or self.final_learning_rate < 0:
-            raise ValueError(f"final_learning_rate must be a finite number >= 0, got {self.final_learning_rate!r}")
-        if not 0 <= self.validation_fraction < 1:  # 0 still holds out one sequence
+            check_number(name, getattr(self, name), 0)
+        check_number("final_learning_rate", self.final_learning_rate, 0, inclusive=True)
+        check_number("validation_fraction", self.validation_fraction, 0, inclusive=True)
+        if self.validation_fraction >= 1:  # 0 still holds out one sequence
             raise ValueError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
+        check_boolean("augment_smiles", self.augment_smiles)
         if self.schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {SCHEDULES}")
-        if self.warmup_steps < 0 or (self.decay_steps is not None and self.decay_steps <= self.warmup_steps):
+        if self.schedule != "cosine":  # a constant rate would ignore them
+            for name, unused in (("decay_steps", None), ("final_learning_rate", 0.0)):
+                if getattr(self, name) != unused:
+                    raise ValueError(f"{name} applies to schedule='cosine' (the rate is {self.schedule}), "
+                                     f"got {getattr(self, name)!r}")
+        elif self.final_learning_rate > self.learning_rate:
+            raise ValueError(f"final_learning_rate must be at most learning_rate {self.learning_rate!r} "
+                             f"(a cosine decays), got {self.final_learning_rate!r}")
+        if self.decay_steps is not None and self.decay_steps <= self.warmup_steps:
             raise ValueError("need warmup_steps >= 0 and decay_steps > warmup_steps")
 
     def to_dict(self) -> dict[str, Any]:
@@ -412,13 +420,21 @@ def train_encoder(
     """
     started = time.monotonic()
     say = log or (lambda message: None)
+    check_instance("tokenizer", tokenizer, Tokenizer, "a SmilesTokenizer or an RnaTokenizer")
+    check_sequences(sequences, "train_encoder")
+    if model_config is not None:
+        check_instance("model_config", model_config, ModelConfig, "an EncoderConfig, a TransformerConfig or None")
+    check_instance("train_config", train_config, TrainConfig, "a TrainConfig")
     config = model_config or EncoderConfig(vocab_size=tokenizer.vocab_size)
     if config.vocab_size != tokenizer.vocab_size:
         raise ValueError(f"model vocab_size {config.vocab_size} != tokenizer vocabulary {tokenizer.vocab_size}")
     if getattr(config, "max_length", math.inf) < tokenizer.max_length + 2:  # the transformer's position table
         raise ValueError(f"model max_length {config.max_length} < tokenizer max_length {tokenizer.max_length} + 2")
-    if repeats is not None and len(repeats) != len(sequences):
-        raise ValueError("repeats must have one entry per sequence")
+    if repeats is not None:
+        if len(repeats) != len(sequences):
+            raise ValueError("repeats must have one entry per sequence")
+        for index, count in enumerate(repeats):  # int() would truncate a fraction
+            check_integer(f"repeats[{index}]", count, 1)
     if train_config.augment_smiles and tokenizer.kind != "smiles":
         raise ValueError(f"augment_smiles needs a SMILES tokenizer, not {tokenizer.kind}")
 
