@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from sesl_jax._values import check_integer
 from sesl_jax.data import Dataset
 from sesl_jax.pipeline import MethodConfig, build_method, resolve_similarities
 from sesl_jax.provenance import data_provenance
@@ -310,14 +311,13 @@ class SESL:
             raise ValueError(f"{len(ids)} ids for {len(items)} items")
         for position, item in enumerate(ids if given_ids else ()):  # the table's query_id, as fit's IDs
             if not isinstance(item, str) or not item.strip():
-                raise ValueError(f"ids[{position}] is {item!r}: IDs must be non-empty strings")
+                raise ValueError(f"ids[{position}] is {item!r}: IDs must be non-empty strings "
+                                 "(convert numbers with [str(i) for i in ids])")
         duplicates = sorted({str(i) for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
         if duplicates:
             raise ValueError(f"ids must be unique; repeated: {', '.join(duplicates[:5])}")
         check_top(top)
-        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
-                                       or batch_size < 1):
-            raise ValueError(f"batch_size must be an integer >= 1 (or None for the default), got {batch_size!r}")
+        check_integer("batch_size", batch_size, 1, optional=True)
         def scores_with(opened):
             return score_new_items(self, side, items, labels=ids, batch_size=batch_size, progress=progress,
                                    devices=devices, parts=opened)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sesl_jax._values import is_boolean, is_integer
 from sesl_jax.data._validate import unknown_id_error
 
 
@@ -47,7 +48,7 @@ def ranked(scores: np.ndarray, known: np.ndarray, ids: list[str], id_column: str
     """``ids`` by decreasing score (ties in dataset order): rank, ``id_column``, score, known; the ``top``
     first; ``novel_only`` drops the known pairs before ranking."""
     check_top(top)
-    if not isinstance(novel_only, (bool, np.bool_)):  # "no" would act as True
+    if not is_boolean(novel_only):  # "no" would act as True
         raise TypeError(f"novel_only must be True or False, got {novel_only!r}")
     check_finite_scores(scores)
     order = np.lexsort((np.arange(len(scores)), -scores))  # by score, ties by dataset order
@@ -68,7 +69,7 @@ def check_top(top) -> None:
     """``None`` (all) or a whole number >= 1 (2.5 or True would fail in pandas, or mean 1)."""
     if top is None:
         return
-    if isinstance(top, (bool, np.bool_)) or not isinstance(top, (int, np.integer)):
+    if not is_integer(top):
         raise TypeError(f"top must be a whole number >= 1 (or None for all), got {top!r}")
     if top < 1:
         raise ValueError(f"top must be >= 1, got {top}")

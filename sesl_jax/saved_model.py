@@ -177,7 +177,7 @@ def _description_digest(manifest: dict[str, Any]) -> str:
 
 
 def _check_description(directory: Path, manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-    stored = arrays.pop(DESCRIPTION_DIGEST, None)
+    stored = arrays.get(DESCRIPTION_DIGEST)
     if stored is not None and stored.astype(np.uint8).tobytes().hex() != _description_digest(manifest):
         raise SavedModelError(f"{directory / MANIFEST}: its IDs, method or similarity entries were edited after the "
                               "model was saved, so they no longer describe the saved scores; fit and save it again")
@@ -362,7 +362,13 @@ def load_model(directory: str | os.PathLike, estimator: type):
         raise ValueError("this model is float64: call jax.config.update('jax_enable_x64', True) before loading it")
 
     model = estimator.from_config(config, **options)
-    if model.method_config() != config:
+    rebuilt = model.method_config()
+    # Models saved before SESL read observed and bnnr_svt from options=SESLOptions(...) recorded the
+    # defaults there while the options ran: the options' values are what made the scores.
+    if rebuilt != config and rebuilt == dataclasses.replace(config, observed=rebuilt.observed, bnnr_svt=rebuilt.bnnr_svt) \
+            and (config.observed, config.bnnr_svt) == ("nonzero", "eigh") and DESCRIPTION_DIGEST not in arrays:
+        config = rebuilt
+    if rebuilt != config:
         raise SavedModelError(f"{directory / MANIFEST}: method configuration {config} cannot be rebuilt by SESL")
     similarities = Similarities(arrays["drug_similarity"], arrays["mirna_similarity"], str(similarity["source"]))
     try:

@@ -307,3 +307,19 @@ def test_a_width_map_survives_saving(data_dir, tmp_path):
         loaded = SESL.load(fitted.save(tmp_path / "model"))
     assert loaded.config()["similarity_map"] == "inverse:0.1"
     pd.testing.assert_frame_equal(_quiet(loaded.rank_mirnas, smiles=NEW_SMILES), _quiet(fitted.rank_mirnas, smiles=NEW_SMILES))
+
+
+def test_a_model_saved_before_sesl_read_its_options_still_loads(tmp_path):
+    """Before SESL took observed and bnnr_svt from options=SESLOptions(...), model.json recorded the
+    defaults there while the options ran; such a model loads with the options' values."""
+    A, Sd, Sm = planted_problem(6, 8, seed=32)
+    options = SESLOptions(observed="known", bnnr_svt="subspace")
+    model = SESL("sesl", dtype="float64", options=options).fit(A, Sd, Sm)
+    directory = model.save(tmp_path / "model")
+    _rewrite_arrays(directory, lambda arrays: arrays.pop("description_sha256"))  # as that version wrote it
+    _fix_checksum(directory)
+    _rewrite_manifest(directory, lambda m: m["method_config"].update(observed="nonzero") or
+                      m["method_config"].pop("bnnr_svt"))
+    loaded = SESL.load(directory)
+    assert (loaded.config_.observed, loaded.config_.bnnr_svt) == ("known", "subspace")
+    np.testing.assert_array_equal(loaded.scores_, model.scores_)

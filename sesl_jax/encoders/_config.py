@@ -8,28 +8,19 @@ import dataclasses
 import math
 from typing import Any
 
-import numpy as np
-
-
-def check_integer(name: str, value: Any, minimum: int, *, optional: bool = False) -> None:
-    """``ValueError`` unless ``value`` is an integer (not a bool) >= ``minimum``, or ``None`` when ``optional``."""
-    if optional and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}{' or None' if optional else ''}, got {value!r}")
+from sesl_jax._values import is_boolean, is_real
 
 
 def check_boolean(name: str, value: Any) -> None:
     """``ValueError`` unless ``value`` is ``True`` or ``False`` (a string such as ``'no'`` would read as true)."""
-    if not isinstance(value, bool):
+    if not is_boolean(value):
         raise ValueError(f"{name} must be True or False, got {value!r}")
 
 
 def check_number(name: str, value: Any, minimum: float, *, inclusive: bool = False) -> None:
     """``ValueError`` unless ``value`` is a finite real number (not a bool or a string) > ``minimum``
     (>= when ``inclusive``)."""
-    real = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not real or not math.isfinite(value) or value < minimum or (value == minimum and not inclusive):
+    if not is_real(value) or not math.isfinite(value) or value < minimum or (value == minimum and not inclusive):
         raise ValueError(f"{name} must be a finite number {'>=' if inclusive else '>'} {minimum:g}, got {value!r}")
 
 

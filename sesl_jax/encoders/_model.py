@@ -39,7 +39,8 @@ import jax.numpy as jnp
 from flax import nnx
 
 from sesl_jax.encoder_files import BATCH_NORM_MODES
-from sesl_jax.encoders._config import ConfigRecord, check_boolean, check_integer
+from sesl_jax._values import check_integer
+from sesl_jax.encoders._config import ConfigRecord, check_boolean
 
 DTYPE = jnp.float32
 
@@ -58,7 +59,9 @@ class EncoderConfig(ConfigRecord):
     def __post_init__(self):
         for name in ("vocab_size", "hidden_size", "num_layers", "code_dim"):
             check_integer(f"EncoderConfig.{name}", getattr(self, name), 1)
+            object.__setattr__(self, name, int(getattr(self, name)))  # NumPy and JAX scalars are not JSON
         check_boolean("EncoderConfig.reverse_input", self.reverse_input)
+        object.__setattr__(self, "reverse_input", bool(self.reverse_input))  # np.bool_ is not JSON
         mode = self.batch_norm
         if isinstance(mode, bool):  # checkpoints before the modes stored a bool: True normalised both sides
             mode = "both" if mode else "none"

@@ -22,7 +22,7 @@ from flax import nnx
 from sesl_jax import encoder_files
 from sesl_jax.encoders._architectures import DEFAULT_ARCHITECTURE, Model, architecture_of
 from sesl_jax.encoders._checkpoint import CheckpointError, load_checkpoint
-from sesl_jax.encoders._config import check_integer
+from sesl_jax._values import check_integer
 from sesl_jax.encoders._tokenizers import Tokenizer, check_sequences, pad_rows
 
 KINDS = encoder_files.KINDS

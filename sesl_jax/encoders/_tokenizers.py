@@ -26,7 +26,8 @@ from typing import Any, Iterable, Literal, Sequence
 
 import numpy as np
 
-from sesl_jax.encoders._config import check_boolean, check_integer
+from sesl_jax._values import check_integer
+from sesl_jax.encoders._config import check_boolean
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIAL_TOKENS: tuple[str, ...] = (PAD, BOS, EOS, UNK)
@@ -110,7 +111,7 @@ class _Tokenizer:
         ``<unk>`` is written as ``?``. Ids must be integers of the vocabulary (a negative one would
         otherwise index from its end).
         """
-        ids = np.asarray(ids)
+        ids = np.asarray(ids) if hasattr(ids, "__array__") else np.asarray(list(ids))  # a generator, say
         if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
             raise TypeError(f"decode takes a 1-D sequence of integer ids, got {ids.ndim}-D {ids.dtype} values")
         outside = np.flatnonzero((ids < 0) | (ids >= self.vocab_size))
@@ -195,7 +196,7 @@ class SmilesTokenizer(_Tokenizer):
             vocabulary = SPECIAL_TOKENS + DEFAULT_SMILES_TOKENS
         super().__init__(vocabulary, max_length)
         check_boolean("canonicalize", canonicalize)
-        self.canonicalize = canonicalize
+        self.canonicalize = bool(canonicalize)
 
     @classmethod
     def fit(

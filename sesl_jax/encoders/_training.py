@@ -39,7 +39,8 @@ from flax import nnx
 from sesl_jax._io import atomic_write, atomic_write_json, sha256_file
 from sesl_jax.encoders._augmentation import augmentation_seeds, randomize_rows
 from sesl_jax.encoders._checkpoint import CheckpointError, load_checkpoint, restore_optimizer, save_checkpoint
-from sesl_jax.encoders._config import check_boolean, check_instance, check_integer, check_number
+from sesl_jax._values import check_integer, is_integer
+from sesl_jax.encoders._config import check_boolean, check_instance, check_number
 from sesl_jax.encoders._architectures import ModelConfig, architecture_of, build_model
 from sesl_jax.encoders._model import EncoderConfig, SequenceAutoencoder, greedy_decode
 from sesl_jax.encoders._tokenizers import SequenceError, Tokenizer, check_sequences, pad_rows
@@ -109,9 +110,14 @@ class TrainConfig:
             check_number(name, getattr(self, name), 0)
         check_number("final_learning_rate", self.final_learning_rate, 0, inclusive=True)
         check_number("validation_fraction", self.validation_fraction, 0, inclusive=True)
+        check_boolean("augment_smiles", self.augment_smiles)
+        for field in dataclasses.fields(self):  # NumPy and JAX scalars are not JSON; Python's stay as given
+            value = getattr(self, field.name)
+            if value is not None and not isinstance(value, (int, float, str, bool)):
+                object.__setattr__(self, field.name, bool(value) if field.name == "augment_smiles"
+                                   else int(value) if is_integer(value) else float(value))
         if self.validation_fraction >= 1:  # 0 still holds out one sequence
             raise ValueError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
-        check_boolean("augment_smiles", self.augment_smiles)
         if self.schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {SCHEDULES}")
         if self.schedule != "cosine":  # a constant rate would ignore them

@@ -42,7 +42,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from sesl_jax.encoders._config import ConfigRecord, check_integer
+from sesl_jax._values import check_integer
+from sesl_jax.encoders._config import ConfigRecord
 from sesl_jax.encoders._tokenizers import SPECIAL_TOKENS
 
 DTYPE = jnp.float32
@@ -77,6 +78,7 @@ class TransformerConfig(ConfigRecord):
     def __post_init__(self):
         for field in dataclasses.fields(self):
             check_integer(f"TransformerConfig.{field.name}", getattr(self, field.name), 1)
+            object.__setattr__(self, field.name, int(getattr(self, field.name)))  # NumPy and JAX scalars are not JSON
         if self.d_model % self.num_heads:
             raise ValueError(f"TransformerConfig.d_model ({self.d_model}) must be a multiple of num_heads ({self.num_heads})")
         if self.vocab_size <= len(SPECIAL_TOKENS):

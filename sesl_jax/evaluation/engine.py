@@ -40,6 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from sesl_jax._values import check_integer
 from sesl_jax.evaluation.blas_threads import one_blas_thread_per_device
 from sesl_jax.evaluation.distributed import (
     check_same_in_every_process, gather_chunks, owns_chunk, process_share,
@@ -386,11 +387,14 @@ def evaluate(
     associations = np.asarray(associations)
     check_folds(folds, associations)
     _check_method_shapes(method, associations.shape)
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
-                                   or batch_size < 1):
-        raise ValueError(f"batch_size must be an integer >= 1 (or None for the default), got {batch_size!r}")
-    if dtype is not None and dtype not in ("float32", "float64"):
-        raise ValueError(f"dtype must be 'float32' or 'float64' (or None: the method's own), got {dtype!r}")
+    check_integer("batch_size", batch_size, 1, optional=True)
+    if dtype is not None:
+        try:
+            dtype = np.dtype(dtype).name  # "float64", np.float64 and jnp.float64 alike
+        except TypeError:
+            pass
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be float32 or float64 (or None: the method's own), got {dtype!r}")
     if dtype is None:
         floating = [leaf for leaf in jax.tree_util.tree_leaves(method.inputs) if jnp.issubdtype(leaf.dtype, jnp.inexact)]
         dtype = str(floating[0].dtype) if floating else "float64"

@@ -21,6 +21,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from sesl_jax._values import is_integer
 from sesl_jax._io import atomic_write
 from sesl_jax.data import DataError
 from sesl_jax.data._tables import read_records
@@ -114,7 +115,7 @@ def kfold_folds(associations: np.ndarray, k: int = 5, repeats: int = 1, seed: in
     """
     pairs = known_pairs(associations)
     for name, value, minimum in (("k", k, 2), ("repeats", repeats, 1), ("seed", seed, 0)):
-        if not _is_integer(value):  # a float k would be truncated, a None seed not reproducible
+        if not is_integer(value):  # a float k would be truncated, a None seed not reproducible
             raise TypeError(f"{name} must be an integer, got {value!r}")
     if k < 2:
         raise ValueError(f"k-fold needs k >= 2, got k={k}")
@@ -257,7 +258,7 @@ def _line_folds(protocol: str, associations: np.ndarray, axis: int, indices: Seq
         raise TypeError(f"{entity} indices must be a list of integer positions, got one string {indices!r}")
     groups, seen = [], set()
     for index in indices:
-        if not _is_integer(index):  # True would mean drug 1, 0.7 drug 0, and an ID is not a position
+        if not is_integer(index):  # True would mean drug 1, 0.7 drug 0, and an ID is not a position
             raise TypeError(f"{entity} indices are integer positions, got {index!r}"
                             + (" (an ID: look its position up in the dataset's IDs)" if isinstance(index, str) else ""))
         index = int(index)
@@ -270,10 +271,6 @@ def _line_folds(protocol: str, associations: np.ndarray, axis: int, indices: Seq
             raise ValueError(f"{entity} index {index} has no known pair, so its fold would hide nothing")
         groups.append(pairs[pairs[:, axis] == index])
     return _pack(protocol, groups)
-
-
-def _is_integer(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _pack(

@@ -17,6 +17,8 @@ from typing import Sequence
 
 import numpy as np
 
+from sesl_jax._values import check_integer
+
 
 def morgan_fingerprints(smiles: Sequence[str | None], radius: int = 2, n_bits: int = 2048) -> tuple[np.ndarray, np.ndarray]:
     """Morgan bit vectors, shape (n, n_bits) uint8, and a boolean mask of drugs that have one.
@@ -29,9 +31,8 @@ def morgan_fingerprints(smiles: Sequence[str | None], radius: int = 2, n_bits: i
 
     if isinstance(smiles, str):
         raise TypeError("smiles takes a list of SMILES; wrap a single one in a list")
-    for name, value, minimum in (("radius", radius, 0), ("n_bits", n_bits, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    check_integer("radius", radius, 0)
+    check_integer("n_bits", n_bits, 1)
     for index, text in enumerate(smiles):
         if text is not None and not isinstance(text, str):
             raise TypeError(f"the SMILES of drug {index} is {text!r}: SMILES are text (None where there is none)")

@@ -11,8 +11,9 @@ from typing import Any, Callable, Literal, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from sesl_jax._values import check_integer
 from sesl_jax.solvers._checks import (
-    check_binary, check_choice, check_count, check_params, check_params_type, check_symmetric, float_array,
+    check_binary, check_choice, check_params, check_params_type, check_symmetric, float_array,
 )
 from sesl_jax.solvers._driver import SolverStats, iterate
 from sesl_jax.solvers._prox import default_subspace_rank, subspace_basis, svt, svt_sign, svt_subspace, svt_symmetric
@@ -163,11 +164,11 @@ def bnnr_complete(
             asymmetric ``target`` with a symmetric SVT.
     """
     check_choice(svt_method, "svt_method", BNNR_SVT_METHODS)
-    check_count(max_iterations, "max_iterations", 0)
+    check_integer("max_iterations", max_iterations, 0)
     if svt_rank is not None:
         if svt_method != "subspace":
             raise ValueError(f"svt_rank is the block size of svt_method='subspace'; {svt_method!r} does not use it")
-        check_count(svt_rank, "svt_rank", 1)
+        check_integer("svt_rank", svt_rank, 1)
     target = float_array(target, "target", square=svt_method != "svd")
     observed = float_array(observed, "observed")
     if observed.shape != target.shape:

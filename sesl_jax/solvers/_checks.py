@@ -47,12 +47,6 @@ def check_choice(value: Any, name: str, choices: Iterable[str]) -> None:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
 
 
-def check_count(value: Any, name: str, minimum: int) -> None:
-    """A static count (iteration cap, rank): an integer, not a bool, at least ``minimum``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
 def check_params_type(params: Any, expected: type) -> None:
     """``params`` is the solver's NamedTuple (a plain tuple or dict would fail deep inside)."""
     if not isinstance(params, expected):

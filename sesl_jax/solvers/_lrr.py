@@ -24,7 +24,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sesl_jax.solvers._checks import check_choice, check_count, check_params, check_params_type, float_array, is_concrete
+from sesl_jax._values import check_integer
+from sesl_jax.solvers._checks import check_choice, check_params, check_params_type, float_array, is_concrete
 from sesl_jax.solvers._driver import SolverStats, iterate
 from sesl_jax.solvers._prox import column_shrink, svt, svt_gram
 
@@ -177,8 +178,8 @@ def lrr_ialm(
     check_choice(side, "side", LRR_SIDES)
     check_choice(svt_method, "svt_method", LRR_SVT_METHODS)
     if rank_bound is not None:
-        check_count(rank_bound, "rank_bound (a true upper bound on rank(A))", 1)
-    check_count(max_iterations, "max_iterations", 0)
+        check_integer("rank_bound (a true upper bound on rank(A))", rank_bound, 1)
+    check_integer("max_iterations", max_iterations, 0)
     valid = check_lrr_params(params)
     if support is not None:
         return _lrr_on_support(
