@@ -7,6 +7,7 @@ is never an integer (``int(2.5)`` would truncate it without a word).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -43,3 +44,16 @@ def check_integer(name: str, value: Any, minimum: int, *, optional: bool = False
         return
     if not is_integer(value) or int(value) < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}{' or None' if optional else ''}, got {value!r}")
+
+
+def check_boolean(name: str, value: Any) -> None:
+    """``ValueError`` unless ``value`` is ``True`` or ``False`` (a string such as ``'no'`` would read as true)."""
+    if not is_boolean(value):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+def check_number(name: str, value: Any, minimum: float, *, inclusive: bool = False) -> None:
+    """``ValueError`` unless ``value`` is a finite real number (not a bool or a string) > ``minimum``
+    (>= when ``inclusive``)."""
+    if not is_real(value) or not math.isfinite(value) or value < minimum or (value == minimum and not inclusive):
+        raise ValueError(f"{name} must be a finite number {'>=' if inclusive else '>'} {minimum:g}, got {value!r}")

@@ -20,7 +20,7 @@ import pandas as pd
 
 from sesl_jax._values import check_integer
 from sesl_jax.data import Dataset
-from sesl_jax.pipeline import MethodConfig, build_method, resolve_similarities
+from sesl_jax.pipeline import MethodConfig, build_method, check_x64, resolve_similarities
 from sesl_jax.provenance import data_provenance
 from sesl_jax.ranking import check_top, rank_known, ranked, ranked_many
 from sesl_jax.similarity import Similarities, split_source
@@ -30,13 +30,15 @@ from sesl_jax.solvers import Status
 
 def resolve_dtype(dtype: str | None) -> str:
     """Default float64 when x64 is on, else float32; float64 without x64 is an error, not a silent cast."""
-    x64 = bool(jax.config.jax_enable_x64)
     if dtype is None:
-        return "float64" if x64 else "float32"
+        return "float64" if jax.config.jax_enable_x64 else "float32"
+    try:
+        dtype = np.dtype(dtype).name  # "float64", np.float64 and jnp.float64 alike
+    except TypeError:
+        pass
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-    if dtype == "float64" and not x64:
-        raise ValueError("float64 needs jax.config.update('jax_enable_x64', True) before any JAX work")
+    check_x64(dtype)
     return dtype
 
 

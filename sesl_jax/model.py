@@ -13,6 +13,7 @@ from typing import Literal, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from sesl_jax._values import check_boolean, check_integer
 from sesl_jax.solvers import BNNR_SVT_METHODS, BNNRParams, BNNRState, LRRParams, SolverStats, bnnr_complete, lrr_ialm
 
 Observed = Literal["nonzero", "known"]
@@ -57,8 +58,10 @@ class SESLOptions:
         _check_choice("bnnr_svt", self.bnnr_svt, BNNR_SVT_METHODS)
         _check_choice("observed", self.observed, ("nonzero", "known"))
         for name in ("lrr_max_iterations", "bnnr_max_iterations"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+            check_integer(name, getattr(self, name), 1)
+        for name in ("sparse_learning", "lrr_reduce"):
+            check_boolean(name, getattr(self, name))
+        check_integer("lrr_rank_bound", self.lrr_rank_bound, 1, optional=True)
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

@@ -228,7 +228,8 @@ def checked_overrides(config: MethodConfig, overrides: Mapping[str, Any] | None)
         for name in ("observed", "bnnr_svt"):
             if getattr(options, name) != getattr(config, name):
                 raise ValueError(f"options.{name}={getattr(options, name)!r} contradicts {name}="
-                                 f"{getattr(config, name)!r}; give it once")
+                                 f"{getattr(config, name)!r}; set {name} in the options or as the argument, "
+                                 "not both differently")
     return overrides
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sesl_jax._values import is_boolean, is_integer
+from sesl_jax._values import check_boolean, check_integer, is_integer
 from sesl_jax.data._validate import unknown_id_error
 
 
@@ -34,8 +34,7 @@ def index_of(item: str, ids: list[str], what: str) -> int:
     if not isinstance(item, str):  # e.g. a row number: IDs are strings, so name the one it may mean
         from sesl_jax.data._errors import DataError
 
-        hint = (f"; position {item} is {ids[item]!r}" if isinstance(item, (int, np.integer)) and not isinstance(item, bool)
-                and -len(ids) <= item < len(ids) else "")
+        hint = f"; position {item} is {ids[item]!r}" if is_integer(item) and -len(ids) <= item < len(ids) else ""
         raise DataError(f"{what} IDs are strings, got {item!r} ({type(item).__name__}){hint}")
     try:
         return ids.index(item)
@@ -48,8 +47,7 @@ def ranked(scores: np.ndarray, known: np.ndarray, ids: list[str], id_column: str
     """``ids`` by decreasing score (ties in dataset order): rank, ``id_column``, score, known; the ``top``
     first; ``novel_only`` drops the known pairs before ranking."""
     check_top(top)
-    if not is_boolean(novel_only):  # "no" would act as True
-        raise TypeError(f"novel_only must be True or False, got {novel_only!r}")
+    check_boolean("novel_only", novel_only)  # "no" would act as True
     check_finite_scores(scores)
     order = np.lexsort((np.arange(len(scores)), -scores))  # by score, ties by dataset order
     if novel_only:
@@ -66,13 +64,8 @@ def ranked(scores: np.ndarray, known: np.ndarray, ids: list[str], id_column: str
 
 
 def check_top(top) -> None:
-    """``None`` (all) or a whole number >= 1 (2.5 or True would fail in pandas, or mean 1)."""
-    if top is None:
-        return
-    if not is_integer(top):
-        raise TypeError(f"top must be a whole number >= 1 (or None for all), got {top!r}")
-    if top < 1:
-        raise ValueError(f"top must be >= 1, got {top}")
+    """``None`` (all) or an integer >= 1 (2.5 or True would fail in pandas, or mean 1)."""
+    check_integer("top", top, 1, optional=True)
 
 
 def check_finite_scores(scores: np.ndarray) -> None:
@@ -85,6 +78,7 @@ def check_finite_scores(scores: np.ndarray) -> None:
 def ranked_many(scores: np.ndarray, query_ids: list[str], ids: list[str], id_column: str, top: int | None) -> pd.DataFrame:
     """``ranked`` of every row of ``scores`` (n_queries, n_ids), stacked with a query_id column."""
     check_top(top)
+    check_finite_scores(scores)
     n_queries, n_ids = scores.shape
     order = np.argsort(-scores, axis=1, kind="stable")  # by score, ties by dataset order, as ranked
     keep = n_ids if top is None else min(top, n_ids)

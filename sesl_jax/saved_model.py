@@ -376,7 +376,7 @@ def load_model(directory: str | os.PathLike, estimator: type):
         placements = {side: _placement(side, placement_fields.get(side), arrays, len(ids))
                       for side, ids in (("drug", drug_ids), ("mirna", mirna_ids))}
     except (KeyError, TypeError, ValueError) as error:
-        raise SavedModelError(f"{directory}: the saved model does not rebuild: {error}") from None
+        raise SavedModelError(f"{directory}: the saved model does not rebuild: {error}; fit and save it again") from None
     model.config_ = config
     model.dataset_ = None
     model.similarities_ = similarities

@@ -157,6 +157,9 @@ CASES = [
     ("select reference twice", ["select", *FCD, "--reference", "bnnr", "--reference", "bnnr:biological", "--out",
                                 "{out}"], 2, "argument --reference: 'bnnr:biological' is the same configuration as an "
      "earlier --reference"),
+    ("select reference twice, a part spelt out", ["select", *FCD, "--reference", "bnnr:sequence,map=gaussian",
+                                                  "--reference", "bnnr:sequence", "--out", "{out}"], 2,
+     "argument --reference: 'bnnr:sequence' is the same configuration"),
     ("experiment twice", ["reproduce", "--experiments", "2,1,2", "--out", "{out}"], 2,
      "argument --experiments: experiment 2 given more than once in '2,1,2'"),
     ("repeats with no k-fold run", ["reproduce", "--experiments", "5,7", "--repeats", "3", "--out", "{out}"], 2,

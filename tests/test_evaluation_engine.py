@@ -379,3 +379,21 @@ def test_evaluate_and_summarize_refuse_parts_that_do_not_belong_together():
     ]:
         with pytest.raises(error, match=message):
             call()
+
+
+def test_a_fold_with_invalid_solver_input_is_excluded_and_named():
+    """Status.INVALID_INPUT (traced parameters or inputs out of range) excludes the fold as a
+    non-finite one does, with its own count and note."""
+    from sesl_jax.solvers import Status
+
+    A, Sd, Sm = planted_problem(8, 10, seed=4)
+    method = METHODS["bnnr"].builder(A, Similarities(Sd, Sm, "test"), dtype="float64")
+    folds = loocv_folds(A)
+    run = evaluate(method, A, folds, batch_size=8)
+    status = run.status.copy()
+    status[2, 0] = Status.INVALID_INPUT
+    summary = summarize(run._replace(status=status), folds, method.stages)
+    assert summary["excluded_folds"] == [2]
+    assert summary["solver"]["bnnr"]["invalid_input"] == 1
+    assert any("1 fold(s) had solver parameters or inputs out of range" in note for note in summary["notes"])
+    assert "invalid_input" not in summarize(run, folds, method.stages)["solver"]["bnnr"]  # absent when none

@@ -85,7 +85,7 @@ def test_kfold_is_reproducible_and_repeats_differ(associations):
 
 
 def test_kfold_rejects_bad_k(associations):
-    with pytest.raises(ValueError, match="k >= 2"):
+    with pytest.raises(ValueError, match="k must be an integer >= 2, got 1"):
         kfold_folds(associations, k=1)
     with pytest.raises(ValueError, match="non-empty"):
         kfold_folds(associations, k=int(associations.sum()) + 1)
@@ -243,17 +243,17 @@ def test_fold_builders_refuse_values_of_the_wrong_type():
     A = np.zeros((4, 5))
     A[[0, 1, 2, 3, 0], [0, 1, 2, 3, 4]] = 1
     for kwargs, error, message in [
-        ({"k": 2.5}, TypeError, "k must be an integer, got 2.5"),
-        ({"repeats": 2.0}, TypeError, "repeats must be an integer, got 2.0"),
-        ({"seed": None}, TypeError, "seed must be an integer, got None"),
-        ({"seed": -1}, ValueError, "seed must be >= 0, got -1"),
+        ({"k": 2.5}, ValueError, "k must be an integer >= 2, got 2.5"),
+        ({"repeats": 2.0}, ValueError, "repeats must be an integer >= 1, got 2.0"),
+        ({"seed": None}, ValueError, "seed must be an integer >= 0, got None"),
+        ({"seed": -1}, ValueError, "seed must be an integer >= 0, got -1"),
     ]:
         with pytest.raises(error, match=message):
             kfold_folds(A, **kwargs)
     for drugs, error, message in [
-        ([True, False], TypeError, "drug indices are integer positions, got True"),
-        ([0.7], TypeError, "got 0.7"),
-        (["D0"], TypeError, "got 'D0' \\(an ID: look its position up"),
+        ([True, False], ValueError, "drug indices are integer positions, got True"),
+        ([0.7], ValueError, "got 0.7"),
+        (["D0"], ValueError, "got 'D0' \\(an ID: look its position up"),
         ([0, 0], ValueError, "drug index 0 is given twice"),
     ]:
         with pytest.raises(error, match=message):

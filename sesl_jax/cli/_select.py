@@ -105,7 +105,7 @@ def parse_configs(args: argparse.Namespace):
     for text in args.reference if args.reference is not None else ["bnnr"]:
         method, _, similarity = text.partition(":")
         references.append(config(method.strip(), similarity.strip() or None, "--reference"))
-        if candidate_label(references[-1]) in map(candidate_label, references[:-1]):
+        if references[-1].to_dict() in [reference.to_dict() for reference in references[:-1]]:  # resolved
             raise UsageError(f"argument --reference: {text!r} is the same configuration as an earlier --reference "
                              f"({candidate_label(references[-1])})")
     if args.encoder is not None:  # it must reach some configuration, else it is ignored

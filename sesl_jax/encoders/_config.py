@@ -1,28 +1,11 @@
 """What the encoders' size records (``EncoderConfig``, ``TransformerConfig``) share: a JSON
 round trip that refuses fields it does not know, so a checkpoint from another version fails loudly;
-and the checks of settings (integers, booleans, numbers) that every encoder module uses."""
+and the type check of arguments (integers, booleans and numbers: ``sesl_jax._values``)."""
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
-
-from sesl_jax._values import is_boolean, is_real
-
-
-def check_boolean(name: str, value: Any) -> None:
-    """``ValueError`` unless ``value`` is ``True`` or ``False`` (a string such as ``'no'`` would read as true)."""
-    if not is_boolean(value):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-
-
-def check_number(name: str, value: Any, minimum: float, *, inclusive: bool = False) -> None:
-    """``ValueError`` unless ``value`` is a finite real number (not a bool or a string) > ``minimum``
-    (>= when ``inclusive``)."""
-    if not is_real(value) or not math.isfinite(value) or value < minimum or (value == minimum and not inclusive):
-        raise ValueError(f"{name} must be a finite number {'>=' if inclusive else '>'} {minimum:g}, got {value!r}")
-
 
 def check_instance(name: str, value: Any, expected: Any, what: str) -> None:
     """``TypeError`` naming the argument unless ``isinstance(value, expected)`` (a class, tuple or union;

@@ -39,8 +39,8 @@ import jax.numpy as jnp
 from flax import nnx
 
 from sesl_jax.encoder_files import BATCH_NORM_MODES
-from sesl_jax._values import check_integer
-from sesl_jax.encoders._config import ConfigRecord, check_boolean
+from sesl_jax._values import check_boolean, check_integer
+from sesl_jax.encoders._config import ConfigRecord
 
 DTYPE = jnp.float32
 

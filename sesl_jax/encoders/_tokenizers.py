@@ -26,8 +26,7 @@ from typing import Any, Iterable, Literal, Sequence
 
 import numpy as np
 
-from sesl_jax._values import check_integer
-from sesl_jax.encoders._config import check_boolean
+from sesl_jax._values import check_boolean, check_integer
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIAL_TOKENS: tuple[str, ...] = (PAD, BOS, EOS, UNK)

@@ -39,8 +39,8 @@ from flax import nnx
 from sesl_jax._io import atomic_write, atomic_write_json, sha256_file
 from sesl_jax.encoders._augmentation import augmentation_seeds, randomize_rows
 from sesl_jax.encoders._checkpoint import CheckpointError, load_checkpoint, restore_optimizer, save_checkpoint
-from sesl_jax._values import check_integer, is_integer
-from sesl_jax.encoders._config import check_boolean, check_instance, check_number
+from sesl_jax._values import check_boolean, check_integer, check_number, is_integer
+from sesl_jax.encoders._config import check_instance
 from sesl_jax.encoders._architectures import ModelConfig, architecture_of, build_model
 from sesl_jax.encoders._model import EncoderConfig, SequenceAutoencoder, greedy_decode
 from sesl_jax.encoders._tokenizers import SequenceError, Tokenizer, check_sequences, pad_rows

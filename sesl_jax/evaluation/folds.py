@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from sesl_jax._values import is_integer
+from sesl_jax._values import check_integer, is_integer
 from sesl_jax._io import atomic_write
 from sesl_jax.data import DataError
 from sesl_jax.data._tables import read_records
@@ -114,15 +114,9 @@ def kfold_folds(associations: np.ndarray, k: int = 5, repeats: int = 1, seed: in
     kept in row-major order. Folds are ordered repeat-major: fold ``r * k + i`` is fold ``i`` of repeat ``r``.
     """
     pairs = known_pairs(associations)
+    # a float k would be truncated, a None seed give a split nobody can repeat
     for name, value, minimum in (("k", k, 2), ("repeats", repeats, 1), ("seed", seed, 0)):
-        if not is_integer(value):  # a float k would be truncated, a None seed not reproducible
-            raise TypeError(f"{name} must be an integer, got {value!r}")
-    if k < 2:
-        raise ValueError(f"k-fold needs k >= 2, got k={k}")
-    if repeats < 1:
-        raise ValueError(f"repeats must be >= 1, got {repeats}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
+        check_integer(name, value, minimum)
     if k > len(pairs):
         raise ValueError(f"cannot split {len(pairs)} known pairs into k={k} non-empty folds")
     rng = np.random.default_rng(seed)
@@ -259,7 +253,7 @@ def _line_folds(protocol: str, associations: np.ndarray, axis: int, indices: Seq
     groups, seen = [], set()
     for index in indices:
         if not is_integer(index):  # True would mean drug 1, 0.7 drug 0, and an ID is not a position
-            raise TypeError(f"{entity} indices are integer positions, got {index!r}"
+            raise ValueError(f"{entity} indices are integer positions, got {index!r}"
                             + (" (an ID: look its position up in the dataset's IDs)" if isinstance(index, str) else ""))
         index = int(index)
         if index in seen:

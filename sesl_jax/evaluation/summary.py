@@ -42,7 +42,7 @@ def solver_report(run: EvaluationRun, stages: tuple[str, ...]) -> dict[str, dict
         }
         if np.any(status == NOT_RUN):
             report[stage]["not_run"] = int(np.sum(status == NOT_RUN))
-        if np.any(status == Status.INVALID_INPUT):  # only from a method whose parameters are traced
+        if np.any(status == Status.INVALID_INPUT):  # traced parameters, target or mask out of range
             report[stage]["invalid_input"] = int(np.sum(status == Status.INVALID_INPUT))
     return report
 

@@ -3,7 +3,7 @@
 Shapes and option names are static, so they are checked on every call. Values (a negative
 parameter, an asymmetric target, an observed mask that is not 0/1) raise when the caller passes
 concrete arrays; under ``jit``/``vmap`` they are tracers, and the solve returns at once with
-``Status.INVALID_INPUT`` instead (the ``*_valid`` functions below give that traced verdict).
+``Status.INVALID_INPUT`` instead (the ``check_*`` functions below return that traced verdict).
 """
 
 from __future__ import annotations

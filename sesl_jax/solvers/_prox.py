@@ -15,7 +15,7 @@ import jax.custom_batching
 import jax.numpy as jnp
 import jax.scipy.linalg
 
-from sesl_jax.solvers._checks import check_nonnegative, check_symmetric, float_array
+from sesl_jax.solvers._checks import check_nonnegative, check_symmetric, float_array, is_concrete
 
 
 def svt(matrix: jax.Array, tau: jax.Array) -> jax.Array:
@@ -46,7 +46,8 @@ def svt_symmetric(matrix: jax.Array, tau: jax.Array) -> jax.Array:
         tau: threshold (scalar, >= 0).
     """
     matrix = _checked(matrix, tau, square=True)
-    check_symmetric(matrix, "matrix", "svt_symmetric is for symmetric matrices; use svt")
+    if is_concrete(matrix):  # traced, inside a solve: the solve checked its target once
+        check_symmetric(matrix, "matrix", "svt_symmetric is for symmetric matrices; use svt")
     eigenvalues, vectors = jnp.linalg.eigh(_symmetrised(matrix))
     shrunk = _shrink_eigenvalues(eigenvalues, tau)
     return (vectors * shrunk[..., None, :]) @ jnp.swapaxes(vectors, -1, -2)
