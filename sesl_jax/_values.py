@@ -57,3 +57,11 @@ def check_number(name: str, value: Any, minimum: float, *, inclusive: bool = Fal
     (>= when ``inclusive``)."""
     if not is_real(value) or not math.isfinite(value) or value < minimum or (value == minimum and not inclusive):
         raise ValueError(f"{name} must be a finite number {'>=' if inclusive else '>'} {minimum:g}, got {value!r}")
+
+
+def check_not_text(name: str, value: Any) -> None:
+    """``TypeError`` for one string where a list of items is expected: iterating it would give its
+    letters, one item each."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} takes a list, one entry per item; got the single string {value!r:.60} "
+                        "(wrap a single one in a list)")

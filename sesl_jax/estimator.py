@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from sesl_jax._values import check_integer
+from sesl_jax._values import check_integer, check_not_text
 from sesl_jax.data import Dataset
 from sesl_jax.pipeline import MethodConfig, build_method, check_x64, resolve_similarities
 from sesl_jax.provenance import data_provenance
@@ -174,9 +174,8 @@ class SESL:
                 raise ValueError("fitting on a raw association matrix needs drug_similarity and mirna_similarity")
             check_method_inputs(associations, drug_similarity, mirna_similarity)
             source, sources = "caller", ("caller", "caller")
-            for name, ids in (("drug_ids", drug_ids), ("mirna_ids", mirna_ids)):
-                if isinstance(ids, str):
-                    raise TypeError(f"{name} takes a list of strings, one per {name[:-4]}; got one string")
+            check_not_text("drug_ids", drug_ids)
+            check_not_text("mirna_ids", mirna_ids)
             drug_ids = list(drug_ids) if drug_ids is not None else [f"drug{i}" for i in range(associations.shape[0])]
             mirna_ids = list(mirna_ids) if mirna_ids is not None else [f"mirna{j}" for j in range(associations.shape[1])]
         _check_inputs(associations, drug_similarity, mirna_similarity, drug_ids, mirna_ids)
@@ -304,17 +303,14 @@ class SESL:
         if (smiles is None) == (sequences is None):
             raise ValueError("give exactly one of smiles (new molecules) or sequences (new miRNAs)")
         for name, value in (("smiles", smiles), ("sequences", sequences), ("ids", ids)):
-            if isinstance(value, str):
-                raise TypeError(f"{name} takes a list of strings; wrap a single one in a list")
+            check_not_text(name, value)
         side, items = ("drug", list(smiles)) if smiles is not None else ("mirna", list(sequences))
         given_ids = ids is not None
         ids = list(items if ids is None else ids)
         if len(ids) != len(items):
             raise ValueError(f"{len(ids)} ids for {len(items)} items")
-        for position, item in enumerate(ids if given_ids else ()):  # the table's query_id, as fit's IDs
-            if not isinstance(item, str) or not item.strip():
-                raise ValueError(f"ids[{position}] is {item!r}: IDs must be non-empty strings "
-                                 "(convert numbers with [str(i) for i in ids])")
+        if given_ids:  # the table's query_id: IDs as fit's
+            _check_id_list(ids, "ids")
         duplicates = sorted({str(i) for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
         if duplicates:
             raise ValueError(f"ids must be unique; repeated: {', '.join(duplicates[:5])}")
@@ -429,9 +425,9 @@ def _from_frames(associations: pd.DataFrame, drug_similarity, mirna_similarity, 
 def _check_id_list(ids: list, name: str) -> None:
     """Unique, non-empty strings: what ranking, saving and loading look items up by."""
     for position, item in enumerate(ids):
-        if not isinstance(item, str) or not item.strip():
-            raise ValueError(f"{name}[{position}] is {item!r}: IDs must be non-empty strings "
-                             "(convert numbers with [str(i) for i in ids])")
+        if not isinstance(item, str) or not item.strip() or item != item.strip():  # as Dataset's IDs
+            raise ValueError(f"{name}[{position}] is {item!r}: IDs must be non-empty strings without surrounding "
+                             "spaces (convert numbers with [str(i) for i in ids])")
     first: dict[str, int] = {}
     for position, item in enumerate(ids):
         if item in first:

@@ -295,9 +295,9 @@ def test_no_warnings_on_valid_directory(small_data_dir):
 
 @pytest.mark.parametrize("changes, message", [
     ({"drug_ids": (1, 2)}, r"row 0: drug ID 1 is not text"),
-    ({"drug_ids": "AB"}, "drug_ids takes one entry per item, got the single string 'AB'"),
+    ({"drug_ids": "AB"}, "drug_ids takes a list, one entry per item; got the single string 'AB'"),
     ({"drug_ids": ("a\nb", "c")}, r"contains '\\n'"),
-    ({"drug_smiles": "CC"}, "drug_smiles takes one entry per item"),
+    ({"drug_smiles": "CC"}, "drug_smiles takes a list, one entry per item"),
     ({"drug_smiles": ("C C", "CC")}, r"drug_smiles\[0\]: SMILES 'C C' is empty or contains whitespace"),
     ({"mirna_mature": ("ACGU", "")}, r"mirna_mature\[1\] is empty: give None where there is no sequence"),
     ({"mirna_hairpin": (5, None)}, r"mirna_hairpin\[0\] is 5: a SMILES or sequence must be text"),

@@ -100,7 +100,7 @@ def test_whitespace_in_a_smiles_is_an_error_not_dropped():
 
 
 def test_smiles_fit_refuses_a_bare_string_and_a_corpus_with_nothing_valid():
-    with pytest.raises(TypeError, match="SmilesTokenizer.fit takes a sequence of strings; wrap a single one in a list"):
+    with pytest.raises(TypeError, match="SmilesTokenizer.fit takes a list, one entry per item"):
         SmilesTokenizer.fit("CCO")  # would build a vocabulary of the letters C and O
     with pytest.raises(SequenceError, match=r"'C\(' at position 1: branch '\(' is never closed \(and none of the 2 "
                                             r"SMILES given is valid\)"):
@@ -121,7 +121,7 @@ def test_tokenizer_settings_and_arguments_are_checked():
         SmilesTokenizer(canonicalize="no")  # not read as true
     with pytest.raises(TypeError, match="a SMILES must be a str, got list"):
         SmilesTokenizer().tokenize(["C"])  # not the cache's "unhashable type"
-    with pytest.raises(TypeError, match="encode_batch takes a sequence of strings; wrap a single one in a list"):
+    with pytest.raises(TypeError, match="encode_batch takes a list, one entry per item"):
         RnaTokenizer().encode_batch("ACGU")  # not four one-letter rows
     with pytest.raises(ValueError, match="pad_to must be an integer >= 0 or None, got 7.5"):
         RnaTokenizer().encode_batch(["ACGU"], pad_to=7.5)

@@ -96,7 +96,7 @@ def test_training_settings_out_of_range_are_refused(changes, message):
 def test_train_encoder_arguments_are_checked_before_any_work():
     tokenizer = SmilesTokenizer.fit(SMILES, max_length=40)
     config = EncoderConfig(vocab_size=tokenizer.vocab_size, hidden_size=4, num_layers=1, code_dim=4)
-    with pytest.raises(TypeError, match="train_encoder takes a sequence of strings; wrap a single one in a list"):
+    with pytest.raises(TypeError, match="train_encoder takes a list, one entry per item"):
         train_encoder(tokenizer, "CCOCCN", config, TINY)  # would train on single letters
     with pytest.raises(TypeError, match="train_config must be a TrainConfig, got dict"):
         train_encoder(tokenizer, SMILES, config, {"epochs": 1})

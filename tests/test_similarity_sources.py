@@ -114,8 +114,8 @@ def test_library_calls_with_wrong_values_are_named_errors():
         (lambda: distances_to_similarity(-np.ones((2, 2)), "linear"), ValueError, "distances must be finite and >= 0"),
         (lambda: alignment_similarity(["ACGU", "ACGT"]), ValueError, r"sequences\[1\] is 'ACGT'"),
         (lambda: alignment_similarity(["", "ACGU"]), ValueError, r"sequences\[0\] is ''"),
-        (lambda: alignment_similarity("ACGU"), TypeError, "takes a list of sequences"),
-        (lambda: chemical_similarity("CCO"), TypeError, "takes a list of SMILES"),
+        (lambda: alignment_similarity("ACGU"), TypeError, "sequences takes a list, one entry per item"),
+        (lambda: chemical_similarity("CCO"), TypeError, "smiles takes a list, one entry per item"),
         (lambda: chemical_similarity(["CCO"], n_bits=0), ValueError, "n_bits must be an integer >= 1, got 0"),
         (lambda: chemical_similarity(["CCO"], radius=1.9), ValueError, "radius must be an integer >= 0, got 1.9"),
     ]

@@ -187,7 +187,7 @@ def test_threshold_metrics_needs_one_score_per_label():
     (["D0", "D1", "D2", "D3", "D4", "D0"], r"drug_ids: 'D0' appears at positions 0 and 5"),
     (list(range(6)), r"drug_ids\[0\] is 0: IDs must be non-empty strings"),
     (["D0", "D1", " ", "D3", "D4", "D5"], r"drug_ids\[2\] is ' '"),
-    ("DDDDDD", "drug_ids takes a list of strings"),
+    ("DDDDDD", "drug_ids takes a list, one entry per item"),
 ])
 def test_estimator_ids_must_be_unique_strings(drug_ids, message):
     A, Sd, Sm = planted_problem(6, 9, seed=8)

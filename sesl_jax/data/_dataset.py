@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from sesl_jax._values import check_not_text
 from sesl_jax.data._errors import DataError
 from sesl_jax.data._sequences import normalise_rna
 from sesl_jax.data._validate import (
@@ -170,8 +171,10 @@ def _frozen_float64(matrix: Any) -> np.ndarray:
 
 def _entries(values, field: str, label: str) -> tuple:
     """A per-item field as a tuple; one string would become one entry per letter."""
-    if isinstance(values, str):
-        raise DataError(f"{label}: {field} takes one entry per item, got the single string {values!r}")
+    try:
+        check_not_text(field, values)
+    except TypeError as error:
+        raise DataError(f"{label}: {error}") from None
     return tuple(values)
 
 

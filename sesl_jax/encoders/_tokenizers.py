@@ -26,7 +26,7 @@ from typing import Any, Iterable, Literal, Sequence
 
 import numpy as np
 
-from sesl_jax._values import check_boolean, check_integer
+from sesl_jax._values import check_boolean, check_integer, check_not_text
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIAL_TOKENS: tuple[str, ...] = (PAD, BOS, EOS, UNK)
@@ -53,8 +53,7 @@ class SequenceError(ValueError):
 
 def check_sequences(sequences: Any, caller: str) -> None:
     """``TypeError`` for one string where a list of sequences is expected: iterating it would give its letters."""
-    if isinstance(sequences, (str, bytes)):
-        raise TypeError(f"{caller} takes a sequence of strings; wrap a single one in a list")
+    check_not_text(caller, sequences)
 
 
 def _check_text(sequence: Any, what: str) -> None:

@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from sesl_jax._values import check_integer, is_integer
+from sesl_jax._values import check_integer, check_not_text, is_integer
 from sesl_jax._io import atomic_write
 from sesl_jax.data import DataError
 from sesl_jax.data._tables import read_records
@@ -248,8 +248,7 @@ def _line_folds(protocol: str, associations: np.ndarray, axis: int, indices: Seq
     if indices is None:
         indices = np.flatnonzero(counts)
     entity = "drug" if axis == 0 else "miRNA"
-    if isinstance(indices, str):
-        raise TypeError(f"{entity} indices must be a list of integer positions, got one string {indices!r}")
+    check_not_text(f"{entity} indices", indices)
     groups, seen = [], set()
     for index in indices:
         if not is_integer(index):  # True would mean drug 1, 0.7 drug 0, and an ID is not a position

@@ -15,6 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
+from sesl_jax._values import check_not_text
+
 MATCH, MISMATCH, GAP = 2, -1, -2
 _ALPHABET = {letter: code for code, letter in enumerate("ACGU")}
 _PAIRS_PER_BLOCK = 20_000  # bounds memory: a block holds (pairs, length + 1) int32 rows
@@ -22,8 +24,7 @@ _PAIRS_PER_BLOCK = 20_000  # bounds memory: a block holds (pairs, length + 1) in
 
 def _check_sequences(sequences: Sequence[str], name: str) -> list[str]:
     """A list of non-empty RNA strings (a bare string would be read letter by letter)."""
-    if isinstance(sequences, str):
-        raise TypeError(f"{name} takes a list of sequences; wrap a single one in a list")
+    check_not_text(name, sequences)
     sequences = list(sequences)
     for index, sequence in enumerate(sequences):
         if not isinstance(sequence, str) or not sequence or set(sequence) - set(_ALPHABET):

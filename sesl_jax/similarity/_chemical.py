@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from sesl_jax._values import check_integer
+from sesl_jax._values import check_integer, check_not_text
 
 
 def morgan_fingerprints(smiles: Sequence[str | None], radius: int = 2, n_bits: int = 2048) -> tuple[np.ndarray, np.ndarray]:
@@ -29,8 +29,7 @@ def morgan_fingerprints(smiles: Sequence[str | None], radius: int = 2, n_bits: i
     from rdkit import Chem, RDLogger
     from rdkit.Chem import rdFingerprintGenerator
 
-    if isinstance(smiles, str):
-        raise TypeError("smiles takes a list of SMILES; wrap a single one in a list")
+    check_not_text("smiles", smiles)
     check_integer("radius", radius, 0)
     check_integer("n_bits", n_bits, 1)
     for index, text in enumerate(smiles):
