@@ -240,7 +240,8 @@ def test_augmentation_is_for_smiles(tmp_path, capsys):
                            (["--decay-steps", "10"], "argument --decay-steps: applies to --schedule cosine"),
                            (["--final-learning-rate", "1e-4"], "argument --final-learning-rate: applies to --schedule cosine"),
                            (["--schedule", "cosine", "--final-learning-rate", "0.5"],
-                            "argument --final-learning-rate: a cosine decays: at most --learning-rate 0.001, got 0.5")]:
+                            "argument --final-learning-rate: final_learning_rate must be at most learning_rate 0.001 (a cosine decays), "
+                            "got 0.5")]:
         assert _run(["encoder", "train", "--kind", "rna", "--corpus", str(corpus), "--out", str(tmp_path / "x"),
                      *extra]) == 2  # refused, not ignored
         assert message in capsys.readouterr().err

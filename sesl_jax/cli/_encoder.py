@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import platform
 import shlex
@@ -243,9 +244,6 @@ def run_train(args: argparse.Namespace) -> int:
                           ("--final-learning-rate", args.final_learning_rate is not None)):
         if given and args.schedule != "cosine":
             raise UsageError(f"argument {option}: applies to --schedule cosine (the rate is {args.schedule})")
-    if args.final_learning_rate is not None and args.final_learning_rate > args.learning_rate:
-        raise UsageError(f"argument --final-learning-rate: a cosine decays: at most --learning-rate "
-                         f"{args.learning_rate:g}, got {args.final_learning_rate:g}")
     args.min_count = 3 if args.min_count is None else args.min_count
     args.final_learning_rate = 0.0 if args.final_learning_rate is None else args.final_learning_rate
     args.max_length = args.max_length or (200 if args.kind == "smiles" else 160)
@@ -297,8 +295,10 @@ def _train(args: argparse.Namespace) -> int:
                                    validation_fraction=args.validation_fraction, seed=args.seed,
                                    checkpoint_every=args.checkpoint_every, max_minutes=args.max_minutes,
                                    max_steps=args.max_steps, length_multiple=args.length_multiple, **schedule)
-    except ValueError as error:  # argparse has checked each value; --decay-steps <= --warmup-steps remains
-        raise UsageError(f"argument --decay-steps: {error}") from None
+    except ValueError as error:  # what argparse cannot see alone: the schedule's options together
+        field = str(error).split()[0]  # TrainConfig's messages start with the field they refuse
+        option = field if field in {f.name for f in dataclasses.fields(TrainConfig)} else "decay_steps"
+        raise UsageError(f"argument --{option.replace('_', '-')}: {error}") from None
     command = "sesl-jax " + " ".join(shlex.quote(part) for part in sys.argv[1:]) if sys.argv[1:2] == ["encoder"] else None
     max_length, train_max_length = args.max_length, args.train_max_length
     sequences, weights, corpora = _read_corpora(args.kind, args.corpus, args.repeat, args.limit, args.seed)
