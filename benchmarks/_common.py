@@ -100,3 +100,30 @@ def rows_per_dataset(datasets: str, bench: Callable[[str, Path], list[dict[str, 
         for name in datasets.split(","):
             rows += bench(name.strip(), Path(workdir))
     return rows
+
+
+def json_out(text: str) -> Path:
+    """The argparse ``type`` of ``--out``: a file path that can be written, checked before any work
+    (a directory, or a parent that is a file, would fail only when the results are written). A
+    relative default written as ``benchmarks/results/...`` is this repository's."""
+    import argparse
+
+    path = Path(text)
+    if not path.is_absolute() and text.startswith("benchmarks/results/") and not Path("benchmarks/results").is_dir():
+        path = ROOT / text
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a directory; give the JSON file to write")
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r}: {parent} is a file, so nothing can be written under it")
+    return path
+
+
+def at_least(minimum: int):
+    """The argparse ``type`` of a count: an integer >= ``minimum`` (a 0 or negative count would
+    fail after minutes of work, or slice from the end)."""
+    from sesl_jax.cli._common import int_at_least
+
+    return int_at_least(minimum)

@@ -15,15 +15,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from _common import ROOT, device_facts, print_table, setup, write_json
+from _common import ROOT, at_least, device_facts, json_out, print_table, setup, write_json
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", help="an 'encoder train' output directory (its checkpoint.npz, or encoder.npz)")
-    parser.add_argument("--limit", type=int, default=1024)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--out", default=None, help="JSON (default benchmarks/results/batch_norm_leak_MODE.json)")
+    parser.add_argument("--limit", type=at_least(1), default=1024)
+    parser.add_argument("--batch-size", type=at_least(1), default=64)
+    parser.add_argument("--out", type=json_out, default=None, help="JSON (default benchmarks/results/batch_norm_leak_MODE.json)")
     args = parser.parse_args()
     setup(x64=False)
     import jax.numpy as jnp

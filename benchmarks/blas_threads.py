@@ -19,7 +19,7 @@ import os
 import subprocess
 import sys
 
-from _common import ROOT, device_facts, print_table, write_json
+from _common import ROOT, at_least, device_facts, json_out, print_table, write_json
 
 from sesl_jax.evaluation.blas_threads import THREAD_VARIABLES
 
@@ -64,9 +64,9 @@ def run_setting(label: str, variables: dict[str, str], args) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--folds", type=int, default=16)
-    parser.add_argument("--devices", type=int, default=2)
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "blas_threads.json"))
+    parser.add_argument("--folds", type=at_least(1), default=16)
+    parser.add_argument("--devices", type=at_least(1), default=2)
+    parser.add_argument("--out", type=json_out, default=str(ROOT / "benchmarks" / "results" / "blas_threads.json"))
     args = parser.parse_args()
     cores = str(os.cpu_count() or 2)
     settings = {

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import device_facts, print_table, setup, subset, write_json
+from _common import at_least, device_facts, json_out, print_table, setup, subset, write_json
 
 
 def time_backends(method, associations, folds, cpu_batch_size: int, accelerator_batch_size: int | None) -> list[dict]:
@@ -55,13 +55,13 @@ def time_backends(method, associations, folds, cpu_batch_size: int, accelerator_
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--folds", type=int, default=64)
+    parser.add_argument("--folds", type=at_least(1), default=64)
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--dataset", default="fcd", choices=["fcd", "pcd"])
-    parser.add_argument("--cpu-batch-size", type=int, default=4)
-    parser.add_argument("--accelerator-batch-size", type=int, default=None,
+    parser.add_argument("--cpu-batch-size", type=at_least(1), default=4)
+    parser.add_argument("--accelerator-batch-size", type=at_least(1), default=None,
                         help="default: default_batch_size (free device memory), at most all folds")
-    parser.add_argument("--out", default="benchmarks/results/cpu_vs_gpu.json")
+    parser.add_argument("--out", type=json_out, default="benchmarks/results/cpu_vs_gpu.json")
     args = parser.parse_args()
     setup(x64=True)
 

@@ -28,7 +28,7 @@ import os
 import time
 import warnings
 
-from _common import ROOT, device_facts, print_table, setup, subset, write_json
+from _common import ROOT, at_least, device_facts, json_out, print_table, setup, subset, write_json
 
 LOOCV_FOLDS = 664  # known pairs of FCD and of PCD: folds of a full LOOCV
 # method -> (FCD similarity, PCD similarity, dtype)
@@ -133,23 +133,26 @@ def numpy_seconds_per_fold(dataset, method: str, folds) -> float:
 
 
 def main() -> None:
+    from sesl_jax.cli._common import cpu_devices
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--folds", type=int, default=48, help="FCD LOOCV folds per engine run")
-    parser.add_argument("--rounds", type=int, default=2, help="alternating runs of each engine setup")
-    parser.add_argument("--reference-sample", type=int, default=8, help="FCD folds of each NumPy loop")
-    parser.add_argument("--pcd-folds", type=int, default=8, help="PCD folds per engine run (0 to skip PCD)")
-    parser.add_argument("--cpu-devices", default="auto", help="host devices on CPU, as sesl-jax cv (default auto)")
+    parser.add_argument("--folds", type=at_least(1), default=48, help="FCD LOOCV folds per engine run")
+    parser.add_argument("--rounds", type=at_least(1), default=2, help="alternating runs of each engine setup")
+    parser.add_argument("--reference-sample", type=at_least(1), default=8, help="FCD folds of each NumPy loop")
+    parser.add_argument("--pcd-folds", type=at_least(0), default=8, help="PCD folds per engine run (0 to skip PCD)")
+    parser.add_argument("--cpu-devices", type=cpu_devices, default="auto",
+                        help="host devices on CPU, as sesl-jax cv (default auto)")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--only-devices", action="store_true",
                         help="only FCD with eigh on 1 device against all devices (no NumPy loop, subspace or PCD)")
-    parser.add_argument("--out", default=None,
+    parser.add_argument("--out", type=json_out, default=None,
                         help="default benchmarks/results/cv.json (cv_devices.json with --only-devices)")
     args = parser.parse_args()
     out = args.out or str(ROOT / "benchmarks" / "results" / f"{'cv_devices' if args.only_devices else 'cv'}.json")
     setup(x64=True)  # one BLAS thread: before anything imports NumPy
-    from sesl_jax.cli._common import configure_cpu_devices, cpu_devices
+    from sesl_jax.cli._common import configure_cpu_devices
 
-    configure_cpu_devices(cpu_devices(args.cpu_devices))  # before anything starts JAX's backend
+    configure_cpu_devices(args.cpu_devices)  # before anything starts JAX's backend
 
     import jax
     import numpy as np

@@ -104,6 +104,29 @@ def nested_auc(directory: Path) -> float:
     return json.loads((directory / "selection.json").read_text())["nested"]["metrics"]["global"]["auc"]["mean"]
 
 
+IDENTITY = "candidate.json"
+
+
+def claim_directory(directory: Path, identity: dict[str, Any]) -> None:
+    """``directory`` holds the runs of these weights and settings only: a rerun resumes them, and
+    other weights (or --quick runs) would be judged on stale results, so they are refused."""
+    from sesl_jax._io import atomic_write_json
+
+    if directory.exists() and not directory.is_dir():
+        sys.exit(f"encoder_candidate.py: {directory} is a file, not a directory")
+    recorded = directory / IDENTITY
+    if recorded.is_file():
+        held = json.loads(recorded.read_text())
+        if held != identity:
+            changed = ", ".join(f"{key} {held.get(key)!r} -> {value!r}" for key, value in identity.items()
+                                if held.get(key) != value)
+            sys.exit(f"encoder_candidate.py: {directory} holds the runs of other weights or settings ({changed}); "
+                     "give another directory")
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(recorded, identity)  # a directory from before this record is taken as it is
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kind", choices=("smiles", "rna"), required=True)
@@ -134,8 +157,13 @@ def main() -> None:
         sys.exit(f"encoder_candidate.py: --datasets {args.datasets!r}: unknown {', '.join(unknown)}; choose from fcd, pcd")
     out = args.out.resolve()
     baseline = (args.baseline or out / "shipped").resolve()
-    for directory in (out, baseline):
-        directory.mkdir(parents=True, exist_ok=True)
+    from sesl_jax._io import sha256_file
+
+    held_out = str(args.held_out_run.resolve()) if args.held_out_run else "unseen SMILES"
+    for directory, identity in ((out, {"kind": args.kind, "weights_sha256": sha256_file(weights), "quick": args.quick,
+                                       "held_out": held_out}),
+                                (baseline, {"weights": "shipped", "quick": args.quick})):  # any kind's baseline
+        claim_directory(directory, identity)
 
     shipped_env = {name: value for name, value in os.environ.items() if name != ENCODERS_VARIABLE}
     with tempfile.TemporaryDirectory(prefix="sesl-jax-candidate-") as links:

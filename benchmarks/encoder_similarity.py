@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import argparse
 
-from _common import ROOT, device_facts, print_table, setup, write_json
+from _common import ROOT, device_facts, json_out, print_table, setup, write_json
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("weights", nargs="+", help="encoder .npz files of --kind, or 'shipped'")
     parser.add_argument("--kind", choices=("smiles", "rna"), default="smiles")
-    parser.add_argument("--out", default=None, help="JSON (default benchmarks/results/encoder_similarity_KIND.json)")
+    parser.add_argument("--out", type=json_out, default=None, help="JSON (default benchmarks/results/encoder_similarity_KIND.json)")
     args = parser.parse_args()
     setup()
     import numpy as np

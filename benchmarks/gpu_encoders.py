@@ -45,7 +45,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT
+from _common import ROOT, at_least
 
 KINDS = ("rna", "smiles")
 # The shipped recipes' corpora (sesl_jax/resources/encoders/*.json), relative to the data directory.
@@ -72,11 +72,11 @@ def main() -> None:
     parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
     parser.add_argument("--minutes", nargs="+", type=float, default=[3.0, 4.0],
                         help="training minutes per kind, in --kinds order (one value: the same for each)")
-    parser.add_argument("--hidden-size", type=int, default=256)
-    parser.add_argument("--num-layers", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--hidden-size", type=at_least(1), default=256)
+    parser.add_argument("--num-layers", type=at_least(1), default=3)
+    parser.add_argument("--batch-size", type=at_least(1), default=256)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
-    parser.add_argument("--length-multiple", type=int, default=32,
+    parser.add_argument("--length-multiple", type=at_least(1), default=32,
                         help="batches padded to a multiple of this many steps: each width compiles once, which "
                              "costs seconds of a short session (RNA up to 162 tokens: 6 widths at 32)")
     parser.add_argument("--smoke", action="store_true", help="tiny corpora and model on CPU (checks the script)")

@@ -48,7 +48,7 @@ import traceback
 import warnings
 from pathlib import Path
 
-from _common import device_facts, setup, subset
+from _common import at_least, device_facts, json_out, setup, subset
 
 DTYPE = "float32"
 PROBLEM_SOURCES = {"fcd": "biological", "pcd": "drug=chemical,mirna=biological"}
@@ -60,12 +60,12 @@ STEP_MARGIN_S = 10  # a PCD step plans its chunk to end this long before its lim
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=None, help="JSON file (default: $OUT/gpu_session.json, else benchmarks/results/)")
+    parser.add_argument("--out", type=json_out, default=None, help="JSON file (default: $OUT/gpu_session.json, else benchmarks/results/)")
     parser.add_argument("--inputs", default=None, help="problems written by --prepare (.npz)")
     parser.add_argument("--data-dir", default=None, help="benchmark data (default: $SESL_JAX_DATA)")
     parser.add_argument("--prepare", metavar="NPZ", default=None, help="only write the problems to NPZ, then stop")
     parser.add_argument("--budget", type=float, default=540, help="seconds for all steps together")
-    parser.add_argument("--fcd-folds", type=int, default=64, help="FCD LOOCV folds timed on each backend")
+    parser.add_argument("--fcd-folds", type=at_least(1), default=64, help="FCD LOOCV folds timed on each backend")
     parser.add_argument("--methods", nargs="+", default=["sesl", "bnnr"], choices=["sesl", "bnnr"])
     parser.add_argument("--svt", nargs="+", default=["eigh", "sign", "subspace"], choices=["eigh", "sign", "subspace"],
                         help="BNNR SVTs to time on PCD, in this order within each method (default: eigh sign subspace)")

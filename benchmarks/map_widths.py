@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import device_facts, print_table, setup, write_json
+from _common import at_least, device_facts, json_out, print_table, setup, write_json
 
 CONFIGURATION = "drug=sequence,mirna=0.5*biological+0.5*alignment"
 MAPS = ("inverse:1e-06", "inverse", "inverse:0.03", "inverse:0.1", "inverse:0.3", "inverse:1", "gaussian")
@@ -31,8 +31,8 @@ MAPS = ("inverse:1e-06", "inverse", "inverse:0.03", "inverse:0.1", "inverse:0.3"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--weights", nargs="*", default=[], help="other SMILES LSTM encoder.npz files")
-    parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--out", default="benchmarks/results/map_widths.json")
+    parser.add_argument("--repeats", type=at_least(1), default=10)
+    parser.add_argument("--out", type=json_out, default="benchmarks/results/map_widths.json")
     args = parser.parse_args()
     setup(x64=False)
 

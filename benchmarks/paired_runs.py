@@ -15,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-from _common import ROOT, print_table, write_json
+from _common import ROOT, json_out, print_table, write_json
 
 SCOPES = (("global", "auc"), ("global", "aupr"), ("drug-fixed", "auc"), ("mirna-fixed", "auc"))
 
@@ -60,7 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("reference", type=Path)
     parser.add_argument("others", type=Path, nargs="+")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "paired_runs.json"))
+    parser.add_argument("--out", type=json_out, default=str(ROOT / "benchmarks" / "results" / "paired_runs.json"))
     args = parser.parse_args()
     rows = compare(args.reference, args.others)
     print_table(rows, COLUMNS)

@@ -23,7 +23,7 @@ import os
 import time
 import warnings
 
-from _common import ROOT, device_facts, median_time, print_table, setup, write_json
+from _common import ROOT, at_least, device_facts, json_out, median_time, print_table, setup, write_json
 
 # None: the method's default; se: PCD's default ranking (chosen by nested CV, resources/defaults/pcd.json)
 SIMILARITY = {"sesl": None, "bnnr": "drug=chemical,mirna=biological", "se": "drug=sequence,mirna=biological,map=inverse"}
@@ -136,9 +136,9 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["sesl", "bnnr"], choices=list(SIMILARITY))
     parser.add_argument("--fractions", nargs="+", type=float, default=[0.4, 0.55, 0.7],
                         help="subspace block sizes as fractions of n (the default block is 0.4)")
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=3, help="timed calls of each eigh variant")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "pcd_fold_cost.json"))
+    parser.add_argument("--rounds", type=at_least(1), default=2)
+    parser.add_argument("--repeats", type=at_least(1), default=3, help="timed calls of each eigh variant")
+    parser.add_argument("--out", type=json_out, default=str(ROOT / "benchmarks" / "results" / "pcd_fold_cost.json"))
     args = parser.parse_args()
     setup(x64=False)
 

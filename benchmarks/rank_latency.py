@@ -23,7 +23,7 @@ import time
 import warnings
 from pathlib import Path
 
-from _common import ROOT, device_facts, median_time, print_table, rows_per_dataset, setup, write_json
+from _common import ROOT, at_least, device_facts, json_out, median_time, print_table, rows_per_dataset, setup, write_json
 
 sys.path.insert(0, str(ROOT))  # this checkout's sesl_jax, as in the subprocesses below
 from sesl_jax.compile_cache import CACHE_ENV  # noqa: E402
@@ -124,11 +124,11 @@ def bench_dataset(name: str, args, workdir: Path) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", default="fcd", help="comma-separated: fcd, pcd")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--screen", type=int, default=32, help="new molecules to screen")
-    parser.add_argument("--one-by-one", type=int, default=4, help="new molecules refitted one by one")
+    parser.add_argument("--repeats", type=at_least(1), default=3)
+    parser.add_argument("--screen", type=at_least(1), default=32, help="new molecules to screen")
+    parser.add_argument("--one-by-one", type=at_least(1), default=4, help="new molecules refitted one by one")
     parser.add_argument("--dtype", default="float64", choices=["float32", "float64"])
-    parser.add_argument("--out", default="benchmarks/results/rank_latency.json")
+    parser.add_argument("--out", type=json_out, default="benchmarks/results/rank_latency.json")
     args = parser.parse_args()
     setup(x64=args.dtype == "float64")
 

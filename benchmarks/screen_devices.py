@@ -21,7 +21,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from _common import ROOT, device_facts, print_table, rows_per_dataset, setup, write_json
+from _common import ROOT, at_least, device_facts, json_out, print_table, rows_per_dataset, setup, write_json
 
 sys.path.insert(0, str(ROOT))
 CHEMBL = "chembl_pretrain_smiles_canonical_dedup.txt.gz"
@@ -94,10 +94,10 @@ def bench_dataset(name: str, args, workdir: Path) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", default="fcd", help="comma-separated: fcd, pcd")
-    parser.add_argument("--screen", type=int, default=32, help="new molecules per screen")
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--devices", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--out", default="benchmarks/results/screen_devices.json")
+    parser.add_argument("--screen", type=at_least(1), default=32, help="new molecules per screen")
+    parser.add_argument("--rounds", type=at_least(1), default=2)
+    parser.add_argument("--devices", type=at_least(1), nargs="+", default=[1, 2])
+    parser.add_argument("--out", type=json_out, default="benchmarks/results/screen_devices.json")
     args = parser.parse_args()
     setup(x64=True)
     rows = rows_per_dataset(args.datasets, lambda name, workdir: bench_dataset(name, args, workdir))

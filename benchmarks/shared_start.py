@@ -19,7 +19,7 @@ import os
 import time
 import warnings
 
-from _common import device_facts, print_table, setup, take, write_json
+from _common import at_least, device_facts, json_out, print_table, setup, take, write_json
 
 
 def main() -> None:
@@ -29,10 +29,10 @@ def main() -> None:
     parser.add_argument("--similarity", default=None, help="default: the method's")
     parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))
     parser.add_argument("--bnnr-svt", default="eigh", choices=("eigh", "subspace"))
-    parser.add_argument("--groups", type=int, nargs="+", default=[0, 4, 8, 16])
-    parser.add_argument("--folds", type=int, default=64, help="LOOCV folds timed, spread over the fold list")
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--out", default="benchmarks/results/shared_start.json")
+    parser.add_argument("--groups", type=at_least(0), nargs="+", default=[0, 4, 8, 16])
+    parser.add_argument("--folds", type=at_least(1), default=64, help="LOOCV folds timed, spread over the fold list")
+    parser.add_argument("--rounds", type=at_least(1), default=2)
+    parser.add_argument("--out", type=json_out, default="benchmarks/results/shared_start.json")
     args = parser.parse_args()
     from sesl_jax.cli._common import available_cores, configure_cpu_devices
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import device_facts, print_table, setup, write_json
+from _common import device_facts, json_out, print_table, setup, write_json
 
 SOURCES = (
     "drug=sequence,mirna=biological",
@@ -27,7 +27,7 @@ MAPS = ("gaussian", "inverse")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
-    parser.add_argument("--out", default="benchmarks/results/similarity_screen.json")
+    parser.add_argument("--out", type=json_out, default="benchmarks/results/similarity_screen.json")
     args = parser.parse_args()
     setup(x64=args.dtype == "float64")
 

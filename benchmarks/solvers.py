@@ -12,15 +12,15 @@ from __future__ import annotations
 import argparse
 import warnings
 
-from _common import device_facts, median_time, print_table, setup, write_json
+from _common import at_least, device_facts, json_out, median_time, print_table, setup, write_json
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", nargs="+", default=["fcd", "pcd"], choices=["fcd", "pcd"])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--reference-repeats", type=int, default=1)
-    parser.add_argument("--out", default="benchmarks/results/solvers.json")
+    parser.add_argument("--repeats", type=at_least(1), default=3)
+    parser.add_argument("--reference-repeats", type=at_least(1), default=1)
+    parser.add_argument("--out", type=json_out, default="benchmarks/results/solvers.json")
     args = parser.parse_args()
     setup(x64=True)
 

@@ -24,7 +24,7 @@ import argparse
 import time
 import warnings
 
-from _common import device_facts, median_time, print_table, setup, take, write_json
+from _common import at_least, device_facts, json_out, median_time, print_table, setup, take, write_json
 
 
 def capture_svt_inputs(target, observed):
@@ -235,10 +235,10 @@ def main() -> None:
     parser.add_argument("--svts", nargs="+", default=["subspace"], choices=["subspace", "sign"],
                         help="SVTs compared with eigh (default: subspace; sign is 5-7x slower than eigh on a CPU)")
     parser.add_argument("--parts", nargs="+", default=["call", "solve", "loocv"], choices=["call", "solve", "loocv"])
-    parser.add_argument("--fold-stride", type=int, default=1, help="LOOCV on every k-th fold (1: all 664)")
-    parser.add_argument("--chunk", type=int, default=16, help="LOOCV folds per chunk (alternating the paths)")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--out", default="benchmarks/results/svt.json")
+    parser.add_argument("--fold-stride", type=at_least(1), default=1, help="LOOCV on every k-th fold (1: all 664)")
+    parser.add_argument("--chunk", type=at_least(1), default=16, help="LOOCV folds per chunk (alternating the paths)")
+    parser.add_argument("--repeats", type=at_least(1), default=5)
+    parser.add_argument("--out", type=json_out, default="benchmarks/results/svt.json")
     args = parser.parse_args()
     setup(x64=True)
 

@@ -167,6 +167,10 @@ def test_real_files_fetched_and_loaded_from_the_cache(real_data_dir, tmp_path, h
 def test_a_base_url_that_is_no_url_is_named(tmp_path, monkeypatch):
     with pytest.raises(DataError, match="--base-url: 'notaurl' is not an http"):
         fetch_benchmarks(tmp_path / "cache", base_url="notaurl")
+    with pytest.raises(DataError, match=r"--base-url: 'http://\[::1' is not a URL \(Invalid IPv6 URL\)"):
+        fetch_benchmarks(tmp_path / "cache", base_url="http://[::1")
+    with pytest.raises(DataError, match="--base-url is empty"):
+        fetch_benchmarks(tmp_path / "cache", base_url=" ")
     monkeypatch.setenv("SESL_JAX_DATA_URL", "ftp:/x")
     with pytest.raises(DataError, match=r"\$SESL_JAX_DATA_URL: 'ftp:/x' is not an http"):
         fetch_benchmarks(tmp_path / "cache")

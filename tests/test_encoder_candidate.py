@@ -8,6 +8,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import encoder_candidate  # noqa: E402
+import pytest  # noqa: E402
 from encoder_candidate import verdict  # noqa: E402
 
 BETTER = {"candidate": {"token": 0.9, "sequence": 0.6}, "shipped": {"token": 0.3, "sequence": 0.0}}
@@ -47,3 +49,19 @@ def test_unseen_molecules_are_the_ones_the_candidates_were_measured_on(real_data
     assert len(molecules) == 1988
     trained, _, _ = _read_corpora("smiles", [str(real_data_dir / UNSEEN["corpus"])], None, 200000, 0)
     assert not set(molecules) & set(trained)
+
+
+def test_a_directory_holds_the_runs_of_one_candidate(tmp_path):
+    """Rerunning with other weights or --quick into the same directory would judge them on the
+    stored runs: refused, naming what changed; the same identity resumes."""
+    identity = {"kind": "smiles", "weights_sha256": "a" * 64, "quick": False, "held_out": "unseen SMILES"}
+    directory = tmp_path / "candidate"
+    encoder_candidate.claim_directory(directory, identity)
+    encoder_candidate.claim_directory(directory, identity)  # a rerun resumes
+    with pytest.raises(SystemExit, match="holds the runs of other weights or settings .*quick False -> True"):
+        encoder_candidate.claim_directory(directory, {**identity, "quick": True})
+    with pytest.raises(SystemExit, match="weights_sha256"):
+        encoder_candidate.claim_directory(directory, {**identity, "weights_sha256": "b" * 64})
+    (tmp_path / "file").write_text("")
+    with pytest.raises(SystemExit, match="is a file, not a directory"):
+        encoder_candidate.claim_directory(tmp_path / "file", identity)

@@ -81,9 +81,15 @@ def fetch_benchmarks(cache_dir: str | os.PathLike | None = None, *, base_url: st
     if user_data and Path(user_data).expanduser().resolve() == cache.resolve():
         raise DataError(f"refusing to download into ${DATA_DIR_ENV} ({user_data}); it is only ever read")
     manifest = _load_manifest()
+    if base_url is not None and not base_url.strip():
+        raise DataError("--base-url is empty; leave it out for the default mirror")
     base = (base_url or os.environ.get(BASE_URL_ENV) or manifest["base_url"]).rstrip("/")
-    if urllib.parse.urlsplit(base).scheme not in ("http", "https", "file"):
-        given = "--base-url" if base_url else f"${BASE_URL_ENV}" if os.environ.get(BASE_URL_ENV) else "the manifest"
+    given = "--base-url" if base_url else f"${BASE_URL_ENV}" if os.environ.get(BASE_URL_ENV) else "the manifest"
+    try:
+        scheme = urllib.parse.urlsplit(base).scheme
+    except ValueError as error:  # e.g. an unclosed IPv6 bracket
+        raise DataError(f"{given}: {base!r} is not a URL ({error})") from None
+    if scheme not in ("http", "https", "file"):
         raise DataError(f"{given}: {base!r} is not an http(s):// or file:// URL")
     for entry in manifest["files"]:
         target = cache / entry["path"]
