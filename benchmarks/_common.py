@@ -95,10 +95,14 @@ def rows_per_dataset(datasets: str, bench: Callable[[str, Path], list[dict[str, 
     working directory; their rows, in order."""
     import tempfile
 
+    names = [name.strip() for name in datasets.split(",")]
+    unknown = [name for name in names if name not in ("fcd", "pcd")]
+    if unknown:  # before the first dataset's work, not after it
+        sys.exit(f"{Path(sys.argv[0]).name}: --datasets: unknown {', '.join(map(repr, unknown))}; choose from fcd, pcd")
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as workdir:
-        for name in datasets.split(","):
-            rows += bench(name.strip(), Path(workdir))
+        for name in names:
+            rows += bench(name, Path(workdir))
     return rows
 
 

@@ -74,6 +74,10 @@ def main() -> None:
     parser.add_argument("--record", default=None, help=argparse.SUPPRESS)  # where the child appends its results
     parser.add_argument("--deadline", type=float, default=None, help=argparse.SUPPRESS)  # when the child is killed
     args = parser.parse_args()
+    if args.budget <= 0:
+        parser.error(f"argument --budget: must be > 0 seconds, got {args.budget:g}")
+    if args.inputs is not None and not args.step and not Path(args.inputs).is_file():  # before device time is spent
+        parser.error(f"argument --inputs: {args.inputs} is not a file (write it with --prepare)")
     if args.smoke:
         args.fcd_folds = min(args.fcd_folds, 4)
     if args.step:

@@ -34,6 +34,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=at_least(1), default=10)
     parser.add_argument("--out", type=json_out, default="benchmarks/results/map_widths.json")
     args = parser.parse_args()
+    for weights in args.weights:  # checked before the shipped weights' pass, not after it
+        if not Path(weights).is_file():
+            parser.error(f"argument --weights: {weights} is not a file")
     setup(x64=False)
 
     import numpy as np

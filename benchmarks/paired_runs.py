@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from _common import ROOT, json_out, print_table, write_json
@@ -35,7 +36,11 @@ def compare(reference_dir: Path, other_dirs: list[Path]) -> list[dict]:
     from sesl_jax.evaluation.metrics import paired_ttest
 
     def per_repeat(path: Path, scope: str, metric: str) -> np.ndarray:
-        return np.array([entry[scope][metric] for entry in json.loads(path.read_text())["per_repeat"]])
+        summary = json.loads(path.read_text())
+        if "per_repeat" not in summary:  # LOOCV has one value per run, nothing to pair
+            sys.exit(f"paired_runs.py: {path} is a {summary.get('protocol', 'single')} run without repeats; "
+                     "only repeated k-fold runs pair")
+        return np.array([entry[scope][metric] for entry in summary["per_repeat"]])
 
     reference = runs(reference_dir)
     rows = []
@@ -62,7 +67,12 @@ def main() -> None:
     parser.add_argument("others", type=Path, nargs="+")
     parser.add_argument("--out", type=json_out, default=str(ROOT / "benchmarks" / "results" / "paired_runs.json"))
     args = parser.parse_args()
+    for directory in (args.reference, *args.others):
+        if not runs(directory):
+            parser.error(f"{directory}: no metrics.json in it or in its runs/*/")
     rows = compare(args.reference, args.others)
+    if not rows:
+        parser.error("no run name in common between the reference and the others")
     print_table(rows, COLUMNS)
     write_json(args.out, {"benchmark": "paired_runs", "reference": str(args.reference),
                           "others": [str(other) for other in args.others], "rows": rows})

@@ -24,8 +24,8 @@ from _common import at_least, device_facts, json_out, print_table, setup, take, 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", default="fcd")
-    parser.add_argument("--method", default="bnnr")
+    parser.add_argument("--dataset", default="fcd", choices=("fcd", "pcd"))
+    parser.add_argument("--method", default="bnnr", choices=("sesl", "se", "bnnr"))
     parser.add_argument("--similarity", default=None, help="default: the method's")
     parser.add_argument("--dtype", default="float64", choices=("float32", "float64"))
     parser.add_argument("--bnnr-svt", default="eigh", choices=("eigh", "subspace"))
