@@ -28,9 +28,10 @@ def main() -> None:
     from sesl_jax.solvers import lrr_ialm
 
     params = default_params(args.dtype).lrr
-    rows = []
+    rows, sizes = [], {}
     for name in ("fcd", "pcd"):
         A = np.asarray(load_dataset(name).associations)
+        sizes[name] = list(A.shape)
         support = (np.flatnonzero((A != 0).any(axis=1)), np.flatnonzero((A != 0).any(axis=0)))
         bound = min(len(index) for index in support)
         data = jnp.asarray(A, args.dtype)
@@ -57,7 +58,8 @@ def main() -> None:
             print(f"{name}: {label} {seconds:.3f} s", flush=True)
     print()
     print_table(rows, ["dataset", "variant", "dtype", "seconds", "iterations", "speedup", "max_abs_difference"])
-    write_json(args.out, {"benchmark": "lrr_reduction", "environment": device_facts(), "rows": rows})
+    write_json(args.out, {"benchmark": "lrr_reduction", "environment": device_facts(), "dtype": args.dtype,
+                          "sizes": sizes, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -52,7 +52,8 @@ def main() -> None:
         ))
     print_table(rows, ["method", "spearman_all", "spearman_unknown", "iterations_default", "iterations_published",
                        "seconds_default", "seconds_published"])
-    write_json(args.out, {"device": device_facts(), "dtype": args.dtype, "dataset": "fcd", "rows": rows})
+    write_json(args.out, {"device": device_facts(), "dtype": args.dtype, "dataset": "fcd",
+                          "sizes": {"fcd": list(dataset.associations.shape)}, "rows": rows})
 
 
 if __name__ == "__main__":

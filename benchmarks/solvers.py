@@ -34,10 +34,11 @@ def main() -> None:
     from sesl_jax.methods import sesl_family_method
     from sesl_jax.model import SESLOptions
 
-    rows = []
+    rows, sizes = [], {}
     for name in args.datasets:
         dataset = load_dataset(name)
         A = np.asarray(dataset.associations)
+        sizes[name] = list(A.shape)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             source = ("biological", "biological") if name == "fcd" else ("chemical", "biological")
@@ -68,7 +69,7 @@ def main() -> None:
                     print(f"{name} {method_name} {dtype} {svt}: {seconds:.3f} s (reference {ref_time:.3f} s)", flush=True)
     print()
     print_table(rows, ["dataset", "method", "impl", "dtype", "svt", "seconds", "speedup_vs_reference", "iterations"])
-    write_json(args.out, {"benchmark": "solvers", "environment": device_facts(), "repeats": args.repeats,
+    write_json(args.out, {"benchmark": "solvers", "environment": device_facts(), "sizes": sizes, "repeats": args.repeats,
                           "reference_repeats": args.reference_repeats, "rows": rows})
 
 
