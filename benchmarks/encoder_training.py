@@ -189,11 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=os.environ.get("SESL_JAX_DATA"))
     parser.add_argument("--output", type=_common.json_out, default="benchmarks/results/encoder_training.json")
     args = parser.parse_args(argv)
+    if args.prepare_limit and not args.data_dir:  # it would be skipped without a word
+        parser.error("argument --prepare-limit: needs the MOSES corpus: give --data-dir or set SESL_JAX_DATA")
 
     facts = _common.device_facts()
     report = {"benchmark": "encoder_training", **facts, "dtype": "float32", "load_average": os.getloadavg(),
               "settings": vars(args)}
-    if args.prepare_limit and args.data_dir:
+    if args.prepare_limit:
         report["prepare"] = prepare(args.data_dir, args.prepare_limit)
     results = [bench(kind, size, args.batch_size, args.steps, args.encode_count, args.data_dir, args.seed)
                for kind in args.kinds for size in args.sizes]
