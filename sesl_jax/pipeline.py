@@ -102,9 +102,12 @@ class MethodConfig:
                 raise ValueError(f"{name}={given!r} contradicts {key}={extras[key]} in similarity {text!r}; give it once")
         if self.similarity is not None:
             object.__setattr__(self, "similarity", source)
-        object.__setattr__(self, "similarity_map", check_map(self.similarity_map or extras.get("map", "gaussian")))
-        object.__setattr__(self, "mirna_form", self.mirna_form or extras.get("mirna_form", "mature"))
-        object.__setattr__(self, "encoder", self.encoder or extras.get("encoder", "lstm"))
+        # None means "not given"; an empty text is a value, refused below as any other
+        for name, key, default in (("similarity_map", "map", "gaussian"), ("mirna_form", "mirna_form", "mature"),
+                                   ("encoder", "encoder", "lstm")):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, extras.get(key, default))
+        object.__setattr__(self, "similarity_map", check_map(self.similarity_map))
         for name, value, choices in (
             ("mirna_form", self.mirna_form, MIRNA_FORMS),
             ("encoder", self.encoder, ENCODERS),

@@ -267,9 +267,15 @@ def _decode_option(value: Any) -> Any:
 # ---------------------------------------------------------------------------- reading
 
 
+def _model_path(directory: Any) -> Path:
+    if not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(f"a saved model is a directory path, got {directory!r}")
+    return Path(directory)
+
+
 def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
     """The checked ``model.json`` of a saved model (format name and version)."""
-    directory = Path(directory)
+    directory = _model_path(directory)
     if not directory.is_dir():
         raise SavedModelError(f"no saved model at {directory}: not a directory")
     path = directory / MANIFEST
@@ -315,7 +321,7 @@ def read_scores(directory: str | os.PathLike) -> SavedScores:
     """
     from sesl_jax.methods import CATALOGUE
 
-    directory = Path(directory)
+    directory = _model_path(directory)
     manifest = read_manifest(directory)
     try:
         drug_ids, mirna_ids = _ids(manifest, "drug_ids"), _ids(manifest, "mirna_ids")
@@ -344,7 +350,7 @@ def load_model(directory: str | os.PathLike, estimator: type):
     from sesl_jax.pipeline import build_method
     from sesl_jax.similarity import Similarities
 
-    directory = Path(directory)
+    directory = _model_path(directory)
     manifest, drug_ids, mirna_ids, arrays, _, _ = read_scores(directory)
     config = saved_config(directory, manifest)
     try:
@@ -445,6 +451,8 @@ def _check_shapes(
         if f"{side}_code_present" in arrays:
             expected[f"{side}_code_present"] = (size,)
     recorded = manifest.get("arrays") or {}
+    if not isinstance(recorded, dict) or not all(isinstance(entry, dict) for entry in recorded.values()):
+        raise SavedModelError(f"{directory / MANIFEST}: unreadable entry: arrays must map names to shapes")
     for name, shape in expected.items():
         if name not in arrays:
             raise SavedModelError(f"{directory / ARRAYS}: array {name!r} is missing")

@@ -52,3 +52,33 @@ def test_checks_accept_the_scalars_users_pass():
     assert train.augment_smiles is True and type(train.learning_rate) is float and type(train.epochs) is int
     tokenizer = RnaTokenizer()
     assert tokenizer.decode(i for i in tokenizer.encode("ACGU")) == "ACGU"
+
+
+def test_remaining_library_mistakes_are_named():
+    """The last sweep's findings: each was an obscure error or a silently changed value."""
+    import jax
+
+    from sesl_jax import SESL
+    from sesl_jax.data import DataError, Dataset, load_dataset
+    from sesl_jax.encoders import encode, load_pretrained
+    from sesl_jax.pipeline import MethodConfig
+    from sesl_jax.solvers import LRRParams, lrr_ialm
+
+    A, Sd, Sm = planted_problem(5, 6, seed=5)
+    cases = [
+        (lambda: MethodConfig("sesl", mirna_form=""), ValueError, "mirna_form must be one of mature, hairpin; got ''"),
+        (lambda: MethodConfig("sesl", encoder=""), ValueError, "encoder must be one of lstm, transformer; got ''"),
+        (lambda: lrr_ialm(A, LRRParams(mu=1.0, mu_max=1e-3)), ValueError, r"LRRParams.mu_max \(0.001\) must be at least"),
+        (lambda: SESL("se").fit(A, Sd.astype(complex), Sm), DataError, "drug_similarity: complex values"),
+        (lambda: SESL.load(None), TypeError, "a saved model is a directory path, got None"),
+        (lambda: load_dataset("fcd", data_dir=5, download=False), DataError, "data_dir must be a directory path"),
+        (lambda: Dataset("x", ("d", "e"), ("a", "b"), [[1, 0], [0]]), DataError,
+         "dataset 'x' associations: not a numeric matrix"),
+        (lambda: encode("rna", ["ACGU"]), TypeError, "encode takes an Encoder"),
+        (lambda: encode(load_pretrained("rna"), None), TypeError, "encode takes a list, one entry per item; got NoneType"),
+    ]
+    for call, error, message in cases:
+        with pytest.raises(error, match=message):
+            call()
+    traced = jax.vmap(lambda mu_max: lrr_ialm(A, LRRParams(mu=1.0, mu_max=mu_max)).stats.status)(jnp.asarray([1e6, 1e-3]))
+    assert traced.tolist() == [0, 3]  # converged; invalid input

@@ -64,14 +64,14 @@ class Dataset:
         set_field("mirna_ids", _entries(self.mirna_ids, "mirna_ids", label))
         check_ids(self.drug_ids, label=label, kind="drug")
         check_ids(self.mirna_ids, label=label, kind="miRNA")
-        associations = _frozen_float64(self.associations)
+        associations = _frozen_float64(self.associations, f"{label} associations")
         check_shape(associations, (self.n_drugs, self.n_mirnas), label=f"{label} associations", what="the ID lists")
         check_binary(associations, label=f"{label} associations")
         set_field("associations", associations)
         for field, size in (("drug_similarity", self.n_drugs), ("mirna_similarity", self.n_mirnas)):
             matrix = getattr(self, field)
             if matrix is not None:
-                matrix = _frozen_float64(matrix)
+                matrix = _frozen_float64(matrix, f"{label} {field}")
                 check_shape(matrix, (size, size), label=f"{label} {field}", what="the ID list")
                 check_similarity(matrix, label=f"{label} {field}")
                 set_field(field, matrix)
@@ -163,8 +163,11 @@ class Dataset:
         )
 
 
-def _frozen_float64(matrix: Any) -> np.ndarray:
-    array = np.array(matrix, dtype=np.float64, copy=True)
+def _frozen_float64(matrix: Any, label: str) -> np.ndarray:
+    try:
+        array = np.array(matrix, dtype=np.float64, copy=True)
+    except (TypeError, ValueError) as error:  # ragged rows, text
+        raise DataError(f"{label}: not a numeric matrix ({error})") from None
     array.setflags(write=False)
     return array
 

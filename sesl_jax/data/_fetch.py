@@ -51,6 +51,8 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None, *, download: boo
 
 def resolve_data_location(data_dir: str | os.PathLike | None, *, download: bool | None) -> tuple[Path, bool]:
     """``(directory, is_download_cache)``; see :func:`resolve_data_dir`."""
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        raise DataError(f"data_dir must be a directory path, got {data_dir!r}")
     for given, origin in ((data_dir, "data_dir"), (os.environ.get(DATA_DIR_ENV) or None, f"${DATA_DIR_ENV}")):
         if given is not None:
             path = Path(given).expanduser()

@@ -152,6 +152,8 @@ def encode(encoder: Encoder, sequences: Sequence[str], batch_size: int = 256) ->
     transformer's sums over steps do, in the last bits, so its batches only hold sequences of
     one width (one multiple of 16), which fixes the shape each sequence is encoded in.
     """
+    if not isinstance(encoder, Encoder):
+        raise TypeError(f"encode takes an Encoder (load_pretrained(kind)), got {type(encoder).__name__}")
     check_sequences(sequences, "encode")
     check_integer("batch_size", batch_size, 1)
     rows = [encoder.tokenizer.encode(sequence) for sequence in sequences]

@@ -54,6 +54,8 @@ class SequenceError(ValueError):
 def check_sequences(sequences: Any, caller: str) -> None:
     """``TypeError`` for one string where a list of sequences is expected: iterating it would give its letters."""
     check_not_text(caller, sequences)
+    if sequences is None or not hasattr(sequences, "__iter__"):
+        raise TypeError(f"{caller} takes a list, one entry per item; got {type(sequences).__name__}")
 
 
 def _check_text(sequence: Any, what: str) -> None:

@@ -27,6 +27,10 @@ def check_method_inputs(associations, drug_similarity, mirna_similarity) -> None
     from sesl_jax.data._errors import DataError
     from sesl_jax.data._validate import check_binary, check_similarity
 
+    for name, matrix in (("associations", associations), ("drug_similarity", drug_similarity),
+                         ("mirna_similarity", mirna_similarity)):
+        if np.iscomplexobj(matrix):  # float64 would drop the imaginary part with only numpy's warning
+            raise DataError(f"{name}: complex values; give a real matrix")
     associations = np.asarray(associations, dtype=np.float64)
     if associations.ndim != 2 or 0 in associations.shape:
         raise DataError(f"associations: expected a non-empty 2-D (n_drugs, n_mirnas) matrix, got shape {associations.shape}")

@@ -133,7 +133,12 @@ def check_lrr_params(params: LRRParams) -> jax.Array:
     """Concrete values out of range raise a ValueError naming the field; returns whether (traced)
     values are in range."""
     check_params_type(params, LRRParams)
-    return check_params(params, at_least={"rho": 1.0, "tol": 0.0}, above={"alpha": 0.0, "mu": 0.0, "mu_max": 0.0})
+    valid = check_params(params, at_least={"rho": 1.0, "tol": 0.0}, above={"alpha": 0.0, "mu": 0.0, "mu_max": 0.0})
+    if is_concrete(params.mu) and is_concrete(params.mu_max):
+        if np.any(np.asarray(params.mu_max) < np.asarray(params.mu)):  # the penalty only grows, up to mu_max
+            raise ValueError(f"LRRParams.mu_max ({params.mu_max}) must be at least mu ({params.mu})")
+        return valid
+    return valid & jnp.all(jnp.asarray(params.mu_max) >= jnp.asarray(params.mu))
 
 
 def lrr_ialm(
