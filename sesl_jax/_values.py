@@ -65,3 +65,14 @@ def check_not_text(name: str, value: Any) -> None:
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{name} takes a list, one entry per item; got the single string {value!r:.60} "
                         "(wrap a single one in a list)")
+
+
+def float_dtype_name(dtype: Any, hint: str = "") -> str:
+    """``"float32"`` or ``"float64"`` from a name, ``np.float64`` or ``jnp.float64`` alike; else a ValueError."""
+    try:
+        dtype = np.dtype(dtype).name
+    except TypeError:
+        pass
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be 'float32' or 'float64'{hint}, got {dtype!r}")
+    return dtype

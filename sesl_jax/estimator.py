@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from sesl_jax._values import check_integer, check_not_text
+from sesl_jax._values import check_integer, check_not_text, float_dtype_name
 from sesl_jax.data import Dataset
 from sesl_jax.pipeline import MethodConfig, build_method, check_x64, resolve_similarities
 from sesl_jax.provenance import data_provenance
@@ -32,12 +32,7 @@ def resolve_dtype(dtype: str | None) -> str:
     """Default float64 when x64 is on, else float32; float64 without x64 is an error, not a silent cast."""
     if dtype is None:
         return "float64" if jax.config.jax_enable_x64 else "float32"
-    try:
-        dtype = np.dtype(dtype).name  # "float64", np.float64 and jnp.float64 alike
-    except TypeError:
-        pass
-    if dtype not in ("float32", "float64"):
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    dtype = float_dtype_name(dtype)
     check_x64(dtype)
     return dtype
 

@@ -363,7 +363,7 @@ def test_evaluate_and_summarize_refuse_parts_that_do_not_belong_together():
         (lambda: evaluate(method, np.zeros((8, 10)), loocv_folds(np.zeros((8, 10)))), ValueError, "folds hold no fold"),
         (lambda: evaluate(method, A, [[0, 0]]), TypeError, "folds must be a Folds"),
         (lambda: evaluate(method, A, loocv_folds(A), batch_size=0), ValueError, "batch_size must be an integer >= 1"),
-        (lambda: evaluate(method, A, loocv_folds(A), dtype="float16"), ValueError, "dtype must be float32 or float64"),
+        (lambda: evaluate(method, A, loocv_folds(A), dtype="float16"), ValueError, "dtype must be 'float32' or 'float64'"),
     ]
     for call, error, message in cases:
         with pytest.raises(error, match=message):

@@ -40,7 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from sesl_jax._values import check_integer
+from sesl_jax._values import check_integer, float_dtype_name
 from sesl_jax.evaluation.blas_threads import one_blas_thread_per_device
 from sesl_jax.evaluation.distributed import (
     check_same_in_every_process, gather_chunks, owns_chunk, process_share,
@@ -389,12 +389,7 @@ def evaluate(
     _check_method_shapes(method, associations.shape)
     check_integer("batch_size", batch_size, 1, optional=True)
     if dtype is not None:
-        try:
-            dtype = np.dtype(dtype).name  # "float64", np.float64 and jnp.float64 alike
-        except TypeError:
-            pass
-        if dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype must be float32 or float64 (or None: the method's own), got {dtype!r}")
+        dtype = float_dtype_name(dtype, " (or None: the method's own)")
     if dtype is None:
         floating = [leaf for leaf in jax.tree_util.tree_leaves(method.inputs) if jnp.issubdtype(leaf.dtype, jnp.inexact)]
         dtype = str(floating[0].dtype) if floating else "float64"
