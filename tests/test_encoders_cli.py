@@ -166,7 +166,9 @@ def test_evaluate_prints_the_reconstruction_table_of_a_run(tmp_path, capsys):
     printed = capsys.readouterr().out.splitlines()
     assert printed[0] == "rna: 2 validation sequences; free-running on the first 5"
     assert printed[1].split() == ["model", "size", "params", "loss", "tf", "tok", "tf", "seq", "fr", "tok", "fr", "seq", "skipped"]
-    assert len(printed) == 4 and printed[2].split()[1] == "1x8" and printed[2].split()[-1] == "0"
+    assert printed[2].split()[1] == "1x8" and printed[2].split()[-1] == "0"
+    assert printed[4] == "free-running by sequence length (tokens):" and len(printed) == 4 + 1 + 2 * (1 + 1)
+    assert printed[6].strip().startswith("1-32: 2 sequences, token ")
     result = json.loads(table.read_text())
     assert [m["model"] for m in result["models"]] == [str(out / "checkpoint.npz"), str(out / "encoder.npz")]
     for entry in result["models"]:  # the run's own validation split and metrics, reproduced

@@ -132,3 +132,34 @@ def test_tiny_model_overfits_a_handful_of_sequences():
     model.eval()
     decoded = nnx.jit(lambda m: greedy_decode(m, m.encode(ids, lengths), 24))(model)
     assert [tokenizer.decode(row) for row in np.asarray(decoded)] == SEQUENCES
+
+
+def test_free_running_accuracy_by_length_band_matches_a_row_by_row_count():
+    tokenizer = RnaTokenizer(max_length=100)
+    config = EncoderConfig(vocab_size=tokenizer.vocab_size, hidden_size=24, num_layers=1, code_dim=8)
+    model = SequenceAutoencoder(config, rngs=nnx.Rngs(3))
+    optimizer = make_optimizer(model, TrainConfig(learning_rate=1e-2))
+    sequences = SEQUENCES + ["ACGU" * 10, "GGAUCC" * 12, "UUAGC" * 14]  # 6 short, 40, 72 and 70 long
+    ids, lengths = tokenizer.encode_batch(sequences, pad_to=80)
+    for _ in range(40):  # part-trained: some rows right, some wrong
+        train_step(model, optimizer, jnp.asarray(ids), jnp.asarray(lengths))
+    rows = [tokenizer.encode(s) for s in sequences]
+    metrics = evaluate(model, rows, batch_size=4, greedy=len(rows))
+    model.eval()
+    expected = {}
+    for row, sequence in zip(rows, sequences):  # one row at a time, no batching or sorting
+        one, one_length = tokenizer.encode_batch([sequence])
+        guess = np.asarray(greedy_decode(model, model.encode(jnp.asarray(one), jnp.asarray(one_length)), len(row) - 1))[0]
+        matches = guess == np.asarray(row[1:])
+        band = (1, 32) if len(sequence) <= 32 else (33, 64) if len(sequence) <= 64 else (65, 128)
+        counts = expected.setdefault(band, [0, 0, 0, 0])
+        counts[0] += 1; counts[1] += int(matches.all()); counts[2] += len(matches); counts[3] += int(matches.sum())
+    got = {(b["min_length"], b["max_length"]): b for b in metrics["greedy_by_length"]}
+    assert set(got) == set(expected) == {(1, 32), (33, 64), (65, 128)}
+    for band, (rows_in, right_rows, tokens, right_tokens) in expected.items():
+        assert got[band]["sequences"] == rows_in
+        assert got[band]["sequence_accuracy"] == pytest.approx(right_rows / rows_in)
+        assert got[band]["token_accuracy"] == pytest.approx(right_tokens / tokens)
+    assert sum(counts[3] for counts in expected.values()) / sum(counts[2] for counts in expected.values()) == \
+        pytest.approx(metrics["greedy_token_accuracy"])
+    assert 0.0 < metrics["greedy_token_accuracy"] < 1.0

@@ -575,6 +575,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
                  ("loss", "token_accuracy", "sequence_accuracy", "greedy_token_accuracy", "greedy_sequence_accuracy")]
         print(f"{shown:<44}{size:>14}{entry['parameters']:>10}" + "".join(f"{value:>8.4f}" for value in cells)
               + f"{entry['skipped']:>8}")
+    if any(entry.get("greedy_by_length") for entry in table):
+        print("free-running by sequence length (tokens):")
+        for entry in table:
+            shown = entry["model"] if len(entry["model"]) <= 43 else "..." + entry["model"][-40:]
+            cells = [f"{band['min_length']}-{band['max_length'] or ''}: {band['sequences']} sequences, "
+                     f"token {band['token_accuracy']:.4f}, sequence {band['sequence_accuracy']:.4f}"
+                     for band in entry.get("greedy_by_length", [])]
+            print(f"  {shown}\n    " + "\n    ".join(cells))
     if args.output:
         atomic_write_json(args.output, {"kind": kind, "validation": split, "sequences": len(sequences),
                                         "greedy": args.greedy, "models": table})

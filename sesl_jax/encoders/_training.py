@@ -337,14 +337,15 @@ def _add(totals: dict[str, float], counts: dict[str, jax.Array]) -> None:
 
 def evaluate(
     model: SequenceAutoencoder, rows: Sequence[np.ndarray], *, batch_size: int = 256, length_multiple: int = 8, greedy: int = 0
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Validation metrics of ``rows`` (id rows with ``<bos>``/``<eos>``).
 
     Teacher-forced: ``loss``, ``token_accuracy``, ``sequence_accuracy`` (all tokens of a row right
     when each step sees the true previous token). Free-running, on the first ``greedy`` rows:
     ``greedy_token_accuracy`` (position-wise, over the true length incl. ``<eos>``) and
-    ``greedy_sequence_accuracy`` (the whole sequence and its end reproduced exactly).
-    Leaves the model in evaluation mode.
+    ``greedy_sequence_accuracy`` (the whole sequence and its end reproduced exactly), and both per
+    band of sequence length in ``greedy_by_length`` (where the errors lie: a long hairpin that
+    fails weighs more tokens than a short mature miRNA). Leaves the model in evaluation mode.
     """
     model.eval()
     totals: dict[str, float] = {}
@@ -360,6 +361,7 @@ def evaluate(
         subset = [rows[i] for i in range(min(greedy, len(rows)))]
         order = np.argsort([len(row) for row in subset], kind="stable")
         right_tokens = right_rows = total_tokens = 0
+        bands = {edges: {"sequences": 0, "right_sequences": 0, "tokens": 0, "right_tokens": 0} for edges in LENGTH_BANDS}
         for start in range(0, len(subset), batch_size):
             chosen = order[start : start + batch_size]
             ids, lengths = make_batch(subset, chosen, batch_size, length_multiple)
@@ -371,10 +373,29 @@ def evaluate(
                 right_tokens += int(matches.sum())
                 total_tokens += len(target)
                 right_rows += int(matches.all())
+                band = bands[_length_band(len(target) - 1)]  # the sequence's own tokens, without <eos>
+                band["sequences"] += 1
+                band["right_sequences"] += int(matches.all())
+                band["tokens"] += len(target)
+                band["right_tokens"] += int(matches.sum())
         metrics["greedy_token_accuracy"] = right_tokens / max(total_tokens, 1)
         metrics["greedy_sequence_accuracy"] = right_rows / max(len(subset), 1)
         metrics["greedy_sequences"] = len(subset)
+        metrics["greedy_by_length"] = [
+            {"min_length": low, "max_length": high, "sequences": band["sequences"],
+             "token_accuracy": band["right_tokens"] / band["tokens"],
+             "sequence_accuracy": band["right_sequences"] / band["sequences"]}
+            for (low, high), band in bands.items() if band["sequences"]]
     return metrics
+
+
+# Bands of sequence length (tokens, without <bos>/<eos>; None: no upper bound) for the free-running
+# breakdown: mature miRNAs and short SMILES, hairpins and long SMILES, and beyond.
+LENGTH_BANDS = ((1, 32), (33, 64), (65, 128), (129, None))
+
+
+def _length_band(length: int) -> tuple[int, int | None]:
+    return next(band for band in LENGTH_BANDS if band[1] is None or length <= band[1])
 
 
 def _corpus_digest(rows: Sequence[np.ndarray], repeats: np.ndarray) -> str:
