@@ -16,6 +16,20 @@ sys.path.insert(0, str(ROOT / "tests"))  # the NumPy references live beside the 
 sys.path.insert(0, str(ROOT))
 
 
+def _interrupted(kind, value, traceback) -> None:
+    """Ctrl-C ends a benchmark with a line, not Python's traceback: its JSON and the runs' files are
+    written whole or not at all (atomic writes), so nothing half-written is left behind."""
+    if issubclass(kind, KeyboardInterrupt):
+        print(f"\n{Path(sys.argv[0]).name}: interrupted; files are written whole or not at all, so what it "
+              "wrote is complete (commands that resume pick up from there)", file=sys.stderr)
+        return
+    _python_hook(kind, value, traceback)
+
+
+_python_hook = sys.excepthook
+sys.excepthook = _interrupted
+
+
 def setup(x64: bool = True) -> None:
     """One BLAS thread (see sesl_jax.cli) and float64 available; call before any computation."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

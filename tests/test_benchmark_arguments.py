@@ -35,3 +35,18 @@ def test_a_script_refuses_a_bad_count_before_any_work():
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].endswith("argument --repeats: must be an integer >= 1, got 0")
+
+
+def test_ctrl_c_ends_a_benchmark_with_one_line_not_a_traceback(tmp_path):
+    script = tmp_path / "interrupted.py"
+    script.write_text(f"import sys\nsys.path.insert(0, {str(ROOT / 'benchmarks')!r})\nimport _common\n"
+                      "raise KeyboardInterrupt\n")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert result.returncode in (130, -2)  # Python ends on SIGINT
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip() == ("interrupted.py: interrupted; files are written whole or not at all, so what it "
+                                     "wrote is complete (commands that resume pick up from there)")
+    other = tmp_path / "failing.py"  # any other error keeps its traceback
+    other.write_text(f"import sys\nsys.path.insert(0, {str(ROOT / 'benchmarks')!r})\nimport _common\nraise ValueError('x')\n")
+    result = subprocess.run([sys.executable, str(other)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "Traceback" in result.stderr and "ValueError: x" in result.stderr
