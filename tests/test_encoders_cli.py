@@ -64,6 +64,13 @@ def test_train_resume_and_encode_rna(tmp_path, capsys, monkeypatch):
     recipe = json.loads((warm / "recipe.json").read_text())
     assert recipe["init_weights"] == {"file": str(out / "encoder.npz"), "sha256": sha256_file(out / "encoder.npz")}
     capsys.readouterr()
+    for extra, message in (([], "argument --freeze-batch-norm: needs a model with --batch-norm"),
+                           (["--batch-norm", "none"], "argument --freeze-batch-norm: needs a model with --batch-norm"),
+                           (["--batch-norm"], "argument --freeze-batch-norm: keeps the running averages of trained "
+                                              "weights; give --init-weights")):
+        assert _run(elsewhere(tmp_path / "frozen") + ["--freeze-batch-norm", *extra]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "frozen").exists()
     for weights, message in ((tmp_path / "none.npz", "none.npz: no such file"),
                              (corpus, "not an encoder checkpoint"),
                              (shipped_path("smiles"), "a SMILES encoder, this run trains --kind rna"),

@@ -284,3 +284,42 @@ def test_tokenized_corpus_cache_is_used_only_for_the_same_input(tmp_path, monkey
     assert _training.tokenize_corpus_cached(tokenizer, corpus[:5], cache)[2]["read"] == 5
     cache.write_bytes(b"not a zip")
     assert _training.tokenize_corpus_cached(tokenizer, corpus, cache)[1] == expected[1]
+
+
+def test_frozen_batch_norm_trains_with_the_running_averages_and_keeps_them(tmp_path):
+    from sesl_jax.encoders._training import _training_mode, make_batch
+
+    tokenizer = SmilesTokenizer.fit(SMILES, max_length=40)
+    config = EncoderConfig(vocab_size=tokenizer.vocab_size, hidden_size=8, num_layers=2, code_dim=4, batch_norm="encoder")
+    plain = TrainConfig(**{**TINY.to_dict(), "augment_smiles": False, "epochs": 1})
+    first = train_encoder(tokenizer, SMILES, config, plain, out_dir=tmp_path / "first").model
+    weights = tmp_path / "first" / "encoder.npz"
+    frozen_config = TrainConfig(**{**plain.to_dict(), "freeze_batch_norm": True, "epochs": 2})
+    frozen = train_encoder(tokenizer, SMILES, config, frozen_config, init_weights=weights).model
+
+    statistics = {jax.tree_util.keystr(p): np.asarray(v) for p, v in
+                  jax.tree_util.tree_flatten_with_path(nnx.state(first, nnx.BatchStat))[0]}
+    assert statistics  # the encoder's norm between its two layers
+    for name, value in jax.tree_util.tree_flatten_with_path(nnx.state(frozen, nnx.BatchStat))[0]:
+        np.testing.assert_array_equal(np.asarray(value), statistics[jax.tree_util.keystr(name)])
+    assert any(not np.allclose(value, _params(first)[name]) for name, value in _params(frozen).items())
+
+    # what it trains on is what encoding computes: the training-mode loss is the evaluation-mode loss
+    rows = [tokenizer.encode(s) for s in SMILES]
+    ids, lengths = make_batch(rows, np.arange(len(rows)), len(rows), 8)
+    losses = {}
+    for mode, freeze in (("frozen", True), ("batch statistics", False)):
+        _training_mode(frozen, TrainConfig(freeze_batch_norm=freeze))
+        losses[mode] = float(nnx.clone(frozen).loss(jax.numpy.asarray(ids), jax.numpy.asarray(lengths))[0])
+    frozen.eval()
+    evaluated = float(frozen.loss(jax.numpy.asarray(ids), jax.numpy.asarray(lengths))[0])
+    assert losses["frozen"] == pytest.approx(evaluated, rel=1e-6)
+    assert losses["batch statistics"] != pytest.approx(evaluated, rel=1e-3)
+
+    with pytest.raises(ValueError, match="freeze_batch_norm keeps the running averages of trained weights: give init_weights"):
+        train_encoder(tokenizer, SMILES, config, frozen_config)
+    without = EncoderConfig(vocab_size=tokenizer.vocab_size, hidden_size=8, num_layers=2, code_dim=4)
+    with pytest.raises(ValueError, match="freeze_batch_norm needs a model with batch norm"):
+        train_encoder(tokenizer, SMILES, without, frozen_config, init_weights=weights)
+    with pytest.raises(ValueError, match="freeze_batch_norm must be"):
+        TrainConfig(freeze_batch_norm="yes")

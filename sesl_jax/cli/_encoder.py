@@ -93,6 +93,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="cosine: its last value (default 0), at most --learning-rate")
     train.add_argument("--augment-smiles", action="store_true",
                        help="train on a new random SMILES of each molecule every epoch (validation stays canonical)")
+    train.add_argument("--freeze-batch-norm", action="store_true",
+                       help="with --init-weights of a batch-norm model: train with its running averages, kept fixed, "
+                            "so that what it learns is what encoding uses (batch statistics of length-bucketed "
+                            "batches carry their lengths)")
     train.add_argument("--validation-fraction", type=float_in_range(0, 1), default=0.05,
                        help="share of the distinct sequences held out for validation (at least one; default 0.05)")
     train.add_argument("--length-multiple", type=int_at_least(1), default=8,
@@ -244,6 +248,10 @@ def run_train(args: argparse.Namespace) -> int:
                           ("--final-learning-rate", args.final_learning_rate is not None)):
         if given and args.schedule != "cosine":
             raise UsageError(f"argument {option}: applies to --schedule cosine (the rate is {args.schedule})")
+    if args.freeze_batch_norm and args.batch_norm in (None, "none"):
+        raise UsageError("argument --freeze-batch-norm: needs a model with --batch-norm")
+    if args.freeze_batch_norm and args.init_weights is None and not args.resume:
+        raise UsageError("argument --freeze-batch-norm: keeps the running averages of trained weights; give --init-weights")
     args.min_count = 3 if args.min_count is None else args.min_count
     args.final_learning_rate = 0.0 if args.final_learning_rate is None else args.final_learning_rate
     args.max_length = args.max_length or (200 if args.kind == "smiles" else 160)
@@ -290,7 +298,8 @@ def _train(args: argparse.Namespace) -> int:
 
     try:
         schedule = dict(schedule=args.schedule, warmup_steps=args.warmup_steps, decay_steps=args.decay_steps,
-                        final_learning_rate=args.final_learning_rate, augment_smiles=args.augment_smiles)
+                        final_learning_rate=args.final_learning_rate, augment_smiles=args.augment_smiles,
+                        freeze_batch_norm=args.freeze_batch_norm)
         train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                                    validation_fraction=args.validation_fraction, seed=args.seed,
                                    checkpoint_every=args.checkpoint_every, max_minutes=args.max_minutes,

@@ -70,6 +70,12 @@ class TrainConfig:
             ``epochs`` x steps per epoch (then ``epochs`` cannot change on resume). Cosine only.
         final_learning_rate: the cosine's last value, at most ``learning_rate``. Cosine only.
         augment_smiles: train on randomized SMILES (SMILES tokenizers only).
+        freeze_batch_norm: batch norm uses its running averages in training too, and keeps them as
+            they are: the rest of the network learns the statistics that encoding uses. Needs a
+            model with batch norm and trained weights to start from (``init_weights``). Trained on
+            length-bucketed batches, a model learns to use each batch's statistics, which carry the
+            batch's lengths; encoding with the running averages then reconstructs worse
+            (``docs/results.md``).
         grad_clip: global gradient-norm clip.
         validation_fraction: share of the distinct sequences held out (at least one).
         seed: initial weights, validation split and batch order.
@@ -90,6 +96,7 @@ class TrainConfig:
     decay_steps: int | None = None
     final_learning_rate: float = 0.0
     augment_smiles: bool = False
+    freeze_batch_norm: bool = False
     grad_clip: float = 1.0
     validation_fraction: float = 0.05
     seed: int = 0
@@ -111,10 +118,11 @@ class TrainConfig:
         check_number("final_learning_rate", self.final_learning_rate, 0, inclusive=True)
         check_number("validation_fraction", self.validation_fraction, 0, inclusive=True)
         check_boolean("augment_smiles", self.augment_smiles)
+        check_boolean("freeze_batch_norm", self.freeze_batch_norm)
         for field in dataclasses.fields(self):  # NumPy and JAX scalars are not JSON; Python's stay as given
             value = getattr(self, field.name)
             if value is not None and not isinstance(value, (int, float, str, bool)):
-                object.__setattr__(self, field.name, bool(value) if field.name == "augment_smiles"
+                object.__setattr__(self, field.name, bool(value) if field.name in ("augment_smiles", "freeze_batch_norm")
                                    else int(value) if is_integer(value) else float(value))
         if self.validation_fraction >= 1:  # 0 still holds out one sequence
             raise ValueError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
@@ -464,6 +472,10 @@ def train_encoder(
             check_integer(f"repeats[{index}]", count, 1)
     if train_config.augment_smiles and tokenizer.kind != "smiles":
         raise ValueError(f"augment_smiles needs a SMILES tokenizer, not {tokenizer.kind}")
+    if train_config.freeze_batch_norm and getattr(config, "batch_norm", "none") == "none":
+        raise ValueError("freeze_batch_norm needs a model with batch norm (EncoderConfig.batch_norm)")
+    if train_config.freeze_batch_norm and init_weights is None and not resume:
+        raise ValueError("freeze_batch_norm keeps the running averages of trained weights: give init_weights")
 
     out_path = Path(out_dir) if out_dir is not None else None
     initial, init_sha256 = None, None
@@ -490,7 +502,7 @@ def train_encoder(
     schedule = learning_rate_schedule(train_config, schedule_steps)
 
     model = build_model(config, nnx.Rngs(train_config.seed))
-    model.train()
+    _training_mode(model, train_config)
     optimizer = make_optimizer(model, train_config, schedule_steps)
     history: list[dict[str, Any]] = []
     start_epoch, start_batch, step = 0, 0, 0
@@ -565,7 +577,7 @@ def train_encoder(
         if train_config.augment_smiles:
             seeds = augmentation_seeds(train_config.seed, epoch, len(training_rows))
             fallbacks = 0
-        model.train()
+        _training_mode(model, train_config)
         epoch_started = time.monotonic()
         if since is not None:  # a new epoch: its validation is not training time, its totals start at zero
             since = (time.monotonic(), step, 0.0)
@@ -634,6 +646,15 @@ def train_encoder(
         atomic_write_json(out_path / HISTORY_NAME, {"history": history, "validation": validation, "counts": counts})
     return TrainResult(model=model, tokenizer=tokenizer, history=history, validation=validation, completed=completed, counts=counts,
                        steps=step)
+
+
+def _training_mode(model: nnx.Module, train_config: TrainConfig) -> None:
+    model.train()
+    if train_config.freeze_batch_norm:  # after train(), which turns every running average off
+        modules = nnx.iter_modules(model) if hasattr(nnx, "iter_modules") else model.iter_modules()  # flax < 0.12
+        for _, module in modules:
+            if isinstance(module, nnx.BatchNorm):
+                module.use_running_average = True
 
 
 def load_initial_weights(path: str | os.PathLike, config: ModelConfig, tokenizer: Tokenizer):
