@@ -381,7 +381,7 @@ def evaluate(
                 right_tokens += int(matches.sum())
                 total_tokens += len(target)
                 right_rows += int(matches.all())
-                band = bands[_length_band(len(target) - 1)]  # the sequence's own tokens, without <eos>
+                band = bands[length_band(len(target) - 1)]  # the sequence's own tokens, without <eos>
                 band["sequences"] += 1
                 band["right_sequences"] += int(matches.all())
                 band["tokens"] += len(target)
@@ -402,7 +402,7 @@ def evaluate(
 LENGTH_BANDS = ((1, 32), (33, 64), (65, 128), (129, None))
 
 
-def _length_band(length: int) -> tuple[int, int | None]:
+def length_band(length: int) -> tuple[int, int | None]:
     return next(band for band in LENGTH_BANDS if band[1] is None or length <= band[1])
 
 
