@@ -26,7 +26,7 @@ Shapes: ``B`` sequences, ``T`` padded length (ids include ``<bos>`` and ``<eos>`
   statistics leak no target; but a length-bucketed batch's statistics carry the batch's lengths,
   and a model trained long enough comes to use them: the 3 x 256 SMILES model after 30,000 steps
   reconstructs unseen molecules free-running at 0.84 token / 0.62 sequence accuracy with the
-  running averages, 0.95 / 0.82 with its batches' statistics (``docs/results.md``). Training on
+  running averages, 0.93 / 0.82 with its batches' statistics (``docs/results.md``). Training on
   with the running averages fixed (``TrainConfig.freeze_batch_norm``) teaches the rest of the
   network the statistics that encoding uses. Off (``"none"``) by default: the shipped models train
   well without it, and with it a code depends on the batch-norm running averages, which are part
