@@ -42,7 +42,8 @@ def main() -> None:
 
     from sesl_jax.cli._encoder import _run_validation_split
     from sesl_jax.encoders import greedy_decode, load_checkpoint
-    from sesl_jax.encoders._training import CHECKPOINT_NAME, LENGTH_BANDS, WEIGHTS_NAME, length_band, make_batch
+    from sesl_jax.encoders._training import (CHECKPOINT_NAME, WEIGHTS_NAME, add_free_running, band_accuracies,
+                                             band_counts, make_batch)
 
     run = Path(args.run)
     kind, sequences, split = _run_validation_split(run)
@@ -76,7 +77,7 @@ def main() -> None:
         return {"loss": totals["loss_sum"] / totals["tokens"], "token_accuracy": totals["correct_tokens"] / totals["tokens"]}
 
     def free_running(training: bool, order: np.ndarray) -> dict[str, dict[str, float]]:
-        counts = {band: np.zeros(4, int) for band in LENGTH_BANDS}  # rows, right rows, tokens, right tokens
+        counts = band_counts()
         model = nnx.clone(checkpoint.model)
         for start in range(0, len(order), args.batch_size):
             chosen = order[start:start + args.batch_size]
@@ -85,13 +86,11 @@ def main() -> None:
             # only the batch's real rows: padding rows would join the statistics in training mode
             code = model.encode(jnp.asarray(ids[:len(chosen)]), jnp.asarray(batch_lengths[:len(chosen)]))
             model.eval()
-            guesses = np.asarray(greedy_decode(model, code, ids.shape[1] - 1))
-            for row, guess in enumerate(guesses):
-                target = ids[row, 1:batch_lengths[row]]
-                right = guess[:len(target)] == target
-                counts[length_band(len(target) - 1)] += (1, right.all(), len(target), right.sum())
-        return {f"{low}-{high or ''}": {"sequences": int(c[0]), "token_accuracy": c[3] / c[2], "sequence_accuracy": c[1] / c[0]}
-                for (low, high), c in counts.items() if c[0]}
+            add_free_running(counts, ids, batch_lengths, np.asarray(greedy_decode(model, code, ids.shape[1] - 1)), len(chosen))
+        by_band = {f"{band['min_length']}-{band['max_length'] or ''}": band for band in band_accuracies(counts)}
+        rows_in, right_rows, tokens, right_tokens = sum(counts.values())
+        return {**by_band, "all": {"sequences": int(rows_in), "tokens": int(tokens), "token_accuracy": right_tokens / tokens,
+                                   "sequence_accuracy": right_rows / rows_in}}
 
     ways = {"training mode, batches of similar length": np.argsort(lengths, kind="stable"),
             "training mode, random batches": np.random.default_rng(0).permutation(len(rows)),

@@ -368,32 +368,17 @@ def evaluate(
     if greedy and architecture_of(model) == "lstm":
         subset = [rows[i] for i in range(min(greedy, len(rows)))]
         order = np.argsort([len(row) for row in subset], kind="stable")
-        right_tokens = right_rows = total_tokens = 0
-        bands = {edges: {"sequences": 0, "right_sequences": 0, "tokens": 0, "right_tokens": 0} for edges in LENGTH_BANDS}
+        counts = band_counts()
         for start in range(0, len(subset), batch_size):
             chosen = order[start : start + batch_size]
             ids, lengths = make_batch(subset, chosen, batch_size, length_multiple)
             predicted = np.asarray(_reconstruct(model, jnp.asarray(ids), jnp.asarray(lengths), ids.shape[1] - 1))
-            for row_index in range(len(chosen)):
-                target = ids[row_index, 1 : lengths[row_index]]
-                guess = predicted[row_index, : len(target)]
-                matches = guess == target
-                right_tokens += int(matches.sum())
-                total_tokens += len(target)
-                right_rows += int(matches.all())
-                band = bands[length_band(len(target) - 1)]  # the sequence's own tokens, without <eos>
-                band["sequences"] += 1
-                band["right_sequences"] += int(matches.all())
-                band["tokens"] += len(target)
-                band["right_tokens"] += int(matches.sum())
-        metrics["greedy_token_accuracy"] = right_tokens / max(total_tokens, 1)
+            add_free_running(counts, ids, lengths, predicted, len(chosen))
+        _, right_rows, tokens, right_tokens = sum(counts.values())
+        metrics["greedy_token_accuracy"] = right_tokens / max(tokens, 1)
         metrics["greedy_sequence_accuracy"] = right_rows / max(len(subset), 1)
         metrics["greedy_sequences"] = len(subset)
-        metrics["greedy_by_length"] = [
-            {"min_length": low, "max_length": high, "sequences": band["sequences"],
-             "token_accuracy": band["right_tokens"] / band["tokens"],
-             "sequence_accuracy": band["right_sequences"] / band["sequences"]}
-            for (low, high), band in bands.items() if band["sequences"]]
+        metrics["greedy_by_length"] = band_accuracies(counts)
     return metrics
 
 
@@ -404,6 +389,26 @@ LENGTH_BANDS = ((1, 32), (33, 64), (65, 128), (129, None))
 
 def length_band(length: int) -> tuple[int, int | None]:
     return next(band for band in LENGTH_BANDS if band[1] is None or length <= band[1])
+
+
+def band_counts() -> dict[tuple[int, int | None], np.ndarray]:
+    """Per length band: sequences, sequences right, tokens, tokens right (filled by add_free_running)."""
+    return {band: np.zeros(4, np.int64) for band in LENGTH_BANDS}
+
+
+def add_free_running(counts: dict, ids: np.ndarray, lengths: np.ndarray, predicted: np.ndarray, rows: int) -> None:
+    """Count the first ``rows`` free-running reconstructions ``predicted`` of a batch (``ids``,
+    ``lengths``) position-wise over each true length incl. ``<eos>``."""
+    for row in range(rows):
+        target = ids[row, 1 : lengths[row]]
+        right = predicted[row, : len(target)] == target
+        counts[length_band(len(target) - 1)] += (1, right.all(), len(target), right.sum())  # without <eos>
+
+
+def band_accuracies(counts: dict) -> list[dict[str, Any]]:
+    return [{"min_length": low, "max_length": high, "sequences": int(c[0]), "tokens": int(c[2]),
+             "token_accuracy": c[3] / c[2], "sequence_accuracy": c[1] / c[0]}
+            for (low, high), c in counts.items() if c[0]]
 
 
 def _corpus_digest(rows: Sequence[np.ndarray], repeats: np.ndarray) -> str:
