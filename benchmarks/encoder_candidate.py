@@ -88,6 +88,28 @@ def verdict(reconstruction: dict[str, Any], selections: dict[str, dict[str, floa
     return {"ship": not reasons, "why_not": reasons}
 
 
+def reconstruction_summary(evaluation: dict[str, Any]) -> dict[str, Any]:
+    """The candidate's and the shipped model's rows of an ``encoder evaluate --output`` file: the
+    run's own checkpoint comes first with ``--run``, the candidate and shipped follow in order.
+    ``by_length`` keeps the free-running accuracy per length band, where the RNA models differ."""
+    return {side: {"token": model["greedy_token_accuracy"], "sequence": model["greedy_sequence_accuracy"],
+                   "teacher_forced_token": model["token_accuracy"], "sequences": model["greedy_sequences"],
+                   "by_length": model.get("greedy_by_length", [])}  # files from before the bands have none
+            for side, model in zip(("candidate", "shipped"), evaluation["models"][-2:])}
+
+
+def band_rows(reconstruction: dict[str, Any]) -> list[dict[str, Any]]:
+    """One table row per length band and side, for the bands that hold sequences."""
+    rows = []
+    for side in ("candidate", "shipped"):
+        for band in reconstruction[side]["by_length"]:
+            if band["sequences"]:
+                upper = "" if band["max_length"] is None else band["max_length"]
+                rows.append({"lengths": f"{band['min_length']}-{upper}", "sequences": band["sequences"], "side": side,
+                             "token": band["token_accuracy"], "sequence": band["sequence_accuracy"]})
+    return sorted(rows, key=lambda row: (int(row["lengths"].split("-")[0]), row["side"]))
+
+
 def run(command: list[str], env: dict[str, str], log: Path) -> None:
     """``python -m sesl_jax COMMAND`` with its output appended to ``log``; a failure stops the script."""
     print(f"$ sesl-jax {' '.join(command)}", flush=True)
@@ -195,11 +217,9 @@ def evaluate_candidate(args: argparse.Namespace, data_dir: Path, weights: Path, 
             source = ["--corpus", str(held_out), "--kind", args.kind]
         run(["encoder", "evaluate", *source, "--weights", str(weights), "shipped", "--greedy", greedy,
              "--output", str(table)], shipped_env, log)
-    # the run's own checkpoint comes first with --run; the candidate and shipped follow in order
-    models = json.loads(table.read_text())["models"][-2:]
-    reconstruction = {side: {"token": model["greedy_token_accuracy"], "sequence": model["greedy_sequence_accuracy"],
-                             "teacher_forced_token": model["token_accuracy"], "sequences": model["greedy_sequences"]}
-                      for side, model in zip(("candidate", "shipped"), models)}
+    reconstruction = reconstruction_summary(json.loads(table.read_text()))
+    if band_rows(reconstruction):
+        print_table(band_rows(reconstruction), ["lengths", "sequences", "side", "token", "sequence"])
 
     paired: list[dict[str, Any]] = []
     if not args.no_experiment_3:

@@ -65,3 +65,33 @@ def test_a_directory_holds_the_runs_of_one_candidate(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(SystemExit, match="is a file, not a directory"):
         encoder_candidate.claim_directory(tmp_path / "file", identity)
+
+
+def _model(path, token, sequence, bands):
+    return {"path": path, "greedy_token_accuracy": token, "greedy_sequence_accuracy": sequence, "token_accuracy": 0.99,
+            "greedy_sequences": sum(band[2] for band in bands),
+            "greedy_by_length": [{"min_length": low, "max_length": high, "sequences": count, "token_accuracy": tok,
+                                  "sequence_accuracy": seq} for low, high, count, tok, seq in bands]}
+
+
+def test_reconstruction_keeps_the_length_bands_of_candidate_and_shipped():
+    """``encoder evaluate --run`` lists the run's checkpoint first: the last two rows are the
+    candidate and the shipped weights, and their bands reach the verdict and the band table
+    (empty bands left out, sorted by length then side)."""
+    evaluation = {"models": [
+        _model("run/checkpoint.npz", 0.1, 0.0, [(1, 32, 3, 0.1, 0.0)]),
+        _model("run/encoder.npz", 0.95, 0.9, [(1, 32, 3, 1.0, 1.0), (33, 64, 0, 0.0, 0.0), (129, None, 1, 0.5, 0.0)]),
+        _model("shipped", 0.85, 0.5, [(1, 32, 3, 0.9, 0.6), (33, 64, 0, 0.0, 0.0), (129, None, 1, 0.4, 0.0)]),
+    ]}
+    summary = encoder_candidate.reconstruction_summary(evaluation)
+    assert summary["candidate"]["token"] == 0.95 and summary["shipped"]["sequence"] == 0.5
+    assert summary["candidate"]["sequences"] == 4
+    assert [band["sequences"] for band in summary["shipped"]["by_length"]] == [3, 0, 1]
+    rows = encoder_candidate.band_rows(summary)
+    assert [(row["lengths"], row["side"], row["token"]) for row in rows] == [
+        ("1-32", "candidate", 1.0), ("1-32", "shipped", 0.9), ("129-", "candidate", 0.5), ("129-", "shipped", 0.4)]
+    # a file written before the bands existed still gives the overall figures
+    for model in evaluation["models"]:
+        del model["greedy_by_length"]
+    old = encoder_candidate.reconstruction_summary(evaluation)
+    assert old["candidate"]["by_length"] == [] and encoder_candidate.band_rows(old) == []
