@@ -88,7 +88,7 @@ def main() -> None:
             model.eval()
             add_free_running(counts, ids, batch_lengths, np.asarray(greedy_decode(model, code, ids.shape[1] - 1)), len(chosen))
         by_band = {f"{band['min_length']}-{band['max_length'] or ''}": band for band in band_accuracies(counts)}
-        rows_in, right_rows, tokens, right_tokens = sum(counts.values())
+        rows_in, right_rows, tokens, right_tokens, _ = sum(counts.values())
         return {**by_band, "all": {"sequences": int(rows_in), "tokens": int(tokens), "token_accuracy": right_tokens / tokens,
                                    "sequence_accuracy": right_rows / rows_in}}
 

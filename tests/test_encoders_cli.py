@@ -176,6 +176,7 @@ def test_evaluate_prints_the_reconstruction_table_of_a_run(tmp_path, capsys):
     assert printed[2].split()[1] == "1x8" and printed[2].split()[-1] == "0"
     assert printed[4] == "free-running by sequence length (tokens):" and len(printed) == 4 + 1 + 2 * (1 + 1)
     assert printed[6].strip().startswith("1-32: 2 sequences, token ")
+    assert printed[6].endswith(" tokens on average") and ", right for the first " in printed[6]
     result = json.loads(table.read_text())
     assert [m["model"] for m in result["models"]] == [str(out / "checkpoint.npz"), str(out / "encoder.npz")]
     for entry in result["models"]:  # the run's own validation split and metrics, reproduced

@@ -152,14 +152,21 @@ def test_free_running_accuracy_by_length_band_matches_a_row_by_row_count():
         guess = np.asarray(greedy_decode(model, model.encode(jnp.asarray(one), jnp.asarray(one_length)), len(row) - 1))[0]
         matches = guess == np.asarray(row[1:])
         band = (1, 32) if len(sequence) <= 32 else (33, 64) if len(sequence) <= 64 else (65, 128)
-        counts = expected.setdefault(band, [0, 0, 0, 0])
+        counts = expected.setdefault(band, [0, 0, 0, 0, 0])
         counts[0] += 1; counts[1] += int(matches.all()); counts[2] += len(matches); counts[3] += int(matches.sum())
+        prefix = 0
+        while prefix < len(matches) and matches[prefix]:
+            prefix += 1
+        counts[4] += prefix
     got = {(b["min_length"], b["max_length"]): b for b in metrics["greedy_by_length"]}
     assert set(got) == set(expected) == {(1, 32), (33, 64), (65, 128)}
-    for band, (rows_in, right_rows, tokens, right_tokens) in expected.items():
+    for band, (rows_in, right_rows, tokens, right_tokens, prefixes) in expected.items():
         assert got[band]["sequences"] == rows_in
+        assert got[band]["mean_correct_prefix"] == pytest.approx(prefixes / rows_in)
         assert got[band]["sequence_accuracy"] == pytest.approx(right_rows / rows_in)
         assert got[band]["token_accuracy"] == pytest.approx(right_tokens / tokens)
     assert sum(counts[3] for counts in expected.values()) / sum(counts[2] for counts in expected.values()) == \
         pytest.approx(metrics["greedy_token_accuracy"])
     assert 0.0 < metrics["greedy_token_accuracy"] < 1.0
+    # the prefix is not the token count: some row has right tokens after its first wrong one
+    assert any(0 < b["mean_correct_prefix"] < b["token_accuracy"] * b["tokens"] / b["sequences"] for b in got.values())

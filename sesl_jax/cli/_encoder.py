@@ -590,6 +590,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
             shown = entry["model"] if len(entry["model"]) <= 43 else "..." + entry["model"][-40:]
             cells = [f"{band['min_length']}-{band['max_length'] or ''}: {band['sequences']} sequences, "
                      f"token {band['token_accuracy']:.4f}, sequence {band['sequence_accuracy']:.4f}"
+                     + (f", right for the first {band['mean_correct_prefix']:.1f} tokens on average"
+                        if "mean_correct_prefix" in band else "")
                      for band in entry.get("greedy_by_length", [])]
             print(f"  {shown}\n    " + "\n    ".join(cells))
     if args.output:

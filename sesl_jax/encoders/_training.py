@@ -353,7 +353,9 @@ def evaluate(
     ``greedy_token_accuracy`` (position-wise, over the true length incl. ``<eos>``) and
     ``greedy_sequence_accuracy`` (the whole sequence and its end reproduced exactly), and both per
     band of sequence length in ``greedy_by_length`` (where the errors lie: a long hairpin that
-    fails weighs more tokens than a short mature miRNA). Leaves the model in evaluation mode.
+    fails weighs more tokens than a short mature miRNA), with each band's mean length of the
+    correct prefix (how far reconstruction gets before its first wrong token). Leaves the model
+    in evaluation mode.
     """
     model.eval()
     totals: dict[str, float] = {}
@@ -374,7 +376,7 @@ def evaluate(
             ids, lengths = make_batch(subset, chosen, batch_size, length_multiple)
             predicted = np.asarray(_reconstruct(model, jnp.asarray(ids), jnp.asarray(lengths), ids.shape[1] - 1))
             add_free_running(counts, ids, lengths, predicted, len(chosen))
-        _, right_rows, tokens, right_tokens = sum(counts.values())
+        _, right_rows, tokens, right_tokens, _ = sum(counts.values())
         metrics["greedy_token_accuracy"] = right_tokens / max(tokens, 1)
         metrics["greedy_sequence_accuracy"] = right_rows / max(len(subset), 1)
         metrics["greedy_sequences"] = len(subset)
@@ -392,8 +394,9 @@ def length_band(length: int) -> tuple[int, int | None]:
 
 
 def band_counts() -> dict[tuple[int, int | None], np.ndarray]:
-    """Per length band: sequences, sequences right, tokens, tokens right (filled by add_free_running)."""
-    return {band: np.zeros(4, np.int64) for band in LENGTH_BANDS}
+    """Per length band: sequences, sequences right, tokens, tokens right, and the tokens of the
+    rows' correct prefixes (filled by add_free_running)."""
+    return {band: np.zeros(5, np.int64) for band in LENGTH_BANDS}
 
 
 def add_free_running(counts: dict, ids: np.ndarray, lengths: np.ndarray, predicted: np.ndarray, rows: int) -> None:
@@ -402,12 +405,13 @@ def add_free_running(counts: dict, ids: np.ndarray, lengths: np.ndarray, predict
     for row in range(rows):
         target = ids[row, 1 : lengths[row]]
         right = predicted[row, : len(target)] == target
-        counts[length_band(len(target) - 1)] += (1, right.all(), len(target), right.sum())  # without <eos>
+        prefix = len(target) if right.all() else int(np.argmin(right))  # tokens before the first wrong one
+        counts[length_band(len(target) - 1)] += (1, right.all(), len(target), right.sum(), prefix)  # without <eos>
 
 
 def band_accuracies(counts: dict) -> list[dict[str, Any]]:
     return [{"min_length": low, "max_length": high, "sequences": int(c[0]), "tokens": int(c[2]),
-             "token_accuracy": c[3] / c[2], "sequence_accuracy": c[1] / c[0]}
+             "token_accuracy": c[3] / c[2], "sequence_accuracy": c[1] / c[0], "mean_correct_prefix": c[4] / c[0]}
             for (low, high), c in counts.items() if c[0]]
 
 
