@@ -47,10 +47,12 @@ def _assert_same_weights(first, second):
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
 
 
-@pytest.mark.parametrize("batch_norm", ["none", "encoder", "both"])
-def test_round_trip_is_bit_exact(tmp_path, batch_norm):
+@pytest.mark.parametrize("batch_norm, bidirectional", [("none", False), ("encoder", False), ("both", False),
+                                                      ("encoder", True)])
+def test_round_trip_is_bit_exact(tmp_path, batch_norm, bidirectional):
     tokenizer = SmilesTokenizer.fit(["CCO", "c1ccccc1", "CC(=O)N"])
-    model = SequenceAutoencoder(_config(tokenizer, batch_norm=batch_norm, num_layers=2), rngs=nnx.Rngs(7))
+    model = SequenceAutoencoder(_config(tokenizer, batch_norm=batch_norm, num_layers=2, bidirectional=bidirectional),
+                                rngs=nnx.Rngs(7))
     path = save_checkpoint(tmp_path / "m.npz", model, tokenizer, metadata={"note": "x"})
     loaded = load_checkpoint(path, expected_kind="smiles")
     _assert_same_weights(model, loaded.model)

@@ -217,12 +217,14 @@ def test_batch_norm_modes_on_the_command_line(tmp_path, capsys):
         out = tmp_path / mode
         assert _run(base + ["--out", str(out)] + given) == 0
         assert json.loads((out / "recipe.json").read_text())["model_config"]["batch_norm"] == mode
+    assert _run(base + ["--out", str(tmp_path / "bi"), "--batch-norm", "--bidirectional"]) == 0
+    assert json.loads((tmp_path / "bi" / "recipe.json").read_text())["model_config"]["bidirectional"] is True
     capsys.readouterr()
     assert _run(["encoder", "evaluate", "--run", str(tmp_path / "both"), "--weights", str(tmp_path / "encoder" / "encoder.npz"),
-                 "--greedy", "0"]) == 0
+                 str(tmp_path / "bi" / "encoder.npz"), "--greedy", "0"]) == 0
     printed = capsys.readouterr().out.splitlines()
-    assert printed[1] == "size: +bn batch norm in the encoder, +bn2 in the decoder too"
-    assert [line.split()[1] for line in printed[3:]] == ["2x8+bn2", "2x8+bn"]
+    assert printed[1] == "size: +bn batch norm in the encoder, +bn2 in the decoder too, +bi a bidirectional encoder"
+    assert [line.split()[1] for line in printed[3:]] == ["2x8+bn2", "2x8+bn", "2x8+bn+bi"]
 
     # a run begun when a bare --batch-norm meant both sides, resumed with its recorded command
     assert _run(base + ["--out", str(tmp_path / "both"), "--batch-norm", "--epochs", "2", "--resume"]) == 1
@@ -265,6 +267,7 @@ def test_size_options_of_the_other_architecture_are_refused_not_ignored(tmp_path
     for extra, message in (
         (["--architecture", "transformer", "--hidden-size", "256"], "argument --hidden-size: applies to --architecture lstm"),
         (["--architecture", "transformer", "--batch-norm"], "argument --batch-norm: applies to --architecture lstm"),
+        (["--architecture", "transformer", "--bidirectional"], "argument --bidirectional: applies to --architecture lstm"),
         (["--d-model", "32"], "argument --d-model: applies to --architecture transformer, not lstm"),
         (["--architecture", "transformer", "--d-model", "30"], "argument --d-model: must be a multiple of --num-heads (4), got 30"),
     ):

@@ -14,9 +14,10 @@ from sesl_jax.encoders._training import make_optimizer, train_step
 SEQUENCES = ["ACGUACGU", "GGGAAAUUUCCC", "UGAGGUAGUAGGUUGUAUAGUU", "CUAUACAAUCUACUGUCUUUC", "AAAAACCCCC", "GUGUGUGAC"]
 
 
-def _model(batch_norm: bool | str = False, seed: int = 0, reverse_input: bool = True) -> SequenceAutoencoder:
+def _model(batch_norm: bool | str = False, seed: int = 0, reverse_input: bool = True,
+           bidirectional: bool = False) -> SequenceAutoencoder:
     config = EncoderConfig(vocab_size=8, hidden_size=16, num_layers=2, code_dim=6, batch_norm=batch_norm,
-                           reverse_input=reverse_input)
+                           reverse_input=reverse_input, bidirectional=bidirectional)
     return SequenceAutoencoder(config, rngs=nnx.Rngs(seed))
 
 
@@ -74,16 +75,19 @@ def test_batch_norm_modes_and_the_teacher_forced_decoder_sees_no_later_token():
     ({"num_layers": True}, "EncoderConfig.num_layers must be an integer >= 1, got True"),
     ({"code_dim": 0}, "EncoderConfig.code_dim must be an integer >= 1, got 0"),
     ({"reverse_input": "no"}, "EncoderConfig.reverse_input must be True or False, got 'no'"),
+    ({"bidirectional": 1}, "EncoderConfig.bidirectional must be True or False, got 1"),
 ])
 def test_sizes_are_integers_and_switches_booleans(changes, message):
     with pytest.raises(ValueError, match=message):
         EncoderConfig(**{"vocab_size": 8, **changes})
 
 
-@pytest.mark.parametrize("batch_norm, reverse_input", [(False, True), ("encoder", True), ("both", True), (False, False)])
-def test_padding_does_not_change_the_code(batch_norm, reverse_input):
+@pytest.mark.parametrize("batch_norm, reverse_input, bidirectional", [
+    (False, True, False), ("encoder", True, False), ("both", True, False), (False, False, False), (False, True, True),
+    ("encoder", False, True)])
+def test_padding_does_not_change_the_code(batch_norm, reverse_input, bidirectional):
     tokenizer = RnaTokenizer()
-    model = _model(batch_norm, reverse_input=reverse_input)
+    model = _model(batch_norm, reverse_input=reverse_input, bidirectional=bidirectional)
     model.eval()
     ids, lengths = tokenizer.encode_batch(SEQUENCES)
     padded, _ = tokenizer.encode_batch(SEQUENCES, pad_to=ids.shape[1] + 13)
@@ -111,6 +115,49 @@ def test_reversed_encoder_reads_right_to_left():
     flipped[0, :7] = ids[0, :7][::-1]  # <eos> U G G C A <bos>
     np.testing.assert_allclose(np.asarray(_encode(backward, jnp.asarray(ids), jnp.asarray(lengths))),
                                np.asarray(_encode(forward, jnp.asarray(flipped), jnp.asarray(lengths))), rtol=1e-6)
+
+
+def test_bidirectional_encoder_adds_the_other_reading_direction():
+    """Two stacks: the one-way model's (same weights give the same final states) and one reading
+    the other way, which a flipped sequence with swapped stacks reproduces; the code is made from
+    the final states of both, so the old checkpoints' one-way encoder is the special case."""
+    tokenizer = RnaTokenizer()
+    ids, lengths = tokenizer.encode_batch(["ACGGU", "UUAGCA"])
+    assert EncoderConfig.from_dict({"vocab_size": 8}).bidirectional is False  # checkpoints before the option
+    one_way, both = _model(), _model(bidirectional=True)
+    assert len(one_way.encoder_layers_other) == 0 and len(both.encoder_layers_other) == 2
+    assert both.to_code.in_features == 2 * one_way.to_code.in_features
+    # layer 2 of each stack reads both directions' outputs of layer 1
+    assert both.encoder_layers[1].cell.in_features == both.encoder_layers_other[1].cell.in_features == 32
+
+    def finals(model, rows, row_lengths):
+        states = []
+        inputs = model._one_hot(jnp.asarray(rows))
+        for index, layer in enumerate(model.encoder_layers):
+            (cell, hidden), out = layer(inputs, initial_carry=model._zero_carry(len(rows)), seq_lengths=jnp.asarray(row_lengths))
+            (cell2, hidden2), other = model.encoder_layers_other[index](
+                inputs, initial_carry=model._zero_carry(len(rows)), seq_lengths=jnp.asarray(row_lengths))
+            states.append((np.asarray(hidden), np.asarray(hidden2)))
+            inputs = jnp.concatenate([out, other], axis=-1)
+        return states
+
+    # the first layer of the other stack reads left to right: the reversed stack on the flipped rows
+    flipped = ids.copy()
+    for row, length in enumerate(lengths):
+        flipped[row, :length] = ids[row, :length][::-1]
+    straight = finals(both, ids, lengths)
+    mirrored = finals(both, flipped, lengths)
+    swapped = _model(bidirectional=True)
+    nnx.update(swapped.encoder_layers[0], nnx.state(both.encoder_layers_other[0]))
+    swapped_first = finals(swapped, flipped, lengths)[0][0]
+    np.testing.assert_allclose(swapped_first, straight[0][1], rtol=1e-5, atol=1e-6)
+    assert not np.allclose(straight[0][0], mirrored[0][0])  # and the two directions differ
+    # the other stack's state reaches the code: zeroing its weights moves it
+    code = np.asarray(_encode(both, jnp.asarray(ids), jnp.asarray(lengths)))
+    blind = _model(bidirectional=True)
+    nnx.update(blind.encoder_layers_other, jax.tree.map(jnp.zeros_like, nnx.state(blind.encoder_layers_other)))
+    assert code.shape == (2, 6)
+    assert not np.allclose(code, np.asarray(_encode(blind, jnp.asarray(ids), jnp.asarray(lengths))))
 
 
 def test_tiny_model_overfits_a_handful_of_sequences():

@@ -93,6 +93,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="cosine: its last value (default 0), at most --learning-rate")
     train.add_argument("--augment-smiles", action="store_true",
                        help="train on a new random SMILES of each molecule every epoch (validation stays canonical)")
+    train.add_argument("--bidirectional", action="store_true",
+                       help="lstm: a second encoder stack reads each sequence the other way, and the code is made "
+                            "from both (a one-way encoder keeps the first 30-40 tokens of a long sequence only)")
     train.add_argument("--freeze-batch-norm", action="store_true",
                        help="with --init-weights of a batch-norm model: train with its running averages, kept fixed, "
                             "so that what it learns is what encoding uses (batch statistics of length-bucketed "
@@ -187,7 +190,7 @@ def _read_vocabulary(path: Path) -> list[str]:
 
 
 # Size options of each architecture, and their defaults: the other architecture's are refused, not ignored.
-_ARCHITECTURE_OPTIONS = {"lstm": ("hidden_size", "batch_norm"), "transformer": ("d_model", "num_heads", "ff_size")}
+_ARCHITECTURE_OPTIONS = {"lstm": ("hidden_size", "batch_norm", "bidirectional"), "transformer": ("d_model", "num_heads", "ff_size")}
 _SIZE_DEFAULTS = {"hidden_size": 128, "d_model": 64, "num_heads": 4, "ff_size": 128}
 
 
@@ -350,7 +353,8 @@ def _train(args: argparse.Namespace) -> int:
             raise CommandError(str(error)) from error
     else:
         config = EncoderConfig(vocab_size=tokenizer.vocab_size, hidden_size=args.hidden_size, num_layers=args.num_layers,
-                               code_dim=args.code_dim, batch_norm=args.batch_norm or "none")
+                               code_dim=args.code_dim, batch_norm=args.batch_norm or "none",
+                               bidirectional=args.bidirectional)
     # A resumed run keeps the commands of the runs before it.
     previous = out / "recipe.json"
     commands, started_from = _previous_recipe(previous) if args.resume and previous.is_file() else ([], None)
@@ -568,17 +572,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
             metrics = evaluate(encoder.model, rows, batch_size=args.batch_size, greedy=args.greedy)
             config = encoder.model.config
             table.append({"model": name, "path": str(path), "hidden_size": config.hidden_size, "num_layers": config.num_layers,
-                          "batch_norm": config.batch_norm, "parameters": _parameter_count(encoder.model),
+                          "batch_norm": config.batch_norm, "bidirectional": config.bidirectional,
+                          "parameters": _parameter_count(encoder.model),
                           "sequences": len(rows), "skipped": skipped, **metrics})
     except (CheckpointError, FileNotFoundError) as error:
         raise CommandError(str(error)) from error
 
     print(f"{kind}: {len(sequences)} validation sequences; free-running on the first {args.greedy}")
-    if any(entry["batch_norm"] != "none" for entry in table):
-        print("size: +bn batch norm in the encoder, +bn2 in the decoder too")
+    if any(entry["batch_norm"] != "none" or entry["bidirectional"] for entry in table):
+        print("size: +bn batch norm in the encoder, +bn2 in the decoder too, +bi a bidirectional encoder")
     print(f"{'model':<44}{'size':>14}{'params':>10}{'loss':>8}{'tf tok':>8}{'tf seq':>8}{'fr tok':>8}{'fr seq':>8}{'skipped':>8}")
     for entry in table:
-        size = f"{entry['num_layers']}x{entry['hidden_size']}" + {"none": "", "encoder": "+bn", "both": "+bn2"}[entry["batch_norm"]]
+        size = (f"{entry['num_layers']}x{entry['hidden_size']}" + {"none": "", "encoder": "+bn", "both": "+bn2"}[entry["batch_norm"]]
+                + ("+bi" if entry["bidirectional"] else ""))
         shown = entry["model"] if len(entry["model"]) <= 43 else "..." + entry["model"][-40:]
         cells = [entry.get(key, float("nan")) for key in
                  ("loss", "token_accuracy", "sequence_accuracy", "greedy_token_accuracy", "greedy_sequence_accuracy")]

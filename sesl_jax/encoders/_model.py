@@ -12,6 +12,11 @@ Shapes: ``B`` sequences, ``T`` padded length (ids include ``<bos>`` and ``<eos>`
   Sutskever et al., 2014). The paper does not say which way its encoder reads. Measured on the
   RNA corpus (128 x 2, batch 64, 250 steps): training loss 1.15 reversed vs 1.42 (no better than
   the token frequencies, the code still ignored) forward.
+- ``bidirectional`` (default off): a second stack of K layers reads each sequence the other way;
+  each layer's outputs in both directions, concatenated (2H), feed the next layer, and the code is
+  made from the final states of both stacks (B, 4KH). A one-way encoder must carry the tokens it
+  read first through the whole sequence: the 3 x 256 RNA model reproduces miRBase hairpins (60-120
+  nt) right for their first 30-38 nucleotides only, even those it trained on (``docs/results.md``).
 - Decoder: 2K fully connected ReLU layers map the code to the initial cell and hidden state of
   each of the K decoder LSTM layers; the decoder reads ``<bos> t_1 ... t_n`` (teacher forcing) and
   predicts ``t_1 ... t_n <eos>`` through a linear layer and a softmax over the vocabulary.
@@ -60,13 +65,15 @@ class EncoderConfig(ConfigRecord):
     code_dim: int = 64
     batch_norm: str = "none"
     reverse_input: bool = True
+    bidirectional: bool = False
 
     def __post_init__(self):
         for name in ("vocab_size", "hidden_size", "num_layers", "code_dim"):
             check_integer(f"EncoderConfig.{name}", getattr(self, name), 1)
             object.__setattr__(self, name, int(getattr(self, name)))  # NumPy and JAX scalars are not JSON
-        check_boolean("EncoderConfig.reverse_input", self.reverse_input)
-        object.__setattr__(self, "reverse_input", bool(self.reverse_input))  # np.bool_ is not JSON
+        for name in ("reverse_input", "bidirectional"):
+            check_boolean(f"EncoderConfig.{name}", getattr(self, name))
+            object.__setattr__(self, name, bool(getattr(self, name)))  # np.bool_ is not JSON
         mode = self.batch_norm
         if isinstance(mode, bool):  # checkpoints before the modes stored a bool: True normalised both sides
             mode = "both" if mode else "none"
@@ -75,11 +82,11 @@ class EncoderConfig(ConfigRecord):
         object.__setattr__(self, "batch_norm", mode)
 
 
-def _lstm_stack(config: EncoderConfig, input_size: int, rngs: nnx.Rngs, reverse: bool = False) -> nnx.List:
+def _lstm_stack(config: EncoderConfig, input_size: int, rngs: nnx.Rngs, reverse: bool = False, inner_size: int | None = None) -> nnx.List:
     layers = []
     for layer in range(config.num_layers):
         cell = nnx.OptimizedLSTMCell(
-            input_size if layer == 0 else config.hidden_size,
+            input_size if layer == 0 else inner_size or config.hidden_size,
             config.hidden_size,
             dtype=DTYPE,
             param_dtype=DTYPE,
@@ -95,9 +102,8 @@ def _lstm_stack(config: EncoderConfig, input_size: int, rngs: nnx.Rngs, reverse:
 def _norms(config: EncoderConfig, count: int, rngs: nnx.Rngs, *, decoder: bool) -> nnx.List:
     if config.batch_norm == "none" or (decoder and config.batch_norm != "both"):
         return nnx.List([])
-    return nnx.List(
-        [nnx.BatchNorm(config.hidden_size, dtype=DTYPE, param_dtype=DTYPE, rngs=rngs) for _ in range(count)]
-    )
+    features = config.hidden_size * (2 if config.bidirectional and not decoder else 1)
+    return nnx.List([nnx.BatchNorm(features, dtype=DTYPE, param_dtype=DTYPE, rngs=rngs) for _ in range(count)])
 
 
 class SequenceAutoencoder(nnx.Module):
@@ -111,9 +117,16 @@ class SequenceAutoencoder(nnx.Module):
     def __init__(self, config: EncoderConfig, *, rngs: nnx.Rngs):
         self.config = config
         hidden, layers = config.hidden_size, config.num_layers
-        self.encoder_layers = _lstm_stack(config, config.vocab_size, rngs, reverse=config.reverse_input)
+        directions = 2 if config.bidirectional else 1
+        self.encoder_layers = _lstm_stack(config, config.vocab_size, rngs, reverse=config.reverse_input,
+                                          inner_size=directions * hidden)
+        # the other reading direction, when bidirectional (an empty list adds no parameters)
+        self.encoder_layers_other = (_lstm_stack(config, config.vocab_size, rngs, reverse=not config.reverse_input,
+                                                 inner_size=directions * hidden)
+                                     if config.bidirectional else nnx.List([]))
         self.encoder_norms = _norms(config, layers - 1, rngs, decoder=False)
-        self.to_code = nnx.Linear(2 * layers * hidden, config.code_dim, dtype=DTYPE, param_dtype=DTYPE, rngs=rngs)
+        self.to_code = nnx.Linear(2 * directions * layers * hidden, config.code_dim, dtype=DTYPE, param_dtype=DTYPE,
+                                  rngs=rngs)
         # One fully connected layer per decoder state: (cell, hidden) of each layer.
         self.code_to_state = nnx.List(
             [nnx.Linear(config.code_dim, hidden, dtype=DTYPE, param_dtype=DTYPE, rngs=rngs) for _ in range(2 * layers)]
@@ -142,6 +155,11 @@ class SequenceAutoencoder(nnx.Module):
         for index, layer in enumerate(self.encoder_layers):
             (cell, hidden), outputs = layer(inputs, initial_carry=self._zero_carry(ids.shape[0]), seq_lengths=lengths)
             finals.extend([cell, hidden])
+            if self.config.bidirectional:
+                (cell, hidden), other = self.encoder_layers_other[index](
+                    inputs, initial_carry=self._zero_carry(ids.shape[0]), seq_lengths=lengths)
+                finals.extend([cell, hidden])
+                outputs = jnp.concatenate([outputs, other], axis=-1)
             inputs = self._norm(self.encoder_norms, index, outputs, mask)
         return self.to_code(jnp.concatenate(finals, axis=-1))
 
