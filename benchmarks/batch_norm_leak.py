@@ -40,13 +40,13 @@ def main() -> None:
     import numpy as np
     from flax import nnx
 
-    from sesl_jax.cli._encoder import _run_validation_split
+    from sesl_jax.cli._encoder import _run_split
     from sesl_jax.encoders import greedy_decode, load_checkpoint
     from sesl_jax.encoders._training import (CHECKPOINT_NAME, WEIGHTS_NAME, add_free_running, band_accuracies,
                                              band_counts, make_batch)
 
     run = Path(args.run)
-    kind, sequences, split = _run_validation_split(run)
+    kind, sequences, split = _run_split(run)
     if args.sequences is not None:
         if not args.sequences.is_file():
             raise SystemExit(f"batch_norm_leak.py: --sequences {args.sequences}: no such file")

@@ -185,6 +185,19 @@ def test_evaluate_prints_the_reconstruction_table_of_a_run(tmp_path, capsys):
             assert entry[key] == pytest.approx(recipe["validation"][key], rel=1e-6), key
     assert float(printed[2].split()[4]) == pytest.approx(recipe["validation"]["token_accuracy"], abs=1e-4)
 
+    # the run's training sequences instead: the other six, shuffled with the run's seed
+    assert _run(["encoder", "evaluate", "--run", str(out), "--split", "training", "--greedy", "3", "--output", str(table)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "rna: 6 training sequences; free-running on the first 3"
+    assert json.loads(table.read_text())["validation"]["split"] == "training"
+    _, training, _ = _encoder._run_split(out, "training")
+    _, validation, _ = _encoder._run_split(out)
+    assert sorted(training + validation) == sorted(RNA) and len(training) == 6
+    assert training == _encoder._run_split(out, "training")[1]  # the same order every time
+    assert training != [sequence for sequence in RNA if sequence in training]  # not the corpus order
+    assert _run(["encoder", "evaluate", "--corpus", str(corpus), "--kind", "rna", "--split", "training",
+                 "--weights", str(out / "encoder.npz")]) == 2
+    assert "argument --split: only used with --run" in capsys.readouterr().err
+
     # a corpus instead of a run's split: every sequence, each model's own tokenizer decides what it can read
     assert _run(["encoder", "evaluate", "--corpus", str(corpus), "--kind", "rna", "--weights", str(out / "encoder.npz"),
                  "--greedy", "0"]) == 0

@@ -129,6 +129,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="a training output directory: its validation split (from its corpus_rows.npz when there, "
                              "else tokenized again and left there), and its latest checkpoint as the first model")
     source.add_argument("--corpus", nargs="+", metavar="PATH", help="evaluate on every sequence of these files (needs --kind)")
+    evaluate.add_argument("--split", choices=("validation", "training"), default=None,
+                          help="with --run: its validation split (default), or its training sequences, shuffled with "
+                               "the run's seed so that --greedy N reads a random N of them (does the model fail on what "
+                               "it trained on too?)")
     evaluate.add_argument("--kind", choices=("smiles", "rna"), default=None, help="with --corpus")
     evaluate.add_argument("--limit", type=int_at_least(1), default=None,
                           help="with --corpus: a random subset of this many per file")
@@ -489,8 +493,12 @@ def run_encode(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_validation_split(run: Path) -> tuple[str, list[str], dict]:
-    """(kind, validation sequences, description) of a training run, as ``train_encoder`` split it."""
+def _run_split(run: Path, part: str = "validation") -> tuple[str, list[str], dict]:
+    """(kind, sequences, description) of a training run's ``part``, as ``train_encoder`` split it:
+    its validation sequences, or its distinct training sequences (``"training"``) in an order
+    shuffled with the run's seed, so that the first N are a random sample of them."""
+    import numpy as np
+
     import os
 
     from sesl_jax.encoders import load_checkpoint
@@ -509,10 +517,11 @@ def _run_validation_split(run: Path) -> tuple[str, list[str], dict]:
     tokenizer = tokenizer_from_config({**checkpoint.tokenizer.config(), "max_length": recipe["train_max_length"]})
     rows, sources, _ = tokenize_corpus_cached(tokenizer, sequences, run / TOKENS_NAME)
     train_config = recipe["train_config"]
-    _, validation_index = split_validation(len(rows), train_config["validation_fraction"], train_config["seed"])
-    described = {"run": str(run), "checkpoint": str(path), "step": checkpoint.progress.get("step"),
+    train_index, validation_index = split_validation(len(rows), train_config["validation_fraction"], train_config["seed"])
+    chosen = validation_index if part == "validation" else np.random.default_rng(train_config["seed"]).permutation(train_index)
+    described = {"run": str(run), "checkpoint": str(path), "step": checkpoint.progress.get("step"), "split": part,
                  "corpora": corpora, "validation_fraction": train_config["validation_fraction"], "seed": train_config["seed"]}
-    return recipe["kind"], [sequences[sources[i]] for i in validation_index], described
+    return recipe["kind"], [sequences[sources[i]] for i in chosen], described
 
 
 def _parameter_count(model) -> int:
@@ -531,9 +540,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
         for option, given in (("--kind", args.kind), ("--limit", args.limit), ("--seed", args.seed)):
             if given is not None:  # the run's recipe says what they were
                 raise UsageError(f"argument {option}: only used with --corpus (a run brings its own)")
+        args.split = args.split or "validation"
+    elif args.split is not None:
+        raise UsageError("argument --split: only used with --run (a run's validation or training sequences)")
     try:
         if args.run:
-            kind, sequences, split = _run_validation_split(Path(args.run))
+            kind, sequences, split = _run_split(Path(args.run), args.split)
             models = [split["checkpoint"]] + args.weights
         else:
             if args.kind is None:
@@ -578,7 +590,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     except (CheckpointError, FileNotFoundError) as error:
         raise CommandError(str(error)) from error
 
-    print(f"{kind}: {len(sequences)} validation sequences; free-running on the first {args.greedy}")
+    part = "training" if args.split == "training" else "validation"
+    print(f"{kind}: {len(sequences)} {part} sequences; free-running on the first {args.greedy}")
     if any(entry["batch_norm"] != "none" or entry["bidirectional"] for entry in table):
         print("size: +bn batch norm in the encoder, +bn2 in the decoder too, +bi a bidirectional encoder")
     print(f"{'model':<44}{'size':>14}{'params':>10}{'loss':>8}{'tf tok':>8}{'tf seq':>8}{'fr tok':>8}{'fr seq':>8}{'skipped':>8}")
