@@ -106,7 +106,8 @@ def band_rows(reconstruction: dict[str, Any]) -> list[dict[str, Any]]:
             if band["sequences"]:
                 upper = "" if band["max_length"] is None else band["max_length"]
                 rows.append({"lengths": f"{band['min_length']}-{upper}", "sequences": band["sequences"], "side": side,
-                             "token": band["token_accuracy"], "sequence": band["sequence_accuracy"]})
+                             "token": band["token_accuracy"], "sequence": band["sequence_accuracy"],
+                             "correct prefix": band.get("mean_correct_prefix")})  # files before it have none
     return sorted(rows, key=lambda row: (int(row["lengths"].split("-")[0]), row["side"]))
 
 
@@ -219,7 +220,7 @@ def evaluate_candidate(args: argparse.Namespace, data_dir: Path, weights: Path, 
              "--output", str(table)], shipped_env, log)
     reconstruction = reconstruction_summary(json.loads(table.read_text()))
     if band_rows(reconstruction):
-        print_table(band_rows(reconstruction), ["lengths", "sequences", "side", "token", "sequence"])
+        print_table(band_rows(reconstruction), ["lengths", "sequences", "side", "token", "sequence", "correct prefix"])
 
     paired: list[dict[str, Any]] = []
     if not args.no_experiment_3:

@@ -48,7 +48,7 @@ def _assert_same_weights(first, second):
 
 
 @pytest.mark.parametrize("batch_norm, bidirectional", [("none", False), ("encoder", False), ("both", False),
-                                                      ("encoder", True)])
+                                                      ("encoder", True), ("both", True)])
 def test_round_trip_is_bit_exact(tmp_path, batch_norm, bidirectional):
     tokenizer = SmilesTokenizer.fit(["CCO", "c1ccccc1", "CC(=O)N"])
     model = SequenceAutoencoder(_config(tokenizer, batch_norm=batch_norm, num_layers=2, bidirectional=bidirectional),

@@ -188,7 +188,7 @@ def test_evaluate_prints_the_reconstruction_table_of_a_run(tmp_path, capsys):
     # the run's training sequences instead: the other six, shuffled with the run's seed
     assert _run(["encoder", "evaluate", "--run", str(out), "--split", "training", "--greedy", "3", "--output", str(table)]) == 0
     assert capsys.readouterr().out.splitlines()[0] == "rna: 6 training sequences; free-running on the first 3"
-    assert json.loads(table.read_text())["validation"]["split"] == "training"
+    assert json.loads(table.read_text())["split"]["split"] == "training"
     _, training, _ = _encoder._run_split(out, "training")
     _, validation, _ = _encoder._run_split(out)
     assert sorted(training + validation) == sorted(RNA) and len(training) == 6

@@ -150,6 +150,10 @@ def test_bidirectional_encoder_adds_the_other_reading_direction():
     swapped = _model(bidirectional=True)
     nnx.update(swapped.encoder_layers[0], nnx.state(both.encoder_layers_other[0]))
     swapped_first = finals(swapped, flipped, lengths)[0][0]
+    # same seed: the main stack's first layer is the one-way model's, and ends in the same state
+    (_, one_way_hidden), _ = one_way.encoder_layers[0](both._one_hot(jnp.asarray(ids)), initial_carry=one_way._zero_carry(2),
+                                                       seq_lengths=jnp.asarray(lengths))
+    np.testing.assert_allclose(np.asarray(one_way_hidden), straight[0][0], rtol=1e-6)
     np.testing.assert_allclose(swapped_first, straight[0][1], rtol=1e-5, atol=1e-6)
     assert not np.allclose(straight[0][0], mirrored[0][0])  # and the two directions differ
     # the other stack's state reaches the code: zeroing its weights moves it
@@ -201,8 +205,8 @@ def test_free_running_accuracy_by_length_band_matches_a_row_by_row_count():
         band = (1, 32) if len(sequence) <= 32 else (33, 64) if len(sequence) <= 64 else (65, 128)
         counts = expected.setdefault(band, [0, 0, 0, 0, 0])
         counts[0] += 1; counts[1] += int(matches.all()); counts[2] += len(matches); counts[3] += int(matches.sum())
-        prefix = 0
-        while prefix < len(matches) and matches[prefix]:
+        prefix = 0  # the sequence's tokens before the first wrong one; <eos> is not one of them
+        while prefix < len(matches) - 1 and matches[prefix]:
             prefix += 1
         counts[4] += prefix
     got = {(b["min_length"], b["max_length"]): b for b in metrics["greedy_by_length"]}

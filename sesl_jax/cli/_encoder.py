@@ -95,7 +95,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="train on a new random SMILES of each molecule every epoch (validation stays canonical)")
     train.add_argument("--bidirectional", action="store_true",
                        help="lstm: a second encoder stack reads each sequence the other way, and the code is made "
-                            "from both (a one-way encoder keeps the first 30-40 tokens of a long sequence only)")
+                            "from both (one-way, the paper-size RNA model reproduces hairpins right for their first "
+                            "26-38 bases only; whether this helps is untried at that size)")
     train.add_argument("--freeze-batch-norm", action="store_true",
                        help="with --init-weights of a batch-norm model: train with its running averages, kept fixed, "
                             "so that what it learns is what encoding uses (batch statistics of length-bucketed "
@@ -614,6 +615,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
                      for band in entry.get("greedy_by_length", [])]
             print(f"  {shown}\n    " + "\n    ".join(cells))
     if args.output:
-        atomic_write_json(args.output, {"kind": kind, "validation": split, "sequences": len(sequences),
+        atomic_write_json(args.output, {"kind": kind, "split": split, "sequences": len(sequences),
                                         "greedy": args.greedy, "models": table})
     return 0

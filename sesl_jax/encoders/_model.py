@@ -15,8 +15,9 @@ Shapes: ``B`` sequences, ``T`` padded length (ids include ``<bos>`` and ``<eos>`
 - ``bidirectional`` (default off): a second stack of K layers reads each sequence the other way;
   each layer's outputs in both directions, concatenated (2H), feed the next layer, and the code is
   made from the final states of both stacks (B, 4KH). A one-way encoder must carry the tokens it
-  read first through the whole sequence: the 3 x 256 RNA model reproduces miRBase hairpins (60-120
-  nt) right for their first 30-38 nucleotides only, even those it trained on (``docs/results.md``).
+  read first through the whole sequence; the one-way 3 x 256 RNA model reproduces miRBase hairpins
+  (60-120 nt) right for their first 26 (unseen) to 38 (trained on) bases only (``docs/results.md``).
+  Whether reading both ways helps there is untried at that size.
 - Decoder: 2K fully connected ReLU layers map the code to the initial cell and hidden state of
   each of the K decoder LSTM layers; the decoder reads ``<bos> t_1 ... t_n`` (teacher forcing) and
   predicts ``t_1 ... t_n <eos>`` through a linear layer and a softmax over the vocabulary.

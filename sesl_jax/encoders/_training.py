@@ -354,7 +354,8 @@ def evaluate(
     ``greedy_sequence_accuracy`` (the whole sequence and its end reproduced exactly), and both per
     band of sequence length in ``greedy_by_length`` (where the errors lie: a long hairpin that
     fails weighs more tokens than a short mature miRNA), with each band's mean length of the
-    correct prefix (how far reconstruction gets before its first wrong token). Leaves the model
+    correct prefix (how many of a sequence's tokens, ``<eos>`` not counted, come out right before
+    the first wrong one). Leaves the model
     in evaluation mode.
     """
     model.eval()
@@ -405,7 +406,8 @@ def add_free_running(counts: dict, ids: np.ndarray, lengths: np.ndarray, predict
     for row in range(rows):
         target = ids[row, 1 : lengths[row]]
         right = predicted[row, : len(target)] == target
-        prefix = len(target) if right.all() else int(np.argmin(right))  # tokens before the first wrong one
+        # the sequence's tokens before the first wrong one (<eos> not counted: a whole row gives its length)
+        prefix = len(target) - 1 if right.all() else min(int(np.argmin(right)), len(target) - 1)
         counts[length_band(len(target) - 1)] += (1, right.all(), len(target), right.sum(), prefix)  # without <eos>
 
 
