@@ -96,7 +96,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--bidirectional", action="store_true",
                        help="lstm: a second encoder stack reads each sequence the other way, and the code is made "
                             "from both (one-way, the paper-size RNA model reproduces hairpins right for their first "
-                            "26-38 bases only; whether this helps is untried at that size)")
+                            "26-38 bases only); an experiment: at 2 x 128 it learnt to use its code far more slowly "
+                            "than one-way (docs/results.md)")
     train.add_argument("--freeze-batch-norm", action="store_true",
                        help="with --init-weights of a batch-norm model: train with its running averages, kept fixed, "
                             "so that what it learns is what encoding uses (batch statistics of length-bucketed "
