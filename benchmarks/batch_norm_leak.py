@@ -43,7 +43,7 @@ def main() -> None:
     from sesl_jax.cli._encoder import _run_split
     from sesl_jax.encoders import greedy_decode, load_checkpoint
     from sesl_jax.encoders._training import (CHECKPOINT_NAME, WEIGHTS_NAME, add_free_running, band_accuracies,
-                                             band_counts, make_batch)
+                                             band_counts, make_batch, overall_accuracies)
 
     run = Path(args.run)
     kind, sequences, split = _run_split(run)
@@ -88,9 +88,7 @@ def main() -> None:
             model.eval()
             add_free_running(counts, ids, batch_lengths, np.asarray(greedy_decode(model, code, ids.shape[1] - 1)), len(chosen))
         by_band = {f"{band['min_length']}-{band['max_length'] or ''}": band for band in band_accuracies(counts)}
-        rows_in, right_rows, tokens, right_tokens, _ = sum(counts.values())
-        return {**by_band, "all": {"sequences": int(rows_in), "tokens": int(tokens), "token_accuracy": right_tokens / tokens,
-                                   "sequence_accuracy": right_rows / rows_in}}
+        return {**by_band, "all": overall_accuracies(counts)}
 
     ways = {"training mode, batches of similar length": np.argsort(lengths, kind="stable"),
             "training mode, random batches": np.random.default_rng(0).permutation(len(rows)),

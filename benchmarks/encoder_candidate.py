@@ -219,8 +219,9 @@ def evaluate_candidate(args: argparse.Namespace, data_dir: Path, weights: Path, 
         run(["encoder", "evaluate", *source, "--weights", str(weights), "shipped", "--greedy", greedy,
              "--output", str(table)], shipped_env, log)
     reconstruction = reconstruction_summary(json.loads(table.read_text()))
-    if band_rows(reconstruction):
-        print_table(band_rows(reconstruction), ["lengths", "sequences", "side", "token", "sequence", "correct prefix"])
+    bands = band_rows(reconstruction)
+    if bands:
+        print_table(bands, ["lengths", "sequences", "side", "token", "sequence", "correct prefix"])
 
     paired: list[dict[str, Any]] = []
     if not args.no_experiment_3:

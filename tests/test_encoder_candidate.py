@@ -90,6 +90,9 @@ def test_reconstruction_keeps_the_length_bands_of_candidate_and_shipped():
     rows = encoder_candidate.band_rows(summary)
     assert [(row["lengths"], row["side"], row["token"]) for row in rows] == [
         ("1-32", "candidate", 1.0), ("1-32", "shipped", 0.9), ("129-", "candidate", 0.5), ("129-", "shipped", 0.4)]
+    assert all(row["correct prefix"] is None for row in rows)  # these bands were written without it
+    evaluation["models"][1]["greedy_by_length"][0]["mean_correct_prefix"] = 21.5
+    assert encoder_candidate.band_rows(encoder_candidate.reconstruction_summary(evaluation))[0]["correct prefix"] == 21.5
     # a file written before the bands existed still gives the overall figures
     for model in evaluation["models"]:
         del model["greedy_by_length"]

@@ -499,9 +499,9 @@ def _run_split(run: Path, part: str = "validation") -> tuple[str, list[str], dic
     """(kind, sequences, description) of a training run's ``part``, as ``train_encoder`` split it:
     its validation sequences, or its distinct training sequences (``"training"``) in an order
     shuffled with the run's seed, so that the first N are a random sample of them."""
-    import numpy as np
-
     import os
+
+    import numpy as np
 
     from sesl_jax.encoders import load_checkpoint
     from sesl_jax.encoders._tokenizers import tokenizer_from_config

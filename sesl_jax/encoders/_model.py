@@ -85,7 +85,10 @@ class EncoderConfig(ConfigRecord):
         object.__setattr__(self, "batch_norm", mode)
 
 
-def _lstm_stack(config: EncoderConfig, input_size: int, rngs: nnx.Rngs, reverse: bool = False, inner_size: int | None = None) -> nnx.List:
+def _lstm_stack(config: EncoderConfig, input_size: int, rngs: nnx.Rngs, reverse: bool = False,
+                inner_size: int | None = None) -> nnx.List:
+    """``num_layers`` LSTM layers; the first reads ``input_size`` features, the others ``inner_size``
+    (default ``hidden_size``; twice that after a bidirectional layer)."""
     layers = []
     for layer in range(config.num_layers):
         cell = nnx.OptimizedLSTMCell(

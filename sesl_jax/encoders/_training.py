@@ -355,8 +355,7 @@ def evaluate(
     band of sequence length in ``greedy_by_length`` (where the errors lie: a long hairpin that
     fails weighs more tokens than a short mature miRNA), with each band's mean length of the
     correct prefix (how many of a sequence's tokens, ``<eos>`` not counted, come out right before
-    the first wrong one). Leaves the model
-    in evaluation mode.
+    the first wrong one). Leaves the model in evaluation mode.
     """
     model.eval()
     totals: dict[str, float] = {}
@@ -377,9 +376,9 @@ def evaluate(
             ids, lengths = make_batch(subset, chosen, batch_size, length_multiple)
             predicted = np.asarray(_reconstruct(model, jnp.asarray(ids), jnp.asarray(lengths), ids.shape[1] - 1))
             add_free_running(counts, ids, lengths, predicted, len(chosen))
-        _, right_rows, tokens, right_tokens, _ = sum(counts.values())
-        metrics["greedy_token_accuracy"] = right_tokens / max(tokens, 1)
-        metrics["greedy_sequence_accuracy"] = right_rows / max(len(subset), 1)
+        overall = overall_accuracies(counts)
+        metrics["greedy_token_accuracy"] = overall["token_accuracy"]
+        metrics["greedy_sequence_accuracy"] = overall["sequence_accuracy"]
         metrics["greedy_sequences"] = len(subset)
         metrics["greedy_by_length"] = band_accuracies(counts)
     return metrics
@@ -415,6 +414,13 @@ def band_accuracies(counts: dict) -> list[dict[str, Any]]:
     return [{"min_length": low, "max_length": high, "sequences": int(c[0]), "tokens": int(c[2]),
              "token_accuracy": c[3] / c[2], "sequence_accuracy": c[1] / c[0], "mean_correct_prefix": c[4] / c[0]}
             for (low, high), c in counts.items() if c[0]]
+
+
+def overall_accuracies(counts: dict) -> dict[str, Any]:
+    """The bands of :func:`band_counts` together: sequences, tokens and both accuracies."""
+    rows, right_rows, tokens, right_tokens, _ = sum(counts.values())
+    return {"sequences": int(rows), "tokens": int(tokens), "token_accuracy": right_tokens / max(tokens, 1),
+            "sequence_accuracy": right_rows / max(rows, 1)}
 
 
 def _corpus_digest(rows: Sequence[np.ndarray], repeats: np.ndarray) -> str:
